@@ -1,0 +1,288 @@
+//! One MessagePack-RPC connection over any byte stream: the reader that
+//! frames incoming bytes and hands every complete message of a read on in one
+//! [`Event::Messages`], and the [`Outbox`] writer.
+//!
+//! The connection answers requests whose envelope is broken (when their msgid
+//! can be read) by itself; anything else that is not MessagePack-RPC ends the
+//! connection with an [`Event::Error`]. The last event is always
+//! [`Event::Close`].
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::sync::Notify;
+
+use crate::error::{Error, Result};
+use crate::framer::{Framer, Limits};
+use crate::message::{self, error_response};
+use crate::outbox::{Outbox, WriterExit, DEFAULT_HIGH_WATER_MARK};
+use crate::shutdown::Stop;
+use crate::transport::Endpoints;
+
+/// How much is read from the socket at a time.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Bytes handed to the consumer and not yet acknowledged, past which the
+/// reader stops reading. Bounds memory when JavaScript is slower than the network.
+const MAX_UNDELIVERED: usize = 8 * 1024 * 1024;
+
+/// What a connection reports, in order; [`Event::Close`] is always last.
+#[derive(Debug)]
+pub enum Event {
+    /// The transport is connected (sent by whoever dials it, before any
+    /// other event).
+    Connect(Endpoints),
+    /// One or more complete, envelope-checked messages, concatenated.
+    Messages(Vec<u8>),
+    /// The outbox emptied after having been over its high-water mark.
+    Drain,
+    /// The peer ended its side of the connection.
+    End,
+    /// The connection failed; it closes next.
+    Error(Error),
+    /// The connection is closed.
+    Close,
+}
+
+/// Receives a connection's events (the binding forwards them to JavaScript).
+pub trait EventSink: Send + Sync + 'static {
+    /// Called from a runtime thread for every event.
+    fn emit(&self, event: Event);
+}
+
+/// Settings of one connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub limits: Limits,
+    /// Stop reading while more than this many bytes wait to be written.
+    /// Servers set it so a peer that sends requests but does not read the
+    /// responses cannot grow our memory; `None` reads regardless.
+    pub pause_reading_above: Option<usize>,
+    /// Backlog size past which writes report backpressure.
+    pub high_water_mark: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            limits: Limits::default(),
+            pause_reading_above: None,
+            high_water_mark: DEFAULT_HIGH_WATER_MARK,
+        }
+    }
+}
+
+/// The handle to a running connection.
+#[derive(Debug)]
+pub struct Connection {
+    outbox: Arc<Outbox>,
+    stop: Arc<Stop>,
+    undelivered: Arc<Undelivered>,
+    high_water_mark: usize,
+}
+
+#[derive(Debug, Default)]
+struct Undelivered {
+    bytes: AtomicUsize,
+    notify: Notify,
+}
+
+impl Connection {
+    /// A connection whose outbox accepts writes already; [`Connection::run`]
+    /// starts it once the transport is there (a client may write while it
+    /// is still connecting).
+    pub fn new(options: &Options) -> Self {
+        Connection {
+            outbox: Arc::new(Outbox::new()),
+            stop: Arc::new(Stop::new()),
+            undelivered: Arc::default(),
+            high_water_mark: options.high_water_mark,
+        }
+    }
+
+    /// Queues encoded messages. Returns `true` while the backlog is under
+    /// the high-water mark, `false` when the caller should wait for
+    /// [`Event::Drain`].
+    ///
+    /// # Errors
+    /// [`Error::Closed`] once the connection is ending or closed.
+    pub fn write(&self, data: &[u8]) -> Result<bool> {
+        let pending = self.outbox.write(data)?;
+        if pending > self.high_water_mark {
+            self.outbox.set_backlogged();
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Bytes waiting to be written.
+    pub fn pending_bytes(&self) -> usize {
+        self.outbox.pending()
+    }
+
+    /// Writes what is queued, then closes.
+    pub fn end(&self) {
+        self.outbox.end();
+    }
+
+    /// Closes at once, dropping what is queued.
+    pub fn destroy(&self) {
+        self.outbox.close();
+        self.stop.trigger();
+    }
+
+    /// Whether the connection was destroyed (or failed).
+    pub fn is_destroyed(&self) -> bool {
+        self.stop.is_triggered()
+    }
+
+    /// Resolves once the connection is destroyed or has failed.
+    pub async fn destroyed(&self) {
+        self.stop.wait().await
+    }
+
+    /// The consumer finished with `bytes` of an [`Event::Messages`].
+    pub fn delivered(&self, bytes: usize) {
+        self.undelivered.bytes.fetch_sub(bytes, Ordering::SeqCst);
+        self.undelivered.notify.notify_one();
+    }
+
+    /// Runs the connection over `reader`/`writer` until it closes, then
+    /// emits [`Event::Close`].
+    pub async fn run<R, W>(&self, reader: R, writer: W, sink: Arc<dyn EventSink>, options: Options)
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
+        let reading = async {
+            let exit = self.read_loop(reader, &*sink, options).await;
+            match &exit {
+                ReaderExit::Eof => {
+                    sink.emit(Event::End);
+                    self.outbox.end();
+                }
+                ReaderExit::Failed(_) => self.outbox.close(),
+                ReaderExit::Stopped => {}
+            }
+            exit
+        };
+        let writing = async {
+            let exit = self.outbox.run(writer, || sink.emit(Event::Drain)).await;
+            self.stop.trigger();
+            exit
+        };
+        let (read_exit, write_exit) = tokio::join!(reading, writing);
+        self.stop.trigger();
+        match (read_exit, write_exit) {
+            (ReaderExit::Failed(e), _) | (_, WriterExit::Failed(e)) => sink.emit(Event::Error(e)),
+            _ => {}
+        }
+        sink.emit(Event::Close);
+    }
+
+    /// Reports a failure to start (a refused connect) and closes.
+    pub fn fail(&self, sink: &dyn EventSink, error: Error) {
+        self.destroy();
+        sink.emit(Event::Error(error));
+        sink.emit(Event::Close);
+    }
+
+    async fn read_loop<R: AsyncRead + Unpin>(
+        &self,
+        mut reader: R,
+        sink: &dyn EventSink,
+        options: Options,
+    ) -> ReaderExit {
+        let mut framer = Framer::new(options.limits);
+        let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        loop {
+            if let Some(limit) = options.pause_reading_above {
+                if self.outbox.pending() > limit {
+                    tokio::select! {
+                        _ = self.outbox.wait_drained() => {}
+                        _ = self.stop.wait() => return ReaderExit::Stopped,
+                    }
+                }
+            }
+            while self.undelivered.bytes.load(Ordering::SeqCst) > MAX_UNDELIVERED {
+                let notified = self.undelivered.notify.notified();
+                tokio::select! {
+                    _ = notified => {}
+                    _ = self.stop.wait() => return ReaderExit::Stopped,
+                }
+            }
+            if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+                buf.reserve(READ_CHUNK);
+            }
+            let read = tokio::select! {
+                read = reader.read_buf(&mut buf) => read,
+                _ = self.stop.wait() => return ReaderExit::Stopped,
+            };
+            match read {
+                Ok(0) if buf.is_empty() => return ReaderExit::Eof,
+                Ok(0) => {
+                    return ReaderExit::Failed(Error::Protocol(format!(
+                        "connection ended in the middle of a message ({} bytes buffered)",
+                        buf.len()
+                    )))
+                }
+                Ok(_) => {}
+                Err(e) => return ReaderExit::Failed(e.into()),
+            }
+            if let Err(e) = self.frame_messages(&mut framer, &mut buf, sink) {
+                return ReaderExit::Failed(e);
+            }
+        }
+    }
+
+    /// Hands on every complete message in `buf` and removes it.
+    fn frame_messages(
+        &self,
+        framer: &mut Framer,
+        buf: &mut BytesMut,
+        sink: &dyn EventSink,
+    ) -> Result<()> {
+        // Valid messages are contiguous from the start of `buf` up to `valid`.
+        let mut valid = 0;
+        while let Some(len) = framer.next_frame(&buf[valid..])? {
+            match message::check(&buf[valid..valid + len]) {
+                Ok(_) => valid += len,
+                Err(invalid) => {
+                    let Some(msgid) = invalid.msgid else {
+                        return Err(Error::Protocol(invalid.reason));
+                    };
+                    self.deliver(buf, valid, sink);
+                    buf.advance(len);
+                    valid = 0;
+                    let reply =
+                        error_response(msgid, &format!("invalid request; {}", invalid.reason));
+                    // A closed outbox means the connection is going away anyway.
+                    let _ = self.outbox.write(&reply);
+                }
+            }
+        }
+        self.deliver(buf, valid, sink);
+        Ok(())
+    }
+
+    fn deliver(&self, buf: &mut BytesMut, len: usize, sink: &dyn EventSink) {
+        if len == 0 {
+            return;
+        }
+        let batch = buf[..len].to_vec();
+        buf.advance(len);
+        self.undelivered.bytes.fetch_add(len, Ordering::SeqCst);
+        sink.emit(Event::Messages(batch));
+    }
+}
+
+enum ReaderExit {
+    Eof,
+    Stopped,
+    Failed(Error),
+}
+
+#[cfg(test)]
+mod tests;

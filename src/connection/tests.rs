@@ -1,0 +1,187 @@
+//! Socket-level tests of a connection over real TCP, with a channel as sink.
+
+use super::*;
+use crate::transport::{self, Acceptor, Addr};
+use rmpv::Value;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+struct Channel(mpsc::UnboundedSender<Event>);
+
+impl EventSink for Channel {
+    fn emit(&self, event: Event) {
+        let _ = self.0.send(event);
+    }
+}
+
+fn encode(v: Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    rmpv::encode::write_value(&mut out, &v).unwrap();
+    out
+}
+
+fn request(id: u32, method: &str) -> Vec<u8> {
+    encode(Value::Array(vec![
+        0.into(),
+        id.into(),
+        method.into(),
+        Value::Array(vec![1.into(), 2.into()]),
+    ]))
+}
+
+/// A server-side connection on an ephemeral port and a raw client socket.
+async fn pair(options: Options) -> (Arc<Connection>, mpsc::UnboundedReceiver<Event>, TcpStream) {
+    let acceptor = Acceptor::bind(
+        &Addr::Tcp {
+            host: "127.0.0.1".into(),
+            port: 0,
+        },
+        16,
+    )
+    .unwrap();
+    let port = acceptor.local().local_port.unwrap();
+    let client = transport::connect_tcp("127.0.0.1", port).await.unwrap();
+    let socket = acceptor.accept().await.unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let conn = Arc::new(Connection::new(&options));
+    tokio::spawn({
+        let conn = conn.clone();
+        async move { socket.run(&conn, Arc::new(Channel(tx)), options).await }
+    });
+    (conn, rx, client)
+}
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<Event>) -> Event {
+    tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+        .await
+        .expect("no event within 5 s")
+        .expect("channel closed")
+}
+
+async fn read_value(client: &mut TcpStream) -> Value {
+    let mut buf = Vec::new();
+    let mut framer = Framer::new(Limits::default());
+    loop {
+        let mut chunk = [0u8; 4096];
+        let n = client.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "connection closed before a reply");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(len) = framer.next_frame(&buf).unwrap() {
+            return rmpv::decode::read_value(&mut &buf[..len]).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn delivers_every_message_of_one_read_in_one_batch() {
+    let (_conn, mut rx, mut client) = pair(Options::default()).await;
+    let mut bytes = request(1, "a");
+    bytes.extend(request(2, "b"));
+    bytes.extend(request(3, "c"));
+    client.write_all(&bytes).await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < bytes.len() {
+        match next(&mut rx).await {
+            Event::Messages(batch) => got.extend(batch),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(got, bytes);
+}
+
+#[tokio::test]
+async fn writes_what_is_queued_and_ends_when_the_peer_ends() {
+    let (conn, mut rx, mut client) = pair(Options::default()).await;
+    assert!(conn.write(&request(9, "hello")).unwrap());
+    let reply = read_value(&mut client).await;
+    assert_eq!(reply[1], Value::from(9));
+    client.shutdown().await.unwrap();
+    assert!(matches!(next(&mut rx).await, Event::End));
+    assert!(matches!(next(&mut rx).await, Event::Close));
+}
+
+#[tokio::test]
+async fn answers_a_request_with_a_broken_envelope_and_goes_on() {
+    let (_conn, mut rx, mut client) = pair(Options::default()).await;
+    let bad = encode(Value::Array(vec![0.into(), 4.into(), "m".into(), 1.into()]));
+    client.write_all(&bad).await.unwrap();
+    let reply = read_value(&mut client).await;
+    assert_eq!(reply[0], Value::from(1));
+    assert_eq!(reply[1], Value::from(4));
+    assert!(reply[2].as_str().unwrap().contains("params array"));
+    client.write_all(&request(5, "ok")).await.unwrap();
+    assert!(matches!(next(&mut rx).await, Event::Messages(_)));
+}
+
+#[tokio::test]
+async fn garbage_reports_a_protocol_error_and_closes() {
+    let (_conn, mut rx, mut client) = pair(Options::default()).await;
+    client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    match next(&mut rx).await {
+        Event::Error(e) => assert_eq!(e.code(), "ERR_MSGPACK_RPC_PROTOCOL"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(next(&mut rx).await, Event::Close));
+}
+
+#[tokio::test]
+async fn a_huge_length_header_is_refused_at_once() {
+    let limits = Limits {
+        max_message_size: 1024,
+        max_depth: 10,
+    };
+    let (_conn, mut rx, mut client) = pair(Options {
+        limits,
+        ..Options::default()
+    })
+    .await;
+    client
+        .write_all(&[0x94, 0x00, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xff])
+        .await
+        .unwrap();
+    match next(&mut rx).await {
+        Event::Error(e) => assert_eq!(e.code(), "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE"),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_peer_closing_mid_message_is_a_protocol_error() {
+    let (_conn, mut rx, mut client) = pair(Options::default()).await;
+    client.write_all(&request(1, "x")[..5]).await.unwrap();
+    client.shutdown().await.unwrap();
+    match next(&mut rx).await {
+        Event::Error(e) => assert!(e.to_string().contains("middle of a message")),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn destroy_closes_without_waiting_for_the_peer() {
+    let (conn, mut rx, mut client) = pair(Options::default()).await;
+    conn.destroy();
+    assert!(matches!(next(&mut rx).await, Event::Close));
+    let mut buf = [0u8; 8];
+    assert_eq!(client.read(&mut buf).await.unwrap(), 0);
+    assert!(matches!(conn.write(b"x"), Err(Error::Closed)));
+}
+
+#[tokio::test]
+async fn stops_reading_while_a_peer_does_not_read_its_replies() {
+    let (conn, mut rx, mut client) = pair(Options {
+        pause_reading_above: Some(64 * 1024),
+        ..Options::default()
+    })
+    .await;
+    // Fill the outbox far past the pause threshold; the client never reads.
+    for _ in 0..64 {
+        let _ = conn.write(&[0xc0; 64 * 1024]);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    client.write_all(&request(1, "x")).await.unwrap();
+    let early = tokio::time::timeout(std::time::Duration::from_millis(200), rx.recv()).await;
+    assert!(early.is_err(), "read while backlogged: {early:?}");
+    assert!(conn.pending_bytes() > 64 * 1024);
+    conn.destroy();
+}

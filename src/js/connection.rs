@@ -1,0 +1,241 @@
+//! `NativeConnection`: one connection as JavaScript sees it.
+//!
+//! Created by `connect()` (client) or handed out by a server; either way its
+//! events go to one callback through one threadsafe function, which keeps
+//! the event loop alive like an open `net.Socket` until the connection
+//! closes or `setRef(false)` is called.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{Env, Function, Unknown};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::CleanupEnvHook;
+use napi_derive::napi;
+use parking_lot::Mutex;
+
+use crate::connection::{Connection, Event, EventSink, Options};
+use crate::error::Error;
+use crate::runtime;
+use crate::transport::{self, Endpoints, Socket};
+
+use super::events::{self, EndpointInfo, ErrorInfo, Payload};
+use super::options::{ConnectionOptions, Target};
+
+type EventFn = ThreadsafeFunction<Event, Unknown<'static>, (u32, Payload), napi::Status, false>;
+
+/// Forwards core events to the JavaScript callback. Drops the threadsafe
+/// function after `Close`, so a closed connection never holds the process.
+struct JsSink {
+    tsfn: Mutex<Option<EventFn>>,
+    endpoints: Mutex<Endpoints>,
+}
+
+impl EventSink for JsSink {
+    fn emit(&self, event: Event) {
+        let close = matches!(event, Event::Close);
+        if let Event::Connect(endpoints) = &event {
+            *self.endpoints.lock() = endpoints.clone();
+        }
+        let mut tsfn = self.tsfn.lock();
+        if let Some(f) = tsfn.as_ref() {
+            f.call(event, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+        if close {
+            tsfn.take();
+        }
+    }
+}
+
+impl JsSink {
+    fn new(
+        on_event: Function<'_, (u32, Payload), Unknown<'static>>,
+        conn: Arc<Connection>,
+    ) -> napi::Result<Arc<Self>> {
+        let tsfn: EventFn = on_event
+            .build_threadsafe_function::<Event>()
+            .callee_handled::<false>()
+            .build_callback(move |ctx| {
+                Ok(match ctx.value {
+                    Event::Messages(bytes) => {
+                        conn.delivered(bytes.len());
+                        (events::MESSAGES, Payload::Bytes(bytes))
+                    }
+                    Event::Connect(endpoints) => (
+                        events::CONNECT,
+                        Payload::Endpoints(EndpointInfo::from(&endpoints)),
+                    ),
+                    Event::Drain => (events::DRAIN, Payload::Nothing),
+                    Event::End => (events::END, Payload::Nothing),
+                    Event::Error(e) => (events::ERROR, Payload::Error(ErrorInfo::from(&e))),
+                    Event::Close => (events::CLOSE, Payload::Nothing),
+                })
+            })?;
+        Ok(Arc::new(JsSink {
+            tsfn: Mutex::new(Some(tsfn)),
+            endpoints: Mutex::new(Endpoints::default()),
+        }))
+    }
+}
+
+/// A MessagePack-RPC connection driven by the Rust runtime.
+#[napi]
+pub struct NativeConnection {
+    conn: Arc<Connection>,
+    options: Options,
+    sink: Option<Arc<JsSink>>,
+    /// An accepted socket waiting for `start()`.
+    accepted: Option<Socket>,
+    endpoints: Endpoints,
+    cleanup: Option<CleanupEnvHook<Arc<Connection>>>,
+}
+
+impl NativeConnection {
+    /// Wraps a socket a server accepted; it starts reading on `start()`.
+    pub(super) fn accepted(socket: Socket, options: Options) -> Self {
+        NativeConnection {
+            conn: Arc::new(Connection::new(&options)),
+            options,
+            sink: None,
+            endpoints: socket.endpoints(),
+            accepted: Some(socket),
+            cleanup: None,
+        }
+    }
+
+    /// Destroys the connection if the environment (a worker thread) goes away.
+    fn register_cleanup(&mut self, env: &Env) -> napi::Result<()> {
+        let hook = env.add_env_cleanup_hook(self.conn.clone(), |conn| conn.destroy())?;
+        self.cleanup = Some(hook);
+        Ok(())
+    }
+}
+
+#[napi]
+impl NativeConnection {
+    /// Connects to `target`; events go to `on_event(kind, payload)`. Writes
+    /// made while connecting are queued.
+    #[napi(factory)]
+    pub fn connect(
+        env: Env,
+        target: Target,
+        options: Option<ConnectionOptions>,
+        on_event: Function<'_, (u32, Payload), Unknown<'static>>,
+    ) -> napi::Result<Self> {
+        let options = Options::from(&options.unwrap_or_default());
+        let addr = target.to_addr("localhost")?;
+        let conn = Arc::new(Connection::new(&options));
+        let sink = JsSink::new(on_event, conn.clone())?;
+        let mut native = NativeConnection {
+            conn: conn.clone(),
+            options,
+            sink: Some(sink.clone()),
+            accepted: None,
+            endpoints: Endpoints::default(),
+            cleanup: None,
+        };
+        native.register_cleanup(&env)?;
+        runtime::handle().spawn(async move {
+            let connected = tokio::select! {
+                connected = transport::connect(&addr) => connected,
+                // destroy() while connecting.
+                _ = conn.destroyed() => Err(Error::Closed),
+            };
+            match connected {
+                Ok(socket) => {
+                    sink.emit(Event::Connect(socket.endpoints()));
+                    socket.run(&conn, sink, options).await;
+                }
+                Err(e) => conn.fail(&*sink, e),
+            }
+        });
+        Ok(native)
+    }
+
+    /// Starts an accepted connection; events go to `on_event(kind, payload)`.
+    #[napi]
+    pub fn start(
+        &mut self,
+        env: Env,
+        on_event: Function<'_, (u32, Payload), Unknown<'static>>,
+    ) -> napi::Result<()> {
+        let Some(socket) = self.accepted.take() else {
+            return Err(napi::Error::new(
+                napi::Status::GenericFailure,
+                "connection already started",
+            ));
+        };
+        let sink = JsSink::new(on_event, self.conn.clone())?;
+        *sink.endpoints.lock() = self.endpoints.clone();
+        self.sink = Some(sink.clone());
+        self.register_cleanup(&env)?;
+        let conn = self.conn.clone();
+        let options = self.options;
+        runtime::handle().spawn(async move { socket.run(&conn, sink, options).await });
+        Ok(())
+    }
+
+    /// Queues encoded messages: `1` written or queued under the high-water
+    /// mark, `0` queued over it (wait for drain), `-1` closed.
+    #[napi]
+    pub fn write(&self, data: &[u8]) -> i32 {
+        match self.conn.write(data) {
+            Ok(true) => 1,
+            Ok(false) => 0,
+            Err(_) => -1,
+        }
+    }
+
+    /// Bytes waiting to be written.
+    #[napi]
+    pub fn pending_bytes(&self) -> u32 {
+        u32::try_from(self.conn.pending_bytes()).unwrap_or(u32::MAX)
+    }
+
+    /// Flushes what is queued, then closes.
+    #[napi]
+    pub fn end(&self) {
+        self.conn.end();
+    }
+
+    /// Closes at once.
+    #[napi]
+    pub fn destroy(&self) {
+        self.conn.destroy();
+    }
+
+    /// Whether this connection keeps the event loop alive.
+    #[napi]
+    #[allow(deprecated)]
+    pub fn set_ref(&self, env: Env, referenced: bool) -> napi::Result<()> {
+        if let Some(sink) = &self.sink {
+            if let Some(tsfn) = sink.tsfn.lock().as_mut() {
+                if referenced {
+                    tsfn.refer(&env)?;
+                } else {
+                    tsfn.unref(&env)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Addresses of both ends (known once connected).
+    #[napi]
+    pub fn endpoints(&self) -> EndpointInfo {
+        match &self.sink {
+            Some(sink) => EndpointInfo::from(&*sink.endpoints.lock()),
+            None => EndpointInfo::from(&self.endpoints),
+        }
+    }
+
+    /// Releases what outlives the connection (the worker cleanup hook);
+    /// called once the connection has closed.
+    #[napi]
+    pub fn dispose(&mut self, env: Env) -> napi::Result<()> {
+        self.conn.destroy();
+        if let Some(hook) = self.cleanup.take() {
+            env.remove_env_cleanup_hook(hook)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,10 @@
+//! The napi binding: the only code that knows about Node.
+//!
+//! Each native object forwards its events to one JavaScript callback through
+//! one threadsafe function, as `(kind, payload)` pairs (see [`events`]).
+//! `index.js` and `lib/` build the public API on top.
+
+mod connection;
+mod events;
+mod options;
+mod server;

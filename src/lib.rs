@@ -1,0 +1,32 @@
+//! MessagePack-RPC for Node.js on a Rust core.
+//!
+//! Rust owns the sockets, framing, limits, write coalescing and lifetime;
+//! JavaScript (`index.js`, `lib/`) owns the values. The core modules know
+//! nothing of Node and are tested with `cargo test --no-default-features`;
+//! everything `#[napi]` lives under [`js`].
+//!
+//! # Layout
+//! - [`error`]: the error enum and its stable codes.
+//! - [`framer`]: finds message boundaries and enforces size and depth limits.
+//! - [`message`]: checks the request/response/notification envelope.
+//! - [`outbox`]: the coalescing write queue and its writer task.
+//! - [`connection`]: one connection: reader, batching, writer, events.
+//! - [`transport`]: addresses, TCP and unix sockets.
+//! - [`server`]: the accept loop.
+//! - [`shutdown`]: the stop signal tasks wait on.
+//! - [`runtime`]: the process-wide Tokio runtime.
+//! - `js`: the napi binding (feature `node`).
+#![deny(clippy::all)]
+
+pub mod connection;
+pub mod error;
+pub mod framer;
+pub mod message;
+pub mod outbox;
+pub mod runtime;
+pub mod server;
+pub mod shutdown;
+pub mod transport;
+
+#[cfg(feature = "node")]
+mod js;

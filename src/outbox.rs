@@ -1,0 +1,230 @@
+//! The write side of a connection: a coalescing byte queue and its writer task.
+//!
+//! JavaScript appends every message it encoded during one tick with a single
+//! [`Outbox::write`]; the writer task takes everything queued in one swap and
+//! writes it with one syscall where the socket allows. A sync mutex is right
+//! here: it is never held across an `.await`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
+
+use crate::error::{Error, Result};
+use crate::shutdown::Stop;
+
+/// Queue size past which a writer reports backpressure (`write` returns the
+/// queued size and callers compare it with their high-water mark).
+pub const DEFAULT_HIGH_WATER_MARK: usize = 1024 * 1024;
+
+#[derive(Debug, Default)]
+struct Queue {
+    bytes: Vec<u8>,
+    /// Bytes taken by the writer and not yet written.
+    in_flight: usize,
+    /// The writer task is busy (or has been woken); no need to notify again.
+    writing: bool,
+    /// `end()` was called: write what is queued, then shut the socket down.
+    ending: bool,
+    /// Nothing more may be queued.
+    closed: bool,
+}
+
+/// Bytes waiting to be written to one connection.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    queue: Mutex<Queue>,
+    wake: Notify,
+    /// Notified whenever the queue empties, for anyone waiting to drain.
+    drained: Notify,
+    /// Set when the queue went over the high-water mark; cleared on drain.
+    backlogged: AtomicBool,
+    /// Triggered by `close()`: interrupts a write blocked on a peer that does not read.
+    aborted: Stop,
+}
+
+/// How the writer task finished.
+#[derive(Debug)]
+pub enum WriterExit {
+    /// Everything queued was written and the write side shut down.
+    Ended,
+    /// The connection was closed without flushing.
+    Aborted,
+    /// Writing failed.
+    Failed(Error),
+}
+
+impl Outbox {
+    /// An empty outbox.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Queues `data` and wakes the writer if it was idle.
+    ///
+    /// Returns the bytes now waiting to be written (queued and in flight).
+    ///
+    /// # Errors
+    /// [`Error::Closed`] once the connection was ended or closed.
+    pub fn write(&self, data: &[u8]) -> Result<usize> {
+        let mut q = self.queue.lock();
+        if q.closed || q.ending {
+            return Err(Error::Closed);
+        }
+        q.bytes.extend_from_slice(data);
+        let pending = q.bytes.len() + q.in_flight;
+        if !q.writing {
+            q.writing = true;
+            self.wake.notify_one();
+        }
+        Ok(pending)
+    }
+
+    /// Bytes waiting to be written.
+    pub fn pending(&self) -> usize {
+        let q = self.queue.lock();
+        q.bytes.len() + q.in_flight
+    }
+
+    /// Marks the outbox as over its high-water mark; `drained` fires later.
+    pub fn set_backlogged(&self) {
+        self.backlogged.store(true, Ordering::SeqCst);
+    }
+
+    /// Resolves when nothing is waiting to be written.
+    pub async fn wait_drained(&self) {
+        loop {
+            let notified = self.drained.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.pending() == 0 || self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Writes what is queued, then shuts the write side down.
+    pub fn end(&self) {
+        let mut q = self.queue.lock();
+        if q.closed || q.ending {
+            return;
+        }
+        q.ending = true;
+        if !q.writing {
+            q.writing = true;
+            self.wake.notify_one();
+        }
+    }
+
+    /// Refuses further writes and drops what is queued.
+    pub fn close(&self) {
+        let mut q = self.queue.lock();
+        q.closed = true;
+        q.bytes = Vec::new();
+        drop(q);
+        self.aborted.trigger();
+        self.wake.notify_one();
+        self.drained.notify_waiters();
+    }
+
+    /// Whether [`Outbox::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.queue.lock().closed
+    }
+
+    /// Runs the writer until the outbox is ended or closed. `on_drain` is
+    /// called when a backlogged queue empties.
+    pub async fn run<W: AsyncWrite + Unpin>(&self, mut out: W, on_drain: impl Fn()) -> WriterExit {
+        let mut batch = Vec::new();
+        loop {
+            let idle_ending = {
+                let mut q = self.queue.lock();
+                q.in_flight = 0;
+                if q.closed {
+                    return WriterExit::Aborted;
+                }
+                if q.bytes.is_empty() {
+                    q.writing = false;
+                    Some(q.ending)
+                } else {
+                    // Swap buffers so the lock is never held while writing.
+                    batch.clear();
+                    std::mem::swap(&mut batch, &mut q.bytes);
+                    q.in_flight = batch.len();
+                    None
+                }
+            };
+            if let Some(ending) = idle_ending {
+                self.drained.notify_waiters();
+                if self.backlogged.swap(false, Ordering::SeqCst) {
+                    on_drain();
+                }
+                if ending {
+                    return match out.shutdown().await {
+                        Ok(()) => WriterExit::Ended,
+                        Err(e) => WriterExit::Failed(e.into()),
+                    };
+                }
+            }
+            if batch.is_empty() {
+                self.wake.notified().await;
+                continue;
+            }
+            tokio::select! {
+                written = out.write_all(&batch) => {
+                    if let Err(e) = written {
+                        self.close();
+                        return WriterExit::Failed(e.into());
+                    }
+                }
+                _ = self.aborted.wait() => return WriterExit::Aborted,
+            }
+            batch.clear();
+            // Do not keep a huge buffer around after a burst.
+            if batch.capacity() > 4 * 1024 * 1024 {
+                batch = Vec::new();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn writes_everything_queued_then_ends() {
+        let (client, mut server) = tokio::io::duplex(64);
+        let outbox = Arc::new(Outbox::new());
+        let writer = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.run(client, || {}).await }
+        });
+        outbox.write(b"hello ").unwrap();
+        outbox.write(&[b'x'; 1000]).unwrap();
+        outbox.end();
+        assert!(matches!(outbox.write(b"late"), Err(Error::Closed)));
+        let mut got = Vec::new();
+        server.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got.len(), 1006);
+        assert!(matches!(writer.await.unwrap(), WriterExit::Ended));
+    }
+
+    #[tokio::test]
+    async fn close_aborts_without_flushing() {
+        let (client, _server) = tokio::io::duplex(8);
+        let outbox = Arc::new(Outbox::new());
+        outbox.write(&[1; 100]).unwrap();
+        let writer = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.run(client, || {}).await }
+        });
+        tokio::task::yield_now().await;
+        outbox.close();
+        assert!(matches!(writer.await.unwrap(), WriterExit::Aborted));
+    }
+}

@@ -1,0 +1,118 @@
+//! Addresses and the byte streams connections run over.
+//!
+//! [`Addr`] names a TCP host and port or a unix socket path. Every stream transport ends in [`Socket::run`], which splits it
+//! into halves for the generic [`Connection`].
+
+mod tcp;
+mod unix;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::connection::{Connection, EventSink, Options};
+use crate::error::Result;
+
+pub use tcp::{connect_tcp, TcpAcceptor};
+pub use unix::{connect_unix, UnixAcceptor};
+
+/// Where to connect or listen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Addr {
+    /// A TCP host (name or IP) and port.
+    Tcp { host: String, port: u16 },
+    /// A unix domain socket path.
+    Unix(PathBuf),
+}
+
+/// Where each end of a connection is, as Node's `net.Socket` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    pub remote_address: Option<String>,
+    pub remote_port: Option<u16>,
+    pub remote_family: Option<String>,
+    pub local_address: Option<String>,
+    pub local_port: Option<u16>,
+}
+
+/// A connected byte stream of any supported transport.
+#[derive(Debug)]
+pub enum Socket {
+    Tcp(tokio::net::TcpStream),
+    Unix(tokio::net::UnixStream),
+}
+
+impl Socket {
+    /// Where each end is.
+    pub fn endpoints(&self) -> Endpoints {
+        match self {
+            Socket::Tcp(s) => tcp::endpoints(s),
+            Socket::Unix(s) => unix::endpoints(s),
+        }
+    }
+
+    /// Runs `connection` over this socket until it closes.
+    pub async fn run(self, connection: &Connection, sink: Arc<dyn EventSink>, options: Options) {
+        match self {
+            Socket::Tcp(s) => {
+                let (r, w) = s.into_split();
+                connection.run(r, w, sink, options).await
+            }
+            Socket::Unix(s) => {
+                let (r, w) = s.into_split();
+                connection.run(r, w, sink, options).await
+            }
+        }
+    }
+}
+
+/// Connects to `addr`.
+///
+/// # Errors
+/// The operating system's error (`ECONNREFUSED`, `ENOENT`, ...).
+pub async fn connect(addr: &Addr) -> Result<Socket> {
+    match addr {
+        Addr::Tcp { host, port } => Ok(Socket::Tcp(connect_tcp(host, *port).await?)),
+        Addr::Unix(path) => Ok(Socket::Unix(connect_unix(path).await?)),
+    }
+}
+
+/// A bound, listening socket.
+#[derive(Debug)]
+pub enum Acceptor {
+    Tcp(TcpAcceptor),
+    Unix(UnixAcceptor),
+}
+
+impl Acceptor {
+    /// Binds `addr` (synchronously) and starts listening. Must be called
+    /// inside the Tokio runtime's context.
+    ///
+    /// # Errors
+    /// The operating system's error (`EADDRINUSE`, `EACCES`, ...).
+    pub fn bind(addr: &Addr, backlog: u32) -> Result<Acceptor> {
+        match addr {
+            Addr::Tcp { host, port } => Ok(Acceptor::Tcp(TcpAcceptor::bind(host, *port, backlog)?)),
+            Addr::Unix(path) => Ok(Acceptor::Unix(UnixAcceptor::bind(path)?)),
+        }
+    }
+
+    /// Waits for the next connection.
+    ///
+    /// # Errors
+    /// The operating system's error; most (`EMFILE`) are transient.
+    pub async fn accept(&self) -> std::io::Result<Socket> {
+        match self {
+            Acceptor::Tcp(a) => a.accept().await.map(Socket::Tcp),
+            Acceptor::Unix(a) => a.accept().await.map(Socket::Unix),
+        }
+    }
+
+    /// What `server.address()` returns: the bound address, family and port,
+    /// or the socket path.
+    pub fn local(&self) -> Endpoints {
+        match self {
+            Acceptor::Tcp(a) => a.local(),
+            Acceptor::Unix(a) => a.local(),
+        }
+    }
+}

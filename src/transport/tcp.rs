@@ -1,0 +1,109 @@
+//! TCP: connecting with Nagle off, and a listener bound like Node's `listen`.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+use super::Endpoints;
+
+/// Connects to `host:port`, trying each resolved address in turn.
+///
+/// # Errors
+/// The last address's error, or `ENOTFOUND`-like `InvalidInput` when the
+/// name resolves to nothing.
+pub async fn connect_tcp(host: &str, port: u16) -> io::Result<TcpStream> {
+    let target = format!("{}:{port}", bracket(host));
+    let mut last = io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("no address for {host}"),
+    );
+    for addr in tokio::net::lookup_host(target).await? {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => {
+                // RPC messages are small and latency-bound.
+                stream.set_nodelay(true)?;
+                return Ok(stream);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn bracket(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+fn family(addr: &SocketAddr) -> String {
+    if addr.is_ipv4() { "IPv4" } else { "IPv6" }.to_string()
+}
+
+/// Node reports IPv4-mapped IPv6 peers of a dual-stack socket as `::ffff:a.b.c.d`.
+fn ip_text(addr: &SocketAddr) -> String {
+    addr.ip().to_string()
+}
+
+pub(super) fn endpoints(stream: &TcpStream) -> Endpoints {
+    let remote = stream.peer_addr().ok();
+    let local = stream.local_addr().ok();
+    Endpoints {
+        remote_address: remote.as_ref().map(ip_text),
+        remote_port: remote.map(|a| a.port()),
+        remote_family: remote.as_ref().map(family),
+        local_address: local.as_ref().map(ip_text),
+        local_port: local.map(|a| a.port()),
+    }
+}
+
+/// A listening TCP socket.
+#[derive(Debug)]
+pub struct TcpAcceptor {
+    listener: TcpListener,
+}
+
+impl TcpAcceptor {
+    /// Binds `host:port` with `SO_REUSEADDR`, as Node does.
+    ///
+    /// # Errors
+    /// Resolution or bind errors.
+    pub fn bind(host: &str, port: u16, backlog: u32) -> io::Result<Self> {
+        let mut last = io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("no address for {host}"),
+        );
+        for addr in (host, port).to_socket_addrs()? {
+            let socket = if addr.is_ipv4() {
+                TcpSocket::new_v4()?
+            } else {
+                TcpSocket::new_v6()?
+            };
+            socket.set_reuseaddr(true)?;
+            match socket.bind(addr).and_then(|()| socket.listen(backlog)) {
+                Ok(listener) => return Ok(TcpAcceptor { listener }),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    pub async fn accept(&self) -> io::Result<TcpStream> {
+        let (stream, _) = self.listener.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    pub fn local(&self) -> Endpoints {
+        let local = self.listener.local_addr().ok();
+        Endpoints {
+            local_address: local.as_ref().map(ip_text),
+            local_port: local.map(|a| a.port()),
+            remote_family: local.as_ref().map(family),
+            ..Endpoints::default()
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Unix domain sockets. The listener removes its socket file when dropped,
+//! as Node's does on `close()`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use tokio::net::{UnixListener, UnixStream};
+
+use super::Endpoints;
+
+pub async fn connect_unix(path: &Path) -> io::Result<UnixStream> {
+    UnixStream::connect(path).await
+}
+
+pub(super) fn endpoints(stream: &UnixStream) -> Endpoints {
+    let path = stream
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(|p| p.display().to_string()));
+    Endpoints {
+        local_address: path,
+        ..Endpoints::default()
+    }
+}
+
+/// A listening unix socket.
+#[derive(Debug)]
+pub struct UnixAcceptor {
+    listener: UnixListener,
+    path: PathBuf,
+}
+
+impl UnixAcceptor {
+    /// Binds `path`. Like Node, an existing file is an `EADDRINUSE` error.
+    ///
+    /// # Errors
+    /// Bind errors.
+    pub fn bind(path: &Path) -> io::Result<Self> {
+        Ok(UnixAcceptor {
+            listener: UnixListener::bind(path)?,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub async fn accept(&self) -> io::Result<UnixStream> {
+        let (stream, _) = self.listener.accept().await?;
+        Ok(stream)
+    }
+
+    pub fn local(&self) -> Endpoints {
+        Endpoints {
+            local_address: Some(self.path.display().to_string()),
+            ..Endpoints::default()
+        }
+    }
+}
+
+impl Drop for UnixAcceptor {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
