@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Env, Function, Unknown};
+use napi::bindgen_prelude::{Env, FnArgs, Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::CleanupEnvHook;
 use napi_derive::napi;
@@ -21,7 +21,7 @@ use crate::transport::{self, Endpoints, Socket};
 use super::events::{self, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
 
-type EventFn = ThreadsafeFunction<Event, Unknown<'static>, (u32, Payload), napi::Status, false>;
+type EventFn = ThreadsafeFunction<Event, Unknown<'static>, FnArgs<(u32, Payload)>, napi::Status, false>;
 
 /// Forwards core events to the JavaScript callback. Drops the threadsafe
 /// function after `Close`, so a closed connection never holds the process.
@@ -48,14 +48,14 @@ impl EventSink for JsSink {
 
 impl JsSink {
     fn new(
-        on_event: Function<'_, (u32, Payload), Unknown<'static>>,
+        on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
         conn: Arc<Connection>,
     ) -> napi::Result<Arc<Self>> {
         let tsfn: EventFn = on_event
             .build_threadsafe_function::<Event>()
             .callee_handled::<false>()
             .build_callback(move |ctx| {
-                Ok(match ctx.value {
+                Ok(FnArgs::from(match ctx.value {
                     Event::Messages(bytes) => {
                         conn.delivered(bytes.len());
                         (events::MESSAGES, Payload::Bytes(bytes))
@@ -68,7 +68,7 @@ impl JsSink {
                     Event::End => (events::END, Payload::Nothing),
                     Event::Error(e) => (events::ERROR, Payload::Error(ErrorInfo::from(&e))),
                     Event::Close => (events::CLOSE, Payload::Nothing),
-                })
+                }))
             })?;
         Ok(Arc::new(JsSink {
             tsfn: Mutex::new(Some(tsfn)),
@@ -119,7 +119,7 @@ impl NativeConnection {
         env: Env,
         target: Target,
         options: Option<ConnectionOptions>,
-        on_event: Function<'_, (u32, Payload), Unknown<'static>>,
+        on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
     ) -> napi::Result<Self> {
         let options = Options::from(&options.unwrap_or_default());
         let addr = target.to_addr("localhost")?;
@@ -156,7 +156,7 @@ impl NativeConnection {
     pub fn start(
         &mut self,
         env: Env,
-        on_event: Function<'_, (u32, Payload), Unknown<'static>>,
+        on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
     ) -> napi::Result<()> {
         let Some(socket) = self.accepted.take() else {
             return Err(napi::Error::new(

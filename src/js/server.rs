@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Env, Function, Unknown};
+use napi::bindgen_prelude::{Env, FnArgs, Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::CleanupEnvHook;
 use napi_derive::napi;
@@ -27,7 +27,7 @@ enum ServerEvent {
 }
 
 type EventFn =
-    ThreadsafeFunction<ServerEvent, Unknown<'static>, (u32, Payload), napi::Status, false>;
+    ThreadsafeFunction<ServerEvent, Unknown<'static>, FnArgs<(u32, Payload)>, napi::Status, false>;
 
 struct JsServerSink {
     tsfn: Mutex<Option<EventFn>>,
@@ -77,7 +77,7 @@ impl NativeServer {
         target: Target,
         backlog: Option<u32>,
         options: Option<ConnectionOptions>,
-        on_event: Function<'_, (u32, Payload), Unknown<'static>>,
+        on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
     ) -> napi::Result<Self> {
         let options = Options::from(&options.unwrap_or_default());
         let addr = target.to_addr("::")?;
@@ -98,14 +98,14 @@ impl NativeServer {
             .build_threadsafe_function::<ServerEvent>()
             .callee_handled::<false>()
             .build_callback(move |ctx| {
-                Ok(match ctx.value {
+                Ok(FnArgs::from(match ctx.value {
                     ServerEvent::Connection(socket) => (
                         events::CONNECTION,
                         Payload::Connection(NativeConnection::accepted(socket, options)),
                     ),
                     ServerEvent::Error(e) => (events::ERROR, Payload::Error(ErrorInfo::from(&e))),
                     ServerEvent::Close => (events::CLOSE, Payload::Nothing),
-                })
+                }))
             })?;
         let sink = Arc::new(JsServerSink {
             tsfn: Mutex::new(Some(tsfn)),

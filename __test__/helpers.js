@@ -1,0 +1,55 @@
+'use strict'
+// Shared test helpers (not a test file: node --test runs *.test.js only).
+
+const os = require('node:os')
+const path = require('node:path')
+const fs = require('node:fs')
+const rpc = require('..')
+
+let socketCounter = 0
+
+/** A fresh unix socket path under the OS temp dir. */
+function socketPath(name = 'rpc') {
+  return path.join(os.tmpdir(), `msgpack-rpc-${process.pid}-${name}-${socketCounter++}.sock`)
+}
+
+/** Listens on 127.0.0.1:0; resolves with the server and its port. */
+function listen(server) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      server.removeListener('error', reject)
+      resolve(server.address().port)
+    })
+  })
+}
+
+/** Resolves with the arguments of the next `event` on `emitter`. */
+function once(emitter, event) {
+  return new Promise((resolve) => emitter.once(event, (...args) => resolve(args)))
+}
+
+/** A callback-style invoke as a Promise of [err, result]. */
+function invokeCb(client, method, ...params) {
+  return new Promise((resolve) => client.invoke(method, ...params, (err, result) => resolve([err, result])))
+}
+
+/** Closes servers and clients, ignoring ones already closed. */
+async function closeAll(...things) {
+  for (const t of things) {
+    if (!t) continue
+    if (t instanceof rpc.Server) {
+      if (t.listening) await t.close()
+    } else if (!t.closed) {
+      await t.close()
+    }
+  }
+}
+
+function removeSocket(p) {
+  try {
+    fs.unlinkSync(p)
+  } catch {}
+}
+
+module.exports = { rpc, socketPath, listen, once, invokeCb, closeAll, removeSocket }

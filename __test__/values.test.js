@@ -1,0 +1,121 @@
+'use strict'
+// The value table (README "Values"), row by row, over a real socket: each
+// value goes to an echo server and back, and the server reports what it saw.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { rpc, listen, closeAll } = require('./helpers')
+
+let server, client
+
+test.before(async () => {
+  server = rpc.createServer({
+    echo: (v, res) => res.result(v),
+    describe: (v, res) =>
+      res.result({
+        type: typeof v,
+        ctor: v === null ? 'null' : v && v.constructor ? v.constructor.name : 'none',
+        proto: v !== null && typeof v === 'object' ? Object.getPrototypeOf(v) === Object.prototype : false,
+      }),
+  })
+  const port = await listen(server)
+  client = await rpc.connect(port, '127.0.0.1')
+})
+
+test.after(() => closeAll(client, server))
+
+const echo = (v) => client.invoke('echo', v)
+
+test('null and undefined travel as nil and come back as null', async () => {
+  assert.equal(await echo(null), null)
+  assert.equal(await echo(undefined), null)
+  assert.deepEqual(await echo([undefined, 1]), [null, 1])
+})
+
+test('booleans, safe integers and floats keep their values', async () => {
+  for (const v of [true, false, 0, 1, -1, 127, 128, -33, 65535, 2 ** 32, -(2 ** 31) - 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 1.5, -0.25, 1e300]) {
+    assert.equal(await echo(v), v)
+  }
+  assert.ok(Number.isNaN(await echo(NaN)))
+  assert.equal(await echo(Infinity), Infinity)
+})
+
+test('64-bit integers beyond 2^53 come back as BigInt without precision loss', async () => {
+  assert.equal(await echo(2n ** 63n), 2n ** 63n)
+  assert.equal(await echo(2n ** 64n - 1n), 2n ** 64n - 1n)
+  assert.equal(await echo(-(2n ** 63n)), -(2n ** 63n))
+  // A small bigint is an integer on the wire and a number back.
+  assert.equal(await echo(5n), 5)
+})
+
+test('a bigint out of the 64-bit range is a TypeError with ERR_MSGPACK_RPC_ENCODE', async () => {
+  await assert.rejects(echo(2n ** 64n), { name: 'TypeError', code: 'ERR_MSGPACK_RPC_ENCODE' })
+})
+
+test('strings stay strings (never bin), Buffers and Uint8Arrays travel as bin and return as Buffer', async () => {
+  assert.equal(await echo('héllo wörld 👋'), 'héllo wörld 👋')
+  assert.deepEqual(await client.invoke('describe', 'x'), { type: 'string', ctor: 'String', proto: false })
+  const buf = await echo(Buffer.from([1, 2, 3]))
+  assert.ok(Buffer.isBuffer(buf))
+  assert.deepEqual([...buf], [1, 2, 3])
+  const u8 = await echo(new Uint8Array([9, 8]))
+  assert.ok(Buffer.isBuffer(u8))
+  assert.deepEqual([...u8], [9, 8])
+  assert.deepEqual(await client.invoke('describe', Buffer.alloc(2)), { type: 'object', ctor: 'Buffer', proto: false })
+})
+
+test('arrays and plain objects keep their shape', async () => {
+  const v = { a: [1, 'two', { three: 3 }], b: { c: null }, d: '' }
+  assert.deepEqual(await echo(v), v)
+  assert.deepEqual(await client.invoke('describe', { x: 1 }), { type: 'object', ctor: 'Object', proto: true })
+})
+
+test('__proto__ and constructor keys are plain data, never a prototype', async () => {
+  const v = JSON.parse('{"__proto__": {"polluted": true}, "constructor": "c"}')
+  const back = await echo(v)
+  assert.equal(Object.getPrototypeOf(back), Object.prototype)
+  assert.ok(Object.prototype.hasOwnProperty.call(back, '__proto__'))
+  assert.deepEqual(back.__proto__, { polluted: true })
+  assert.equal(back.constructor, 'c')
+  assert.equal({}.polluted, undefined)
+})
+
+test('Maps travel with any keys; maps with non-string keys come back as Map', async () => {
+  const m = await echo(new Map([[1, 'one'], ['two', 2]]))
+  assert.ok(m instanceof Map)
+  assert.equal(m.get(1), 'one')
+  assert.equal(m.get('two'), 2)
+  // A Map with only string keys is a plain object on the other side.
+  assert.deepEqual(await echo(new Map([['k', 'v']])), { k: 'v' })
+})
+
+test('Dates travel as the timestamp extension and come back as Date', async () => {
+  for (const d of [new Date(0), new Date('2026-11-24T12:34:56.789Z'), new Date(-1000), new Date(2 ** 34 * 1000 + 5)]) {
+    const back = await echo(d)
+    assert.ok(back instanceof Date)
+    assert.equal(back.getTime(), d.getTime())
+  }
+})
+
+test('other extensions travel as Ext and come back as Ext', async () => {
+  const back = await echo(new rpc.Ext(7, Buffer.from('abc')))
+  assert.ok(back instanceof rpc.Ext)
+  assert.equal(back.type, 7)
+  assert.equal(back.data.toString(), 'abc')
+})
+
+test('functions, symbols and cycles are refused with a clear TypeError', async () => {
+  const cyclic = {}
+  cyclic.self = cyclic
+  for (const bad of [() => 1, Symbol('s'), cyclic]) {
+    await assert.rejects(echo(bad), { name: 'TypeError', code: 'ERR_MSGPACK_RPC_ENCODE' })
+  }
+  // The stream is still usable afterwards.
+  assert.equal(await echo('fine'), 'fine')
+})
+
+test('large values round-trip: a 1 MiB Buffer and a 100 KiB string', async () => {
+  const big = Buffer.alloc(1024 * 1024, 7)
+  assert.ok((await echo(big)).equals(big))
+  const s = 'ü'.repeat(50 * 1024)
+  assert.equal(await echo(s), s)
+})

@@ -1,0 +1,223 @@
+'use strict'
+// Server: the `net.Server`-like listener. Each accepted connection becomes an
+// RpcStream whose requests go to the server's handler.
+
+const { EventEmitter } = require('node:events')
+const binding = require('./binding')
+const { RpcStream, argError } = require('./stream')
+const errors = require('./errors')
+
+/** How long `close()` waits for in-flight requests before dropping connections. */
+const DEFAULT_CLOSE_TIMEOUT = 5000
+
+class Server extends EventEmitter {
+  /**
+   * @param {function|object} [listener] `function (rpcStream)` run for each
+   *   connection, or a handler object
+   * @param {object} [options] connection limits and `closeTimeout`
+   */
+  constructor(listener, options = {}) {
+    super()
+    this._handler = undefined
+    if (typeof listener === 'function') this.on('connection', listener)
+    else if (listener && typeof listener === 'object') this._handler = listener
+    this._options = options
+    this._native = undefined
+    this._streams = new Set()
+    this._listening = false
+    this._closing = false
+    this._referenced = true
+    this._onEvent = this._onEvent.bind(this)
+  }
+
+  /** Sets the object whose methods answer requests. */
+  setHandler(handler) {
+    this._handler = handler
+    return this
+  }
+
+  get handler() {
+    return this._handler
+  }
+
+  /**
+   * Starts listening: `listen(port[, host][, backlog][, cb])`,
+   * `listen(path[, cb])` or `listen({ port, host, path, backlog }[, cb])`.
+   */
+  listen(...args) {
+    const cb = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+    const target = listenTarget(args)
+    if (cb) this.once('listening', cb)
+    if (this._native) throw new errors.RpcError('ERR_SERVER_ALREADY_LISTEN', 'listen() was called on a listening server')
+    const native = this._options
+    try {
+      this._native = binding.native.NativeServer.listen(
+        { path: target.path, host: target.host, port: target.port },
+        target.backlog,
+        connectionOptions(native, true),
+        this._onEvent
+      )
+    } catch (err) {
+      errors.withNativeCode(err)
+      process.nextTick(() => this.emit('error', err))
+      return this
+    }
+    this._listening = true
+    this._closing = false
+    if (!this._referenced) this._native.setRef(false)
+    process.nextTick(() => this.emit('listening'))
+    return this
+  }
+
+  _onEvent(kind, payload) {
+    switch (kind) {
+      case binding.CONNECTION:
+        return this._onConnection(payload)
+      case binding.ERROR:
+        if (this.listenerCount('error') > 0) this.emit('error', errors.fromNative(payload))
+        return
+      case binding.CLOSE:
+        this._native = undefined
+        this._listening = false
+        return this._maybeClosed()
+    }
+  }
+
+  _onConnection(native) {
+    const stream = new RpcStream(native, { server: this, timeout: this._options.timeout })
+    this._streams.add(stream)
+    if (this._closing) {
+      // Accepted just before close(): take it down with the rest.
+      native.start(stream._onEvent)
+      stream._closeWhenIdle()
+      return
+    }
+    this.emit('connection', stream)
+    // Start reading only now that the listeners are attached.
+    native.start(stream._onEvent)
+    if (!this._referenced) stream.unref()
+  }
+
+  _forget(stream) {
+    this._streams.delete(stream)
+    this._maybeClosed()
+  }
+
+  _maybeClosed() {
+    if (this._closing && !this._native && this._streams.size === 0) {
+      this._closing = false
+      clearTimeout(this._closeTimer)
+      this.emit('close')
+    }
+  }
+
+  /**
+   * Stops accepting, lets every connection finish the requests it already
+   * received (up to `closeTimeout` ms, default 5000), then closes them.
+   * `'close'` follows; `cb(err)` gets `ERR_SERVER_NOT_RUNNING` if it was not listening.
+   * Returns a Promise when no callback is given.
+   */
+  close(cb) {
+    const done = new Promise((resolve, reject) => {
+      if (!this._native && !this._closing) {
+        const err = new errors.RpcError('ERR_SERVER_NOT_RUNNING', 'Server is not running.')
+        process.nextTick(() => (cb ? resolve(err) : reject(err)))
+        return
+      }
+      this.once('close', () => resolve())
+    })
+    if (this._native) {
+      this._closing = true
+      this._native.close()
+      const timeout = this._options.closeTimeout !== undefined ? this._options.closeTimeout : DEFAULT_CLOSE_TIMEOUT
+      this._closeTimer = setTimeout(() => {
+        for (const stream of this._streams) stream._destroy()
+      }, timeout)
+      this._closeTimer.unref()
+      for (const stream of this._streams) stream._closeWhenIdle()
+    }
+    if (typeof cb === 'function') {
+      done.then((err) => cb(err))
+      return this
+    }
+    return done
+  }
+
+  /** `{ address, family, port }`, the socket path, or null before listening. */
+  address() {
+    if (!this._native) return null
+    const a = this._native.address()
+    if (a.localPort === null || a.localPort === undefined) return a.localAddress
+    return { address: a.localAddress, family: a.remoteFamily, port: a.localPort }
+  }
+
+  get listening() {
+    return this._listening
+  }
+
+  /** The connections currently open. */
+  get connections() {
+    return [...this._streams]
+  }
+
+  getConnections(cb) {
+    process.nextTick(cb, null, this._streams.size)
+    return this
+  }
+
+  unref() {
+    this._referenced = false
+    if (this._native) this._native.setRef(false)
+    for (const s of this._streams) s.unref()
+    return this
+  }
+
+  ref() {
+    this._referenced = true
+    if (this._native) this._native.setRef(true)
+    for (const s of this._streams) s.ref()
+    return this
+  }
+
+  async [Symbol.asyncDispose]() {
+    if (this._native || this._closing) await this.close()
+  }
+}
+
+function listenTarget(args) {
+  const [first, second, third] = args
+  if (first !== null && typeof first === 'object') {
+    return { port: toPort(first.port), host: first.host, path: first.path, backlog: first.backlog }
+  }
+  if (typeof first === 'string' && !/^\d+$/.test(first)) return { path: first }
+  if (first === undefined || first === null || typeof first === 'number' || typeof first === 'string') {
+    const host = typeof second === 'string' ? second : undefined
+    const backlog = typeof second === 'number' ? second : typeof third === 'number' ? third : undefined
+    return { port: toPort(first), host, backlog }
+  }
+  throw argError('port', 'a number, a string or an options object', first)
+}
+
+function toPort(port) {
+  if (port === undefined || port === null) return 0
+  const n = Number(port)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    const err = new RangeError(`Port should be >= 0 and < 65536. Received ${String(port)}.`)
+    err.code = 'ERR_SOCKET_BAD_PORT'
+    throw err
+  }
+  return n
+}
+
+/** The native options object from user options (servers pause reading when backlogged). */
+function connectionOptions(options = {}, server = false) {
+  const highWaterMark = options.highWaterMark
+  return {
+    maxMessageSize: options.maxMessageSize,
+    maxDepth: options.maxDepth,
+    highWaterMark,
+    pauseReadingAbove: server ? highWaterMark || 1024 * 1024 : undefined,
+  }
+}
+
+module.exports = { Server, connectionOptions, toPort }

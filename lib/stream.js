@@ -1,0 +1,516 @@
+'use strict'
+// RpcStream: one MessagePack-RPC connection, the same class on both ends.
+// Owns the pending calls, their timers and callbacks, dispatch of incoming
+// requests and notifications, and the per-tick write batching: every message
+// encoded during one tick goes to the native connection in one `write`.
+
+const { EventEmitter } = require('node:events')
+const binding = require('./binding')
+const { Encoder, decodeAll } = require('./codec')
+const { Socket } = require('./socket')
+const { Response } = require('./response')
+const errors = require('./errors')
+
+const REQUEST = 0
+const RESPONSE = 1
+const NOTIFY = 2
+const MAX_MSGID = 0xffffffff
+/** Timed-out or aborted msgids remembered so their late replies are dropped quietly. */
+const MAX_ABANDONED = 65536
+/** Bytes of encoded-but-unflushed messages past which writes report backpressure. */
+const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
+
+class RpcStream extends EventEmitter {
+  /**
+   * @param {object} native a NativeConnection
+   * @param {object} [options]
+   * @param {object} [options.handler] methods to dispatch requests to
+   * @param {object} [options.server] the Server that accepted it
+   * @param {boolean} [options.connecting] a client still connecting
+   */
+  constructor(native, options = {}) {
+    super()
+    this._native = native
+    this._handler = options.handler
+    this._server = options.server
+    this._state = options.connecting ? 'connecting' : 'open'
+    this._pending = new Map()
+    this._abandoned = new Set()
+    this._lastId = MAX_MSGID
+    this._timeout = options.timeout > 0 ? options.timeout : undefined
+    this._encoder = new Encoder(1024)
+    this._flushScheduled = false
+    this._needDrain = false
+    this._highWaterMark = options.highWaterMark || DEFAULT_HIGH_WATER_MARK
+    this._incoming = 0
+    this._closingGracefully = false
+    this._peerEnded = false
+    this._closeError = undefined
+    this._endpoints = undefined
+    this._referenced = true
+    this.stream = new Socket(this)
+    this._flush = this._flush.bind(this)
+    this._onEvent = this._onEvent.bind(this)
+    this._onMessage = this._onMessage.bind(this)
+  }
+
+  // ---- calling the peer ----------------------------------------------------
+
+  /**
+   * Calls `method` on the peer. With a callback (last argument) it is called
+   * as `cb(err, result)` with the legacy values and `invoke` returns whether
+   * the write stayed under the high-water mark; without one, a Promise.
+   *
+   * @param {string} method
+   * @param {...*} params followed by an optional `function (err, result)`
+   */
+  invoke(method, ...params) {
+    const cb = typeof params[params.length - 1] === 'function' ? params.pop() : undefined
+    if (cb) {
+      this._call(method, params, cb, undefined, undefined)
+      return !this._needDrain
+    }
+    return new Promise((resolve, reject) => this._call(method, params, undefined, { resolve, reject }, undefined))
+  }
+
+  /**
+   * Calls `method` with an array of params and per-call options.
+   * @param {string} method
+   * @param {Array} [params=[]]
+   * @param {{timeout?: number, signal?: AbortSignal}} [options]
+   * @returns {Promise<*>}
+   */
+  request(method, params = [], options = {}) {
+    if (!Array.isArray(params)) throw argError('params', 'an Array', params)
+    return new Promise((resolve, reject) => this._call(method, params, undefined, { resolve, reject }, options))
+  }
+
+  /**
+   * Sends a notification (no reply). Returns false when the caller should
+   * wait for `'drain'`.
+   * @param {string} method
+   * @param {...*} params
+   */
+  notify(method, ...params) {
+    checkMethod(method)
+    if (this._state === 'closing' || this._state === 'closed') return false
+    this._send([NOTIFY, method, params])
+    return !this._needDrain
+  }
+
+  /** Per-call timeout in ms for later calls; 0 or undefined turns it off. */
+  setTimeout(ms) {
+    if (ms !== undefined && ms !== null && (typeof ms !== 'number' || ms < 0 || Number.isNaN(ms))) {
+      throw argError('timeout', 'a non-negative number', ms)
+    }
+    this._timeout = ms > 0 ? ms : undefined
+    return this
+  }
+
+  _call(method, params, cb, promise, options) {
+    checkMethod(method)
+    const timeout = options && options.timeout !== undefined ? options.timeout : this._timeout
+    const signal = options && options.signal
+    if (signal && signal.aborted) {
+      return promise.reject(new errors.AbortError(method, signal.reason))
+    }
+    if (this._state === 'closing' || this._state === 'closed') {
+      const err = this._closeError || new errors.ClosedError('connection closed')
+      if (cb) process.nextTick(cb, err)
+      else promise.reject(this._closeError ? new errors.ClosedError(err.message, err) : err)
+      return
+    }
+    const id = this._nextId()
+    try {
+      this._send([REQUEST, id, method, params])
+    } catch (err) {
+      if (cb) throw err
+      return promise.reject(err)
+    }
+    const call = { method, cb, promise, timer: undefined, signal: undefined, onAbort: undefined }
+    if (timeout > 0) {
+      call.timer = setTimeout(() => this._expire(id, timeout), timeout)
+      if (!this._referenced) call.timer.unref()
+    }
+    if (signal) {
+      call.signal = signal
+      call.onAbort = () => this._abort(id)
+      signal.addEventListener('abort', call.onAbort, { once: true })
+    }
+    this._pending.set(id, call)
+  }
+
+  _nextId() {
+    let id = this._lastId
+    // Bounded: at most every id in flight is skipped once.
+    for (let i = 0; i <= MAX_MSGID; i++) {
+      id = id === MAX_MSGID ? 0 : id + 1
+      if (!this._pending.has(id) && !this._abandoned.has(id)) break
+    }
+    this._lastId = id
+    return id
+  }
+
+  _settle(id) {
+    const call = this._pending.get(id)
+    if (call === undefined) return undefined
+    this._pending.delete(id)
+    if (call.timer !== undefined) clearTimeout(call.timer)
+    if (call.signal !== undefined) call.signal.removeEventListener('abort', call.onAbort)
+    return call
+  }
+
+  _abandon(id) {
+    this._abandoned.add(id)
+    if (this._abandoned.size > MAX_ABANDONED) {
+      this._abandoned.delete(this._abandoned.values().next().value)
+    }
+  }
+
+  _expire(id, ms) {
+    const call = this._settle(id)
+    if (call === undefined) return
+    this._abandon(id)
+    if (call.cb) invokeCallback(call.cb, 'timeout')
+    else call.promise.reject(new errors.TimeoutError(call.method, ms))
+  }
+
+  _abort(id) {
+    const call = this._settle(id)
+    if (call === undefined) return
+    this._abandon(id)
+    call.promise.reject(new errors.AbortError(call.method, call.signal && call.signal.reason))
+  }
+
+  _failAll(err) {
+    const calls = [...this._pending.values()]
+    this._pending.clear()
+    for (const call of calls) {
+      if (call.timer !== undefined) clearTimeout(call.timer)
+      if (call.signal !== undefined) call.signal.removeEventListener('abort', call.onAbort)
+      if (call.cb) invokeCallback(call.cb, err)
+      else {
+        const typed = err.code && err.code.startsWith('ERR_MSGPACK_RPC_') ? err : new errors.ClosedError(err.message, err)
+        call.promise.reject(typed)
+      }
+    }
+  }
+
+  // ---- writing -------------------------------------------------------------
+
+  /** Encodes a message into this tick's batch (throws on unencodable values). */
+  _send(message) {
+    this._encoder.write(message)
+    if (this._encoder.length > this._highWaterMark) this._needDrain = true
+    if (!this._flushScheduled) {
+      this._flushScheduled = true
+      process.nextTick(this._flush)
+    }
+  }
+
+  _flush() {
+    this._flushScheduled = false
+    if (this._encoder.length === 0) return
+    const batch = this._encoder.take()
+    if (this._state === 'closed') return
+    const status = this._native.write(batch)
+    if (status === 0) this._needDrain = true
+    else if (status === 1 && this._needDrain && this._native.pendingBytes() <= this._highWaterMark) {
+      // The batch alone was big, but the socket took it.
+      this._needDrain = false
+      process.nextTick(() => this.emit('drain'))
+    }
+  }
+
+  _bufferedBytes() {
+    return this._encoder.length + (this._state === 'closed' ? 0 : this._native.pendingBytes())
+  }
+
+  /** Answers request `id` (called by Response). */
+  _respond(id, error, result) {
+    if (this._state === 'closed') return false
+    try {
+      this._send([RESPONSE, id, error, result])
+    } catch (err) {
+      // The request is still owed an answer.
+      this._send([RESPONSE, id, `cannot encode the ${error === null ? 'result' : 'error'}: ${err.message}`, null])
+      this._answered()
+      throw err
+    }
+    this._answered()
+    return true
+  }
+
+  _answered() {
+    this._incoming--
+    if (this._closingGracefully && this._incoming === 0) this._end()
+  }
+
+  // ---- receiving -----------------------------------------------------------
+
+  _onEvent(kind, payload) {
+    switch (kind) {
+      case binding.MESSAGES:
+        decodeAll(payload, this._onMessage)
+        break
+      case binding.CONNECT:
+        this._endpoints = payload
+        if (this._state === 'connecting') this._state = 'open'
+        this.stream.emit('connect')
+        this.emit('ready')
+        break
+      case binding.DRAIN:
+        if (this._needDrain && this._encoder.length <= this._highWaterMark) {
+          this._needDrain = false
+          this.emit('drain')
+          this.stream.emit('drain')
+        }
+        break
+      case binding.END:
+        this._peerEnded = true
+        this.stream.emit('end')
+        break
+      case binding.ERROR:
+        this._closeError = errors.fromNative(payload)
+        this._emitError(this._closeError)
+        break
+      case binding.CLOSE:
+        this._onClose()
+        break
+    }
+  }
+
+  _emitError(err) {
+    if (this.stream.listenerCount('error') > 0) this.stream.emit('error', err)
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+  }
+
+  _onClose() {
+    if (this._state === 'closed') return
+    const wasLocal = this._state === 'closing'
+    this._state = 'closed'
+    this._encoder.reset()
+    this._native.dispose()
+    const err =
+      this._closeError ||
+      (this._peerEnded || !wasLocal
+        ? new errors.ClosedError('connection closed by peer')
+        : new errors.ClosedError('connection closed locally'))
+    if (!this._closeError) this._closeError = err
+    this._failAll(err)
+    this.stream.emit('close', this._closeError !== err)
+    this.emit('close')
+    if (this._server) this._server._forget(this)
+  }
+
+  _onMessage(msg) {
+    switch (msg[0]) {
+      case REQUEST:
+        return this._onRequest(msg[1], msg[2], msg[3])
+      case RESPONSE:
+        return this._onResponse(msg[1], msg[2], msg[3])
+      case NOTIFY:
+        return this._onNotify(msg[1], msg[2])
+    }
+  }
+
+  _onResponse(id, error, result) {
+    const call = this._settle(id)
+    if (call === undefined) {
+      if (this._abandoned.delete(id)) return // a late reply to a timed-out or aborted call
+      if (this.listenerCount('error') > 0) {
+        const err = new errors.RpcError(errors.codes.UNKNOWN_MSGID, `unexpected response with unrecognized msgid (${id})`)
+        err.msgid = id
+        this.emit('error', err)
+      }
+      return
+    }
+    if (call.cb) {
+      if (error !== null) invokeCallback(call.cb, error, result)
+      else invokeCallback(call.cb, null, result)
+    } else if (error !== null) {
+      call.promise.reject(new errors.RemoteError(error, call.method))
+    } else {
+      call.promise.resolve(result)
+    }
+  }
+
+  get handler() {
+    return this._handler !== undefined ? this._handler : this._server && this._server._handler
+  }
+
+  _onRequest(id, method, params) {
+    this._incoming++
+    const response = new Response(this, id)
+    const handler = this.handler
+    const listened = this.listenerCount('request') > 0
+    if (handler) {
+      const fn = lookup(handler, method)
+      if (fn) runHandler(fn, handler, params, response)
+      else if (!listened) response.error(`unknown method: ${method}`)
+    }
+    if (listened) this.emit('request', method, params, response)
+  }
+
+  _onNotify(method, params) {
+    const handler = this.handler
+    if (handler) {
+      const fn = lookup(handler, method)
+      if (fn) {
+        try {
+          fn.apply(handler, params)
+        } catch (err) {
+          process.nextTick(() => {
+            throw err
+          })
+        }
+      }
+    }
+    this.emit('notify', method, params)
+  }
+
+  // ---- lifetime ------------------------------------------------------------
+
+  /**
+   * Flushes what was sent and closes the connection. Pending calls fail
+   * with "connection closed locally". Returns a Promise without a callback.
+   * @param {function} [cb] called once closed
+   */
+  close(cb) {
+    const done = new Promise((resolve) => {
+      if (this._state === 'closed') process.nextTick(resolve)
+      else this.once('close', resolve)
+    })
+    this._end()
+    if (typeof cb === 'function') {
+      done.then(() => cb())
+      return this
+    }
+    return done
+  }
+
+  /** Closes once every request received so far has been answered. */
+  _closeWhenIdle() {
+    this._closingGracefully = true
+    if (this._incoming === 0) this._end()
+  }
+
+  _end() {
+    if (this._state === 'closing' || this._state === 'closed') return
+    this._state = 'closing'
+    if (this._flushScheduled) this._flush()
+    this._native.end()
+  }
+
+  _destroy(err) {
+    if (this._state === 'closed') return
+    if (err) this._closeError = err
+    if (this._state !== 'closing') this._state = 'closing'
+    this._encoder.reset()
+    this._native.destroy()
+  }
+
+  /** Lets the process exit while this connection is open. */
+  unref() {
+    this._referenced = false
+    if (this._state !== 'closed') this._native.setRef(false)
+    for (const call of this._pending.values()) if (call.timer) call.timer.unref()
+    return this
+  }
+
+  /** Keeps the process alive while this connection is open (the default). */
+  ref() {
+    this._referenced = true
+    if (this._state !== 'closed') this._native.setRef(true)
+    for (const call of this._pending.values()) if (call.timer) call.timer.ref()
+    return this
+  }
+
+  /** Pending calls awaiting a reply. */
+  get pendingCalls() {
+    return this._pending.size
+  }
+
+  get closed() {
+    return this._state === 'closed'
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.close()
+  }
+
+  _endpoint(name) {
+    if (this._endpoints === undefined && this._state !== 'connecting') {
+      this._endpoints = this._native.endpoints()
+    }
+    const value = this._endpoints && this._endpoints[name]
+    return value === null ? undefined : value
+  }
+}
+
+/** The handler's function for `method`, never one inherited from Object.prototype. */
+function lookup(handler, method) {
+  const fn = handler[method]
+  if (typeof fn !== 'function') return undefined
+  if (Object.prototype.hasOwnProperty.call(Object.prototype, method) && fn === Object.prototype[method]) return undefined
+  return fn
+}
+
+/**
+ * Runs a request handler. Unless it answered through `response`, a returned
+ * value (not undefined) or Promise answers; an async handler that resolves
+ * to undefined answers null unless it declared the response parameter.
+ */
+function runHandler(fn, handler, params, response) {
+  let returned
+  try {
+    returned = fn.apply(handler, params.concat(response))
+  } catch (err) {
+    if (!response.sent) return response.error(errorMessage(err))
+    throw err
+  }
+  // A handler that declares the response parameter answers through it.
+  const takesResponse = fn.length > params.length
+  if (returned !== null && typeof returned === 'object' && typeof returned.then === 'function') {
+    returned.then(
+      (value) => {
+        if (!response.sent && (value !== undefined || !takesResponse)) response.result(value)
+      },
+      (err) => {
+        if (!response.sent) response.error(errorMessage(err))
+      }
+    )
+  } else if (!response.sent && returned !== undefined) {
+    // Returning undefined from a plain function answers nothing: legacy
+    // handlers answer later through `response` (or `arguments`).
+    response.result(returned)
+  }
+}
+
+function errorMessage(err) {
+  if (err instanceof Error) return err.message
+  return err
+}
+
+/** A user callback throwing must not stop the rest of a batch. */
+function invokeCallback(cb, ...args) {
+  try {
+    cb(...args)
+  } catch (err) {
+    process.nextTick(() => {
+      throw err
+    })
+  }
+}
+
+function checkMethod(method) {
+  if (typeof method !== 'string') throw argError('method', 'a string', method)
+}
+
+function argError(name, expected, got) {
+  const err = new TypeError(`The "${name}" argument must be ${expected}, got ${typeof got === 'string' ? JSON.stringify(got) : String(got)}`)
+  err.code = 'ERR_INVALID_ARG_TYPE'
+  return err
+}
+
+module.exports = { RpcStream, argError }
