@@ -106,8 +106,9 @@ test('other extensions travel as Ext and come back as Ext', async () => {
 test('functions, symbols and cycles are refused with a clear TypeError', async () => {
   const cyclic = {}
   cyclic.self = cyclic
-  for (const bad of [() => 1, Symbol('s'), cyclic]) {
-    await assert.rejects(echo(bad), { name: 'TypeError', code: 'ERR_MSGPACK_RPC_ENCODE' })
+  // (A function as the last invoke argument is the callback, so use request().)
+  for (const bad of [() => 1, Symbol('s'), cyclic, { nested: [() => 1] }]) {
+    await assert.rejects(client.request('echo', [bad]), { name: 'TypeError', code: 'ERR_MSGPACK_RPC_ENCODE' })
   }
   // The stream is still usable afterwards.
   assert.equal(await echo('fine'), 'fine')

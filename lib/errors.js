@@ -79,7 +79,7 @@ function fromNative(info) {
 /** Native exceptions carry their code as a `CODE: message` prefix. */
 function withNativeCode(err) {
   const m = /^([A-Z][A-Z0-9_]+): ([\s\S]*)$/.exec(err && err.message)
-  if (m && !err.code?.startsWith?.('E')) {
+  if (m) {
     err.code = m[1]
     err.message = m[2]
   }

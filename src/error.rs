@@ -28,9 +28,18 @@ pub enum Error {
     #[error("invalid address; {0}")]
     InvalidAddress(String),
 
-    /// The operating system refused an operation (connect, bind, read, write).
+    /// The operating system refused an operation (read, write).
     #[error("{}", describe_io(.0))]
     Io(#[from] io::Error),
+
+    /// Connecting or binding failed; the message reads like Node's
+    /// (`connect ECONNREFUSED 127.0.0.1:8000`).
+    #[error("{op} {} {target}", io_code(.source))]
+    Os {
+        op: &'static str,
+        target: String,
+        source: io::Error,
+    },
 }
 
 impl Error {
@@ -44,7 +53,7 @@ impl Error {
             Error::MessageTooLarge { .. } => "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE".into(),
             Error::Closed => "ERR_MSGPACK_RPC_CLOSED".into(),
             Error::InvalidAddress(_) => "ERR_MSGPACK_RPC_INVALID_ADDRESS".into(),
-            Error::Io(err) => io_code(err).to_string(),
+            Error::Io(err) | Error::Os { source: err, .. } => io_code(err).to_string(),
         }
     }
 }

@@ -21,7 +21,8 @@ use crate::transport::{self, Endpoints, Socket};
 use super::events::{self, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
 
-type EventFn = ThreadsafeFunction<Event, Unknown<'static>, FnArgs<(u32, Payload)>, napi::Status, false>;
+type EventFn =
+    ThreadsafeFunction<Event, Unknown<'static>, FnArgs<(u32, Payload)>, napi::Status, false>;
 
 /// Forwards core events to the JavaScript callback. Drops the threadsafe
 /// function after `Close`, so a closed connection never holds the process.

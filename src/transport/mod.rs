@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::connection::{Connection, EventSink, Options};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub use tcp::{connect_tcp, TcpAcceptor};
 pub use unix::{connect_unix, UnixAcceptor};
@@ -70,9 +70,24 @@ impl Socket {
 /// # Errors
 /// The operating system's error (`ECONNREFUSED`, `ENOENT`, ...).
 pub async fn connect(addr: &Addr) -> Result<Socket> {
-    match addr {
-        Addr::Tcp { host, port } => Ok(Socket::Tcp(connect_tcp(host, *port).await?)),
-        Addr::Unix(path) => Ok(Socket::Unix(connect_unix(path).await?)),
+    let connected = match addr {
+        Addr::Tcp { host, port } => connect_tcp(host, *port).await.map(Socket::Tcp),
+        Addr::Unix(path) => connect_unix(path).await.map(Socket::Unix),
+    };
+    connected.map_err(|source| Error::Os {
+        op: "connect",
+        target: addr.to_string(),
+        source,
+    })
+}
+
+impl std::fmt::Display for Addr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Addr::Tcp { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
+            Addr::Tcp { host, port } => write!(f, "{host}:{port}"),
+            Addr::Unix(path) => write!(f, "{}", path.display()),
+        }
     }
 }
 
@@ -90,10 +105,15 @@ impl Acceptor {
     /// # Errors
     /// The operating system's error (`EADDRINUSE`, `EACCES`, ...).
     pub fn bind(addr: &Addr, backlog: u32) -> Result<Acceptor> {
-        match addr {
-            Addr::Tcp { host, port } => Ok(Acceptor::Tcp(TcpAcceptor::bind(host, *port, backlog)?)),
-            Addr::Unix(path) => Ok(Acceptor::Unix(UnixAcceptor::bind(path)?)),
-        }
+        let bound = match addr {
+            Addr::Tcp { host, port } => TcpAcceptor::bind(host, *port, backlog).map(Acceptor::Tcp),
+            Addr::Unix(path) => UnixAcceptor::bind(path).map(Acceptor::Unix),
+        };
+        bound.map_err(|source| Error::Os {
+            op: "listen",
+            target: addr.to_string(),
+            source,
+        })
     }
 
     /// Waits for the next connection.

@@ -1,0 +1,678 @@
+'use strict'
+// The MessagePack codec and the value table (README "Values"): plain
+// msgpack, no record extensions. Encoding appends to one growable buffer per
+// Encoder so a tick's messages leave as one native write; decoding walks a
+// batch of complete messages the Rust framer has already checked.
+
+const ENCODE = 'ERR_MSGPACK_RPC_ENCODE'
+const PROTOCOL = 'ERR_MSGPACK_RPC_PROTOCOL'
+/** Nesting past this is taken for a cycle (the framer refuses deeper input too). */
+const MAX_DEPTH = 1000
+const TIMESTAMP = -1
+/** Strings shorter than this are encoded by hand; longer ones by Buffer#utf8Write. */
+const SHORT_STRING = 64
+/** A buffer grown past this is dropped after use so a burst does not pin memory. */
+const KEEP_BYTES = 1024 * 1024
+
+const float64 = new Float64Array(1)
+const float64Bytes = new Uint8Array(float64.buffer)
+const float32 = new Float32Array(1)
+const float32Bytes = new Uint8Array(float32.buffer)
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
+/** A MessagePack extension value other than the timestamp. */
+class Ext {
+  /**
+   * @param {number} type -128..127
+   * @param {Uint8Array} data
+   */
+  constructor(type, data) {
+    if (!Number.isInteger(type) || type < -128 || type > 127) {
+      throw encodeError(`Ext type must be an integer from -128 to 127, got ${String(type)}`)
+    }
+    if (!(data instanceof Uint8Array)) throw encodeError('Ext data must be a Buffer or Uint8Array')
+    this.type = type
+    this.data = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  }
+}
+
+function encodeError(message) {
+  const err = new TypeError(message)
+  err.code = ENCODE
+  return err
+}
+
+function protocolError(message) {
+  const err = new Error(`protocol error; ${message}`)
+  err.code = PROTOCOL
+  return err
+}
+
+// ---- encoding ----------------------------------------------------------------
+
+class Encoder {
+  /** @param {number} [initialSize=8192] */
+  constructor(initialSize = 8192) {
+    this._initialSize = initialSize
+    this._buf = Buffer.allocUnsafe(initialSize)
+    this._pos = 0
+  }
+
+  /** Bytes currently held. */
+  get length() {
+    return this._pos
+  }
+
+  /** Appends one value; on a throw nothing of it stays. */
+  write(value) {
+    const start = this._pos
+    try {
+      this._value(value, 0)
+    } catch (err) {
+      this._pos = start
+      if (err instanceof RangeError && /call stack/i.test(err.message)) {
+        throw encodeError('value nested too deeply to encode (a cycle?)')
+      }
+      throw err
+    }
+  }
+
+  /** Everything written since the last take/reset; valid until the next write. */
+  take() {
+    const out = this._buf.subarray(0, this._pos)
+    this._pos = 0
+    if (this._buf.length > KEEP_BYTES) this._buf = Buffer.allocUnsafe(this._initialSize)
+    return out
+  }
+
+  reset() {
+    this._pos = 0
+    if (this._buf.length > KEEP_BYTES) this._buf = Buffer.allocUnsafe(this._initialSize)
+  }
+
+  _ensure(n) {
+    if (this._pos + n <= this._buf.length) return
+    let size = this._buf.length * 2
+    while (size < this._pos + n) size *= 2
+    const grown = Buffer.allocUnsafe(size)
+    this._buf.copy(grown, 0, 0, this._pos)
+    this._buf = grown
+  }
+
+  _value(value, depth) {
+    switch (typeof value) {
+      case 'string':
+        return this._string(value)
+      case 'number':
+        return this._number(value)
+      case 'boolean':
+        this._ensure(1)
+        this._buf[this._pos++] = value ? 0xc3 : 0xc2
+        return
+      case 'undefined':
+        this._ensure(1)
+        this._buf[this._pos++] = 0xc0
+        return
+      case 'bigint':
+        return this._bigint(value)
+      case 'object':
+        if (value === null) {
+          this._ensure(1)
+          this._buf[this._pos++] = 0xc0
+          return
+        }
+        if (depth >= MAX_DEPTH) throw encodeError(`value nested deeper than ${MAX_DEPTH} levels (a cycle?)`)
+        return this._object(value, depth + 1)
+      case 'function':
+        throw encodeError(`cannot encode a function${value.name ? ` (${value.name})` : ''}`)
+      case 'symbol':
+        throw encodeError(`cannot encode a symbol (${value.toString()})`)
+    }
+    throw encodeError(`cannot encode a value of type ${typeof value}`)
+  }
+
+  _number(n) {
+    this._ensure(9)
+    const buf = this._buf
+    let pos = this._pos
+    if (Number.isInteger(n) && n >= -9007199254740991 && n <= 9007199254740991) {
+      if (n >= 0) {
+        if (n < 0x80) buf[pos++] = n
+        else if (n < 0x100) {
+          buf[pos++] = 0xcc
+          buf[pos++] = n
+        } else if (n < 0x10000) {
+          buf[pos++] = 0xcd
+          buf[pos++] = n >>> 8
+          buf[pos++] = n & 0xff
+        } else if (n < 0x100000000) {
+          buf[pos++] = 0xce
+          buf.writeUInt32BE(n, pos)
+          pos += 4
+        } else {
+          buf[pos++] = 0xcf
+          buf.writeUInt32BE(Math.floor(n / 0x100000000), pos)
+          buf.writeUInt32BE(n >>> 0, pos + 4)
+          pos += 8
+        }
+      } else if (n >= -32) {
+        buf[pos++] = n & 0xff
+      } else if (n >= -128) {
+        buf[pos++] = 0xd0
+        buf[pos++] = n & 0xff
+      } else if (n >= -32768) {
+        buf[pos++] = 0xd1
+        buf.writeInt16BE(n, pos)
+        pos += 2
+      } else if (n >= -2147483648) {
+        buf[pos++] = 0xd2
+        buf.writeInt32BE(n, pos)
+        pos += 4
+      } else {
+        buf[pos++] = 0xd3
+        buf.writeBigInt64BE(BigInt(n), pos)
+        pos += 8
+      }
+    } else {
+      buf[pos++] = 0xcb
+      float64[0] = n
+      if (littleEndian) {
+        for (let i = 7; i >= 0; i--) buf[pos++] = float64Bytes[i]
+      } else {
+        for (let i = 0; i < 8; i++) buf[pos++] = float64Bytes[i]
+      }
+    }
+    this._pos = pos
+  }
+
+  _bigint(n) {
+    if (n >= -0x8000000000000000n && n <= 0xffffffffffffffffn) {
+      if (n >= -9007199254740991n && n <= 9007199254740991n) return this._number(Number(n))
+      this._ensure(9)
+      if (n < 0n) {
+        this._buf[this._pos++] = 0xd3
+        this._buf.writeBigInt64BE(n, this._pos)
+      } else {
+        this._buf[this._pos++] = 0xcf
+        this._buf.writeBigUInt64BE(n, this._pos)
+      }
+      this._pos += 8
+      return
+    }
+    throw encodeError(`bigint ${n} does not fit in a 64-bit integer`)
+  }
+
+  _string(s) {
+    const len = s.length
+    if (len < SHORT_STRING) {
+      // At most 3 bytes per UTF-16 unit; a str8 header (2 bytes) covers < 256.
+      this._ensure(2 + len * 3)
+      const buf = this._buf
+      const start = this._pos
+      let pos = start + (len * 3 < 32 ? 1 : 2)
+      for (let i = 0; i < len; i++) {
+        let c = s.charCodeAt(i)
+        if (c < 0x80) buf[pos++] = c
+        else if (c < 0x800) {
+          buf[pos++] = 0xc0 | (c >> 6)
+          buf[pos++] = 0x80 | (c & 0x3f)
+        } else {
+          if (c >= 0xd800 && c <= 0xdbff && i + 1 < len) {
+            const next = s.charCodeAt(i + 1)
+            if (next >= 0xdc00 && next <= 0xdfff) {
+              c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00)
+              i++
+              buf[pos++] = 0xf0 | (c >> 18)
+              buf[pos++] = 0x80 | ((c >> 12) & 0x3f)
+              buf[pos++] = 0x80 | ((c >> 6) & 0x3f)
+              buf[pos++] = 0x80 | (c & 0x3f)
+              continue
+            }
+          }
+          if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd // a lone surrogate, as Buffer does
+          buf[pos++] = 0xe0 | (c >> 12)
+          buf[pos++] = 0x80 | ((c >> 6) & 0x3f)
+          buf[pos++] = 0x80 | (c & 0x3f)
+        }
+      }
+      const bytes = pos - start - (len * 3 < 32 ? 1 : 2)
+      if (len * 3 < 32) {
+        buf[start] = 0xa0 | bytes
+      } else if (bytes < 32) {
+        // Reserved a str8 header but a fixstr fits: shift the bytes left by one.
+        buf.copyWithin(start + 1, start + 2, pos)
+        buf[start] = 0xa0 | bytes
+        pos--
+      } else {
+        buf[start] = 0xd9
+        buf[start + 1] = bytes
+      }
+      this._pos = pos
+      return
+    }
+    const bytes = Buffer.byteLength(s, 'utf8')
+    this._ensure(5 + bytes)
+    this._strHeader(bytes)
+    this._pos += this._buf.utf8Write(s, this._pos, bytes)
+  }
+
+  _strHeader(n) {
+    const buf = this._buf
+    if (n < 32) buf[this._pos++] = 0xa0 | n
+    else if (n < 0x100) {
+      buf[this._pos++] = 0xd9
+      buf[this._pos++] = n
+    } else if (n < 0x10000) {
+      buf[this._pos++] = 0xda
+      buf.writeUInt16BE(n, this._pos)
+      this._pos += 2
+    } else {
+      buf[this._pos++] = 0xdb
+      buf.writeUInt32BE(n, this._pos)
+      this._pos += 4
+    }
+  }
+
+  _object(value, depth) {
+    if (Array.isArray(value)) {
+      const len = value.length
+      this._containerHeader(len, 0x90, 0xdc, 0xdd)
+      for (let i = 0; i < len; i++) this._value(value[i], depth)
+      return
+    }
+    if (ArrayBuffer.isView(value)) {
+      return this._bin(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))
+    }
+    if (value instanceof ArrayBuffer) return this._bin(new Uint8Array(value))
+    if (value instanceof Map) {
+      this._containerHeader(value.size, 0x80, 0xde, 0xdf)
+      for (const [k, v] of value) {
+        this._value(k, depth)
+        this._value(v, depth)
+      }
+      return
+    }
+    if (value instanceof Date) return this._date(value)
+    if (value instanceof Ext) return this._ext(value.type, value.data)
+    if (value instanceof Error) return this._string(String(value.message))
+    if (value instanceof Set) {
+      this._containerHeader(value.size, 0x90, 0xdc, 0xdd)
+      for (const v of value) this._value(v, depth)
+      return
+    }
+    // Plain objects and class instances: own enumerable string keys.
+    const keys = Object.keys(value)
+    const len = keys.length
+    this._containerHeader(len, 0x80, 0xde, 0xdf)
+    for (let i = 0; i < len; i++) {
+      const key = keys[i]
+      this._string(key)
+      this._value(value[key], depth)
+    }
+  }
+
+  _containerHeader(n, fix, h16, h32) {
+    this._ensure(5)
+    const buf = this._buf
+    if (n < 16) buf[this._pos++] = fix | n
+    else if (n < 0x10000) {
+      buf[this._pos++] = h16
+      buf[this._pos++] = n >>> 8
+      buf[this._pos++] = n & 0xff
+    } else {
+      buf[this._pos++] = h32
+      buf.writeUInt32BE(n, this._pos)
+      this._pos += 4
+    }
+  }
+
+  _bin(bytes) {
+    const n = bytes.length
+    this._ensure(5 + n)
+    const buf = this._buf
+    if (n < 0x100) {
+      buf[this._pos++] = 0xc4
+      buf[this._pos++] = n
+    } else if (n < 0x10000) {
+      buf[this._pos++] = 0xc5
+      buf.writeUInt16BE(n, this._pos)
+      this._pos += 2
+    } else {
+      buf[this._pos++] = 0xc6
+      buf.writeUInt32BE(n, this._pos)
+      this._pos += 4
+    }
+    buf.set(bytes, this._pos)
+    this._pos += n
+  }
+
+  _ext(type, data) {
+    const n = data.length
+    this._ensure(6 + n)
+    const buf = this._buf
+    const fixed = { 1: 0xd4, 2: 0xd5, 4: 0xd6, 8: 0xd7, 16: 0xd8 }[n]
+    if (fixed) buf[this._pos++] = fixed
+    else if (n < 0x100) {
+      buf[this._pos++] = 0xc7
+      buf[this._pos++] = n
+    } else if (n < 0x10000) {
+      buf[this._pos++] = 0xc8
+      buf.writeUInt16BE(n, this._pos)
+      this._pos += 2
+    } else {
+      buf[this._pos++] = 0xc9
+      buf.writeUInt32BE(n, this._pos)
+      this._pos += 4
+    }
+    buf[this._pos++] = type & 0xff
+    buf.set(data, this._pos)
+    this._pos += n
+  }
+
+  _date(date) {
+    const ms = date.getTime()
+    if (Number.isNaN(ms)) throw encodeError('cannot encode an invalid Date')
+    const seconds = Math.floor(ms / 1000)
+    const nanos = (ms - seconds * 1000) * 1000000
+    this._ensure(15)
+    const buf = this._buf
+    if (nanos === 0 && seconds >= 0 && seconds < 0x100000000) {
+      buf[this._pos++] = 0xd6
+      buf[this._pos++] = 0xff
+      buf.writeUInt32BE(seconds, this._pos)
+      this._pos += 4
+    } else if (seconds >= 0 && seconds < 0x400000000) {
+      buf[this._pos++] = 0xd7
+      buf[this._pos++] = 0xff
+      // 30 bits of nanoseconds, then 34 bits of seconds.
+      buf.writeUInt32BE(nanos * 4 + Math.floor(seconds / 0x100000000), this._pos)
+      buf.writeUInt32BE(seconds >>> 0, this._pos + 4)
+      this._pos += 8
+    } else {
+      buf[this._pos++] = 0xc7
+      buf[this._pos++] = 12
+      buf[this._pos++] = 0xff
+      buf.writeUInt32BE(nanos, this._pos)
+      buf.writeBigInt64BE(BigInt(seconds), this._pos + 4)
+      this._pos += 12
+    }
+  }
+}
+
+const scratch = new Encoder(1024)
+
+/** Encodes one value into a new Buffer. */
+function encode(value) {
+  scratch.write(value)
+  return Buffer.from(scratch.take())
+}
+
+// ---- decoding ----------------------------------------------------------------
+
+let src = null
+let pos = 0
+let end = 0
+
+/** Calls `onValue` for every value concatenated in `buffer`; returns the count. */
+function decodeAll(buffer, onValue) {
+  src = buffer
+  pos = 0
+  end = buffer.length
+  let count = 0
+  try {
+    while (pos < end) {
+      const value = read()
+      count++
+      // The callback may decode too (re-entrantly); keep our place.
+      const saved = src
+      const savedPos = pos
+      const savedEnd = end
+      onValue(value)
+      src = saved
+      pos = savedPos
+      end = savedEnd
+    }
+  } finally {
+    src = null
+  }
+  return count
+}
+
+/** Decodes exactly one value. */
+function decode(buffer) {
+  src = buffer
+  pos = 0
+  end = buffer.length
+  try {
+    const value = read()
+    if (pos !== end) throw protocolError(`${end - pos} bytes after the value`)
+    return value
+  } finally {
+    src = null
+  }
+}
+
+function need(n) {
+  if (pos + n > end) throw protocolError('truncated input')
+}
+
+function read() {
+  need(1)
+  const b = src[pos++]
+  if (b < 0x80) return b
+  if (b < 0x90) return readMap(b & 0x0f)
+  if (b < 0xa0) return readArray(b & 0x0f)
+  if (b < 0xc0) return readString(b & 0x1f)
+  if (b >= 0xe0) return b - 0x100
+  switch (b) {
+    case 0xc0:
+      return null
+    case 0xc2:
+      return false
+    case 0xc3:
+      return true
+    case 0xc4:
+      return readBin(u8())
+    case 0xc5:
+      return readBin(u16())
+    case 0xc6:
+      return readBin(u32())
+    case 0xc7:
+      return readExt(u8())
+    case 0xc8:
+      return readExt(u16())
+    case 0xc9:
+      return readExt(u32())
+    case 0xca: {
+      need(4)
+      if (littleEndian) for (let i = 3; i >= 0; i--) float32Bytes[i] = src[pos++]
+      else for (let i = 0; i < 4; i++) float32Bytes[i] = src[pos++]
+      return float32[0]
+    }
+    case 0xcb: {
+      need(8)
+      if (littleEndian) for (let i = 7; i >= 0; i--) float64Bytes[i] = src[pos++]
+      else for (let i = 0; i < 8; i++) float64Bytes[i] = src[pos++]
+      return float64[0]
+    }
+    case 0xcc:
+      return u8()
+    case 0xcd:
+      return u16()
+    case 0xce:
+      return u32()
+    case 0xcf: {
+      need(8)
+      const hi = src.readUInt32BE(pos)
+      const lo = src.readUInt32BE(pos + 4)
+      pos += 8
+      if (hi < 0x200000) return hi * 0x100000000 + lo
+      return (BigInt(hi) << 32n) | BigInt(lo)
+    }
+    case 0xd0:
+      need(1)
+      return src.readInt8(pos++)
+    case 0xd1: {
+      need(2)
+      const v = src.readInt16BE(pos)
+      pos += 2
+      return v
+    }
+    case 0xd2: {
+      need(4)
+      const v = src.readInt32BE(pos)
+      pos += 4
+      return v
+    }
+    case 0xd3: {
+      need(8)
+      const hi = src.readInt32BE(pos)
+      const lo = src.readUInt32BE(pos + 4)
+      pos += 8
+      if (hi >= -0x200000 && hi < 0x200000) {
+        const v = hi * 0x100000000 + lo
+        if (Number.isSafeInteger(v)) return v
+      }
+      return (BigInt(hi) << 32n) | BigInt(lo)
+    }
+    case 0xd4:
+      return readExt(1)
+    case 0xd5:
+      return readExt(2)
+    case 0xd6:
+      return readExt(4)
+    case 0xd7:
+      return readExt(8)
+    case 0xd8:
+      return readExt(16)
+    case 0xd9:
+      return readString(u8())
+    case 0xda:
+      return readString(u16())
+    case 0xdb:
+      return readString(u32())
+    case 0xdc:
+      return readArray(u16())
+    case 0xdd:
+      return readArray(u32())
+    case 0xde:
+      return readMap(u16())
+    case 0xdf:
+      return readMap(u32())
+  }
+  throw protocolError(`reserved byte 0x${b.toString(16)}`)
+}
+
+function u8() {
+  need(1)
+  return src[pos++]
+}
+
+function u16() {
+  need(2)
+  const v = (src[pos] << 8) | src[pos + 1]
+  pos += 2
+  return v
+}
+
+function u32() {
+  need(4)
+  const v = src.readUInt32BE(pos)
+  pos += 4
+  return v
+}
+
+function readString(len) {
+  need(len)
+  if (len < 16) {
+    // Short ASCII strings are common (method names, keys): skip the native call.
+    let out = ''
+    const stop = pos + len
+    for (let i = pos; i < stop; i++) {
+      const c = src[i]
+      if (c >= 0x80) {
+        out = src.utf8Slice(pos, stop)
+        pos = stop
+        return out
+      }
+      out += String.fromCharCode(c)
+    }
+    pos = stop
+    return out
+  }
+  const s = src.utf8Slice(pos, pos + len)
+  pos += len
+  return s
+}
+
+function readBin(len) {
+  need(len)
+  const b = src.subarray(pos, pos + len)
+  pos += len
+  return b
+}
+
+function readArray(len) {
+  // Every element takes at least one byte: refuse claims the input cannot hold.
+  if (len > end - pos) throw protocolError('truncated input')
+  const out = new Array(len)
+  for (let i = 0; i < len; i++) out[i] = read()
+  return out
+}
+
+function readMap(len) {
+  if (len * 2 > end - pos) throw protocolError('truncated input')
+  const obj = {}
+  for (let i = 0; i < len; i++) {
+    const key = read()
+    if (typeof key !== 'string') return continueAsMap(obj, key, len - i)
+    const value = read()
+    if (key === '__proto__') {
+      Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
+    } else {
+      obj[key] = value
+    }
+  }
+  return obj
+}
+
+/** A map with a non-string key: a Map holding the entries read so far and the rest. */
+function continueAsMap(obj, firstKey, left) {
+  const map = new Map()
+  for (const k of Object.keys(obj)) map.set(k, obj[k])
+  map.set(firstKey, read())
+  for (let i = 1; i < left; i++) {
+    const key = read()
+    map.set(key, read())
+  }
+  return map
+}
+
+function readExt(len) {
+  need(1 + len)
+  const type = src.readInt8(pos++)
+  const data = src.subarray(pos, pos + len)
+  pos += len
+  if (type === TIMESTAMP) return readTimestamp(data)
+  return new Ext(type, data)
+}
+
+function readTimestamp(data) {
+  let seconds
+  let nanos = 0
+  if (data.length === 4) {
+    seconds = data.readUInt32BE(0)
+  } else if (data.length === 8) {
+    const hi = data.readUInt32BE(0)
+    nanos = hi >>> 2
+    seconds = (hi & 0x3) * 0x100000000 + data.readUInt32BE(4)
+  } else if (data.length === 12) {
+    nanos = data.readUInt32BE(0)
+    seconds = Number(data.readBigInt64BE(4))
+  } else {
+    throw protocolError(`timestamp extension of ${data.length} bytes`)
+  }
+  return new Date(seconds * 1000 + Math.floor(nanos / 1000000))
+}
+
+module.exports = { Ext, Encoder, encode, decode, decodeAll }
