@@ -1,0 +1,54 @@
+'use strict'
+// Codec throughput: ours against msgpackr (plain msgpack, no records), in one
+// run, rounds interleaved. `node bench/codec.js`
+const { Packr, Unpackr } = require('msgpackr')
+const { Encoder, decodeAll } = require('../lib/codec')
+
+const packr = new Packr({ useRecords: false })
+const unpackr = new Unpackr({ useRecords: false, int64AsType: 'auto' })
+
+const nested = {}
+for (let i = 0; i < 20; i++) nested[`field${i}`] = i % 3 === 0 ? `value ${i}` : i % 3 === 1 ? i * 1.5 : { inner: [i, i + 1], flag: true }
+const workloads = {
+  'add request': [0, 17, 'add', [1, 2]],
+  '1 KiB string reply': [1, 17, null, 'x'.repeat(1024)],
+  '20-field object reply': [1, 17, null, nested],
+  '64 KiB Buffer reply': [1, 17, null, Buffer.alloc(65536, 7)],
+}
+
+function rate(fn, ms = 300) {
+  let n = 0
+  const start = process.hrtime.bigint()
+  const stop = start + BigInt(ms) * 1000000n
+  while (process.hrtime.bigint() < stop) {
+    for (let i = 0; i < 100; i++) fn()
+    n += 100
+  }
+  return n / (Number(process.hrtime.bigint() - start) / 1e9)
+}
+
+const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1]
+const rounds = process.argv.includes('--quick') ? 3 : 7
+const rows = []
+for (const [name, msg] of Object.entries(workloads)) {
+  const enc = new Encoder()
+  const batch = Buffer.concat(Array.from({ length: 32 }, () => packr.pack(msg)))
+  const r = { ourEnc: [], theirEnc: [], ourDec: [], theirDec: [] }
+  for (let i = 0; i < rounds; i++) {
+    r.ourEnc.push(rate(() => { enc.write(msg); enc.take() }))
+    r.theirEnc.push(rate(() => packr.pack(msg)))
+    r.ourDec.push(rate(() => decodeAll(batch, () => {})) * 32)
+    r.theirDec.push(rate(() => unpackr.unpackMultiple(batch)) * 32)
+  }
+  rows.push({
+    workload: name,
+    'encode ours/s': Math.round(median(r.ourEnc)),
+    'encode msgpackr/s': Math.round(median(r.theirEnc)),
+    'encode ratio': +(median(r.ourEnc) / median(r.theirEnc)).toFixed(2),
+    'decode ours/s': Math.round(median(r.ourDec)),
+    'decode msgpackr/s': Math.round(median(r.theirDec)),
+    'decode ratio': +(median(r.ourDec) / median(r.theirDec)).toFixed(2),
+  })
+}
+console.table(rows)
+console.log(JSON.stringify(rows))
