@@ -36,7 +36,7 @@ export const codes: {
   readonly MESSAGE_TOO_LARGE: 'ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE'
   readonly UNKNOWN_MSGID: 'ERR_MSGPACK_RPC_UNKNOWN_MSGID'
   readonly ALREADY_RESPONDED: 'ERR_MSGPACK_RPC_ALREADY_RESPONDED'
-  readonly NOT_RUNNING: 'ERR_MSGPACK_RPC_NOT_RUNNING'
+  readonly TOO_MANY_PENDING: 'ERR_MSGPACK_RPC_TOO_MANY_PENDING'
 }
 
 export type ErrorCode = (typeof codes)[keyof typeof codes]
@@ -71,11 +71,15 @@ export interface ConnectionOptions {
   highWaterMark?: number
   /** Per-call timeout in ms for calls on this connection (default none). */
   timeout?: number
+  /** Calls awaiting a reply (and requests awaiting our answer) per connection (default 65536). */
+  maxPendingCalls?: number
 }
 
 export interface ServerOptions extends ConnectionOptions {
   /** How long `close()` lets in-flight requests finish, in ms (default 5000). */
   closeTimeout?: number
+  /** Connections past this many are closed as soon as they are accepted. */
+  maxConnections?: number
 }
 
 export interface ClientOptions extends ConnectionOptions {
@@ -175,6 +179,7 @@ export class Server extends EventEmitter {
   readonly handler: Handler | undefined
   readonly listening: boolean
   readonly connections: RpcStream[]
+  maxConnections: number | undefined
   setHandler(handler: Handler): this
   listen(port?: number | string, host?: string, backlog?: number, callback?: () => void): this
   listen(port?: number | string, host?: string, callback?: () => void): this

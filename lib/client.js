@@ -22,6 +22,7 @@ function createClient(target, host, readyCb, extra) {
     handler: options.handler,
     timeout: options.timeout,
     highWaterMark: options.highWaterMark,
+    maxPendingCalls: options.maxPendingCalls,
   })
   if (typeof readyCb === 'function') stream.once('ready', readyCb)
   stream._native = binding.native.NativeConnection.connect(

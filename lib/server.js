@@ -22,6 +22,8 @@ class Server extends EventEmitter {
     if (typeof listener === 'function') this.on('connection', listener)
     else if (listener && typeof listener === 'object') this._handler = listener
     this._options = options
+    /** Connections past this many are closed as soon as they are accepted. */
+    this.maxConnections = options.maxConnections
     this._native = undefined
     this._streams = new Set()
     this._listening = false
@@ -84,7 +86,18 @@ class Server extends EventEmitter {
   }
 
   _onConnection(native) {
-    const stream = new RpcStream(native, { server: this, timeout: this._options.timeout })
+    const max = this.maxConnections
+    if (max !== undefined && this._streams.size >= max) {
+      // Like net.Server#maxConnections: refuse by closing at once.
+      native.dispose()
+      return
+    }
+    const stream = new RpcStream(native, {
+      server: this,
+      timeout: this._options.timeout,
+      highWaterMark: this._options.highWaterMark,
+      maxPendingCalls: this._options.maxPendingCalls,
+    })
     this._streams.add(stream)
     if (this._closing) {
       // Accepted just before close(): take it down with the rest.

@@ -19,6 +19,8 @@ const MAX_MSGID = 0xffffffff
 const MAX_ABANDONED = 65536
 /** Bytes of encoded-but-unflushed messages past which writes report backpressure. */
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
+/** Calls awaiting a reply, and requests awaiting our answer, per stream. */
+const DEFAULT_MAX_PENDING_CALLS = 65536
 
 class RpcStream extends EventEmitter {
   /**
@@ -42,6 +44,7 @@ class RpcStream extends EventEmitter {
     this._flushScheduled = false
     this._needDrain = false
     this._highWaterMark = options.highWaterMark || DEFAULT_HIGH_WATER_MARK
+    this._maxPending = options.maxPendingCalls || DEFAULT_MAX_PENDING_CALLS
     this._incoming = 0
     this._closingGracefully = false
     this._peerEnded = false
@@ -118,6 +121,12 @@ class RpcStream extends EventEmitter {
       const err = this._closeError || new errors.ClosedError('connection closed')
       if (cb) process.nextTick(cb, err)
       else promise.reject(this._closeError ? new errors.ClosedError(err.message, err) : err)
+      return
+    }
+    if (this._pending.size >= this._maxPending) {
+      const err = new errors.RpcError(errors.codes.TOO_MANY_PENDING, `${this._pending.size} calls are already awaiting a reply (maxPendingCalls)`)
+      if (cb) process.nextTick(cb, err)
+      else promise.reject(err)
       return
     }
     const id = this._nextId()
@@ -342,6 +351,10 @@ class RpcStream extends EventEmitter {
   _onRequest(id, method, params) {
     this._incoming++
     const response = new Response(this, id)
+    if (this._incoming > this._maxPending) {
+      // A peer flooding us with requests it does not wait for.
+      return response.error(`too many pending requests (${this._maxPending})`)
+    }
     const handler = this.handler
     const listened = this.listenerCount('request') > 0
     if (handler) {

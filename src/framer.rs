@@ -242,6 +242,9 @@ pub fn describe_marker(marker: u8) -> String {
 }
 
 #[cfg(test)]
+mod prop_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

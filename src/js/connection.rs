@@ -234,6 +234,8 @@ impl NativeConnection {
     #[napi]
     pub fn dispose(&mut self, env: Env) -> napi::Result<()> {
         self.conn.destroy();
+        // A connection refused before it started (maxConnections).
+        self.accepted.take();
         if let Some(hook) = self.cleanup.take() {
             env.remove_env_cleanup_hook(hook)?;
         }
