@@ -182,6 +182,28 @@ impl Connection {
         sink.emit(Event::Close);
     }
 
+    /// Runs `task` (which drives this connection) on `runtime`; should it
+    /// panic, the panic is reported as [`Error::Internal`] and the
+    /// connection closed, so the consumer always sees [`Event::Close`].
+    pub fn spawn_supervised<F>(
+        self: &Arc<Self>,
+        runtime: &tokio::runtime::Handle,
+        sink: Arc<dyn EventSink>,
+        task: F,
+    ) where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let task = runtime.spawn(task);
+        let conn = self.clone();
+        runtime.spawn(async move {
+            if let Err(e) = task.await {
+                if e.is_panic() {
+                    conn.fail(&*sink, Error::Internal(panic_message(e.into_panic())));
+                }
+            }
+        });
+    }
+
     /// Reports a failure to start (a refused connect) and closes.
     pub fn fail(&self, sink: &dyn EventSink, error: Error) {
         self.destroy();
@@ -276,6 +298,14 @@ impl Connection {
         self.undelivered.bytes.fetch_add(len, Ordering::SeqCst);
         sink.emit(Event::Messages(batch));
     }
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a connection task panicked".into())
 }
 
 enum ReaderExit {

@@ -24,6 +24,10 @@ pub enum Error {
     #[error("connection closed")]
     Closed,
 
+    /// A bug: a task of ours panicked. Reported instead of crossing into JS.
+    #[error("internal error; {0}")]
+    Internal(String),
+
     /// An address could not be understood.
     #[error("invalid address; {0}")]
     InvalidAddress(String),
@@ -52,6 +56,7 @@ impl Error {
             Error::Protocol(_) | Error::TooDeep { .. } => "ERR_MSGPACK_RPC_PROTOCOL".into(),
             Error::MessageTooLarge { .. } => "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE".into(),
             Error::Closed => "ERR_MSGPACK_RPC_CLOSED".into(),
+            Error::Internal(_) => "ERR_MSGPACK_RPC_INTERNAL".into(),
             Error::InvalidAddress(_) => "ERR_MSGPACK_RPC_INVALID_ADDRESS".into(),
             Error::Io(err) | Error::Os { source: err, .. } => io_code(err).to_string(),
         }

@@ -185,3 +185,22 @@ async fn stops_reading_while_a_peer_does_not_read_its_replies() {
     assert!(conn.pending_bytes() > 64 * 1024);
     conn.destroy();
 }
+
+#[tokio::test]
+async fn a_panicking_task_is_reported_and_closes() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let conn = Arc::new(Connection::new(&Options::default()));
+    let sink: Arc<dyn EventSink> = Arc::new(Channel(tx));
+    conn.spawn_supervised(&tokio::runtime::Handle::current(), sink, async {
+        panic!("boom");
+    });
+    match next(&mut rx).await {
+        Event::Error(e) => {
+            assert_eq!(e.code(), "ERR_MSGPACK_RPC_INTERNAL");
+            assert!(e.to_string().contains("boom"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(next(&mut rx).await, Event::Close));
+    assert!(conn.is_destroyed());
+}

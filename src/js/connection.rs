@@ -135,20 +135,24 @@ impl NativeConnection {
             cleanup: None,
         };
         native.register_cleanup(&env)?;
-        runtime::handle().spawn(async move {
-            let connected = tokio::select! {
-                connected = transport::connect(&addr) => connected,
-                // destroy() while connecting.
-                _ = conn.destroyed() => Err(Error::Closed),
-            };
-            match connected {
-                Ok(socket) => {
-                    sink.emit(Event::Connect(socket.endpoints()));
-                    socket.run(&conn, sink, options).await;
+        let task = {
+            let (conn, sink) = (conn.clone(), sink.clone());
+            async move {
+                let connected = tokio::select! {
+                    connected = transport::connect(&addr) => connected,
+                    // destroy() while connecting.
+                    _ = conn.destroyed() => Err(Error::Closed),
+                };
+                match connected {
+                    Ok(socket) => {
+                        sink.emit(Event::Connect(socket.endpoints()));
+                        socket.run(&conn, sink, options).await;
+                    }
+                    Err(e) => conn.fail(&*sink, e),
                 }
-                Err(e) => conn.fail(&*sink, e),
             }
-        });
+        };
+        conn.spawn_supervised(runtime::handle(), sink, task);
         Ok(native)
     }
 
@@ -171,7 +175,11 @@ impl NativeConnection {
         self.register_cleanup(&env)?;
         let conn = self.conn.clone();
         let options = self.options;
-        runtime::handle().spawn(async move { socket.run(&conn, sink, options).await });
+        let task = {
+            let sink = sink.clone();
+            async move { socket.run(&conn, sink, options).await }
+        };
+        self.conn.spawn_supervised(runtime::handle(), sink, task);
         Ok(())
     }
 
