@@ -12,12 +12,13 @@ test('server.close() lets an in-flight request finish, then closes', async () =>
   })
   const port = await listen(server)
   const client = await rpc.connect(port, '127.0.0.1')
+  const clientClosed = once(client, 'close')
   const call = client.invoke('slow')
   await new Promise((resolve) => setTimeout(resolve, 20))
   const closed = server.close()
   assert.equal(await call, 'finished')
   await closed
-  await once(client, 'close')
+  await clientClosed
   assert.equal(client.closed, true)
 })
 

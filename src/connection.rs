@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
@@ -19,7 +18,7 @@ use crate::framer::{Framer, Limits};
 use crate::message::{self, error_response};
 use crate::outbox::{Outbox, WriterExit, DEFAULT_HIGH_WATER_MARK};
 use crate::shutdown::Stop;
-use crate::transport::Endpoints;
+use crate::transport::{Endpoints, Io};
 
 /// How much is read from the socket at a time.
 const READ_CHUNK: usize = 64 * 1024;
@@ -149,15 +148,11 @@ impl Connection {
         self.undelivered.notify.notify_one();
     }
 
-    /// Runs the connection over `reader`/`writer` until it closes, then
-    /// emits [`Event::Close`].
-    pub async fn run<R, W>(&self, reader: R, writer: W, sink: Arc<dyn EventSink>, options: Options)
-    where
-        R: AsyncRead + Unpin,
-        W: AsyncWrite + Unpin,
-    {
+    /// Runs the connection over `io` until it closes, then emits
+    /// [`Event::Close`].
+    pub async fn run<S: Io>(&self, io: Arc<S>, sink: Arc<dyn EventSink>, options: Options) {
         let reading = async {
-            let exit = self.read_loop(reader, &*sink, options).await;
+            let exit = self.read_loop(&*io, &*sink, options).await;
             match &exit {
                 ReaderExit::Eof => {
                     sink.emit(Event::End);
@@ -169,7 +164,10 @@ impl Connection {
             exit
         };
         let writing = async {
-            let exit = self.outbox.run(writer, || sink.emit(Event::Drain)).await;
+            let exit = self
+                .outbox
+                .run(io.clone(), || sink.emit(Event::Drain))
+                .await;
             self.stop.trigger();
             exit
         };
@@ -211,12 +209,7 @@ impl Connection {
         sink.emit(Event::Close);
     }
 
-    async fn read_loop<R: AsyncRead + Unpin>(
-        &self,
-        mut reader: R,
-        sink: &dyn EventSink,
-        options: Options,
-    ) -> ReaderExit {
+    async fn read_loop<S: Io>(&self, io: &S, sink: &dyn EventSink, options: Options) -> ReaderExit {
         let mut framer = Framer::new(options.limits);
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
         loop {
@@ -238,9 +231,17 @@ impl Connection {
             if buf.capacity() - buf.len() < READ_CHUNK / 4 {
                 buf.reserve(READ_CHUNK);
             }
-            let read = tokio::select! {
-                read = reader.read_buf(&mut buf) => read,
-                _ = self.stop.wait() => return ReaderExit::Stopped,
+            let read = match io.try_read_buf(&mut buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    tokio::select! {
+                        ready = io.readable() => match ready {
+                            Ok(()) => continue,
+                            Err(e) => Err(e),
+                        },
+                        _ = self.stop.wait() => return ReaderExit::Stopped,
+                    }
+                }
+                read => read,
             };
             match read {
                 Ok(0) if buf.is_empty() => return ReaderExit::Eof,

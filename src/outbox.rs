@@ -1,25 +1,31 @@
 //! The write side of a connection: a coalescing byte queue and its writer task.
 //!
 //! JavaScript appends every message it encoded during one tick with a single
-//! [`Outbox::write`]; the writer task takes everything queued in one swap and
-//! writes it with one syscall where the socket allows. A sync mutex is right
-//! here: it is never held across an `.await`.
+//! [`Outbox::write`]. When the writer is idle that write goes straight to the
+//! socket from the calling thread (no thread hop); what does not fit is
+//! queued, and the writer task takes everything queued in one swap and writes
+//! it as the socket allows. A sync mutex is right here: it is never held
+//! across an `.await`.
 
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
 use crate::shutdown::Stop;
+use crate::transport::{DirectWrite, Io};
 
 /// Queue size past which a writer reports backpressure (`write` returns the
 /// queued size and callers compare it with their high-water mark).
 pub const DEFAULT_HIGH_WATER_MARK: usize = 1024 * 1024;
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Queue {
+    /// The socket, once connected, for writes made while the writer is idle.
+    direct: Option<Arc<dyn DirectWrite>>,
     bytes: Vec<u8>,
     /// Bytes taken by the writer and not yet written.
     in_flight: usize,
@@ -32,7 +38,7 @@ struct Queue {
 }
 
 /// Bytes waiting to be written to one connection.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Outbox {
     queue: Mutex<Queue>,
     wake: Notify,
@@ -55,6 +61,14 @@ pub enum WriterExit {
     Failed(Error),
 }
 
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("pending", &self.pending())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Outbox {
     /// An empty outbox.
     pub fn new() -> Self {
@@ -71,6 +85,18 @@ impl Outbox {
         let mut q = self.queue.lock();
         if q.closed || q.ending {
             return Err(Error::Closed);
+        }
+        let mut data = data;
+        if !q.writing && q.bytes.is_empty() {
+            if let Some(direct) = &q.direct {
+                // Errors other than WouldBlock are left for the writer task to report.
+                if let Ok(n) = direct.try_write(data) {
+                    if n == data.len() {
+                        return Ok(0);
+                    }
+                    data = &data[n..];
+                }
+            }
         }
         q.bytes.extend_from_slice(data);
         let pending = q.bytes.len() + q.in_flight;
@@ -134,9 +160,16 @@ impl Outbox {
         self.queue.lock().closed
     }
 
-    /// Runs the writer until the outbox is ended or closed. `on_drain` is
-    /// called when a backlogged queue empties.
-    pub async fn run<W: AsyncWrite + Unpin>(&self, mut out: W, on_drain: impl Fn()) -> WriterExit {
+    /// Runs the writer over `io` until the outbox is ended or closed.
+    /// `on_drain` is called when a backlogged queue empties.
+    pub async fn run<S: Io>(&self, io: Arc<S>, on_drain: impl Fn()) -> WriterExit {
+        self.queue.lock().direct = Some(io.clone() as Arc<dyn DirectWrite>);
+        let exit = self.write_loop(&*io, on_drain).await;
+        self.queue.lock().direct = None;
+        exit
+    }
+
+    async fn write_loop<S: Io>(&self, io: &S, on_drain: impl Fn()) -> WriterExit {
         let mut batch = Vec::new();
         loop {
             let idle_ending = {
@@ -162,18 +195,16 @@ impl Outbox {
                     on_drain();
                 }
                 if ending {
-                    return match out.shutdown().await {
+                    return match io.shutdown_write() {
                         Ok(()) => WriterExit::Ended,
                         Err(e) => WriterExit::Failed(e.into()),
                     };
                 }
-            }
-            if batch.is_empty() {
                 self.wake.notified().await;
                 continue;
             }
             tokio::select! {
-                written = out.write_all(&batch) => {
+                written = write_all(io, &batch) => {
                     if let Err(e) = written {
                         self.close();
                         return WriterExit::Failed(e.into());
@@ -190,40 +221,57 @@ impl Outbox {
     }
 }
 
+async fn write_all<S: Io>(io: &S, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        match io.try_write(data) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => io.writable().await?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use tokio::io::AsyncReadExt;
+    use tokio::net::UnixStream;
 
     #[tokio::test]
     async fn writes_everything_queued_then_ends() {
-        let (client, mut server) = tokio::io::duplex(64);
+        let (ours, mut peer) = UnixStream::pair().unwrap();
         let outbox = Arc::new(Outbox::new());
+        // Queued before the writer runs, then written directly once it does.
+        outbox.write(b"hello ").unwrap();
         let writer = tokio::spawn({
             let outbox = outbox.clone();
-            async move { outbox.run(client, || {}).await }
+            async move { outbox.run(Arc::new(ours), || {}).await }
         });
-        outbox.write(b"hello ").unwrap();
+        tokio::task::yield_now().await;
         outbox.write(&[b'x'; 1000]).unwrap();
+        outbox.write(&[b'y'; 300_000]).unwrap();
         outbox.end();
         assert!(matches!(outbox.write(b"late"), Err(Error::Closed)));
         let mut got = Vec::new();
-        server.read_to_end(&mut got).await.unwrap();
-        assert_eq!(got.len(), 1006);
+        peer.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got.len(), 301_006);
+        assert_eq!(&got[..6], b"hello ");
         assert!(matches!(writer.await.unwrap(), WriterExit::Ended));
     }
 
     #[tokio::test]
-    async fn close_aborts_without_flushing() {
-        let (client, _server) = tokio::io::duplex(8);
+    async fn close_aborts_a_writer_blocked_on_a_peer_that_does_not_read() {
+        let (ours, _peer) = UnixStream::pair().unwrap();
         let outbox = Arc::new(Outbox::new());
-        outbox.write(&[1; 100]).unwrap();
+        outbox.write(&vec![1; 8 * 1024 * 1024]).unwrap();
         let writer = tokio::spawn({
             let outbox = outbox.clone();
-            async move { outbox.run(client, || {}).await }
+            async move { outbox.run(Arc::new(ours), || {}).await }
         });
-        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(outbox.pending() > 0);
         outbox.close();
         assert!(matches!(writer.await.unwrap(), WriterExit::Aborted));
     }

@@ -3,7 +3,7 @@
 use super::*;
 use crate::transport::{self, Acceptor, Addr};
 use rmpv::Value;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 

@@ -1,8 +1,10 @@
 //! Addresses and the byte streams connections run over.
 //!
-//! [`Addr`] names a TCP host and port or a unix socket path. Every stream transport ends in [`Socket::run`], which splits it
-//! into halves for the generic [`Connection`].
+//! [`Addr`] names a TCP host and port or a unix socket path. Every stream
+//! transport ends in [`Socket::run`], which hands it to the generic
+//! [`Connection`] through the readiness-based [`Io`] trait.
 
+mod io;
 mod tcp;
 mod unix;
 
@@ -12,6 +14,7 @@ use std::sync::Arc;
 use crate::connection::{Connection, EventSink, Options};
 use crate::error::{Error, Result};
 
+pub use io::{DirectWrite, Io};
 pub use tcp::{connect_tcp, TcpAcceptor};
 pub use unix::{connect_unix, UnixAcceptor};
 
@@ -53,14 +56,8 @@ impl Socket {
     /// Runs `connection` over this socket until it closes.
     pub async fn run(self, connection: &Connection, sink: Arc<dyn EventSink>, options: Options) {
         match self {
-            Socket::Tcp(s) => {
-                let (r, w) = s.into_split();
-                connection.run(r, w, sink, options).await
-            }
-            Socket::Unix(s) => {
-                let (r, w) = s.into_split();
-                connection.run(r, w, sink, options).await
-            }
+            Socket::Tcp(s) => connection.run(Arc::new(s), sink, options).await,
+            Socket::Unix(s) => connection.run(Arc::new(s), sink, options).await,
         }
     }
 }
