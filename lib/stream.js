@@ -21,6 +21,8 @@ const MAX_ABANDONED = 65536
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
 /** Calls awaiting a reply, and requests awaiting our answer, per stream. */
 const DEFAULT_MAX_PENDING_CALLS = 65536
+/** Messages encoded in one tick before they are written without waiting for its end. */
+const FLUSH_EVERY = Number(process.env.MSGPACK_RPC_FLUSH_EVERY) || 64
 
 class RpcStream extends EventEmitter {
   /**
@@ -42,6 +44,7 @@ class RpcStream extends EventEmitter {
     this._timeout = options.timeout > 0 ? options.timeout : undefined
     this._encoder = new Encoder(1024)
     this._flushScheduled = false
+    this._batched = 0
     this._needDrain = false
     this._highWaterMark = options.highWaterMark || DEFAULT_HIGH_WATER_MARK
     this._maxPending = options.maxPendingCalls || DEFAULT_MAX_PENDING_CALLS
@@ -211,18 +214,24 @@ class RpcStream extends EventEmitter {
   _send(message) {
     this._encoder.write(message)
     if (this._encoder.length > this._highWaterMark) this._needDrain = true
-    if (!this._flushScheduled) {
+    if (++this._batched >= FLUSH_EVERY && this._state !== 'connecting') {
+      // Let the peer start on the first messages of a long burst while we
+      // encode the rest: both processes then work at once. Mid-burst writes
+      // go through the writer thread so the syscall runs in parallel.
+      this._flush(false)
+    } else if (!this._flushScheduled) {
       this._flushScheduled = true
       process.nextTick(this._flush)
     }
   }
 
-  _flush() {
+  _flush(direct = true) {
     this._flushScheduled = false
+    this._batched = 0
     if (this._encoder.length === 0) return
     const batch = this._encoder.take()
     if (this._state === 'closed') return
-    const status = this._native.write(batch)
+    const status = this._native.write(batch, direct)
     if (status === 0) this._needDrain = true
     else if (status === 1 && this._needDrain && this._native.pendingBytes() <= this._highWaterMark) {
       // The batch alone was big, but the socket took it.

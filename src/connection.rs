@@ -101,14 +101,14 @@ impl Connection {
         }
     }
 
-    /// Queues encoded messages. Returns `true` while the backlog is under
-    /// the high-water mark, `false` when the caller should wait for
-    /// [`Event::Drain`].
+    /// Writes or queues encoded messages (see [`Outbox::write`] for
+    /// `direct`). Returns `true` while the backlog is under the high-water
+    /// mark, `false` when the caller should wait for [`Event::Drain`].
     ///
     /// # Errors
     /// [`Error::Closed`] once the connection is ending or closed.
-    pub fn write(&self, data: &[u8]) -> Result<bool> {
-        let pending = self.outbox.write(data)?;
+    pub fn write(&self, data: &[u8], direct: bool) -> Result<bool> {
+        let pending = self.outbox.write(data, direct)?;
         if pending > self.high_water_mark {
             self.outbox.set_backlogged();
             return Ok(false);
@@ -282,7 +282,7 @@ impl Connection {
                     let reply =
                         error_response(msgid, &format!("invalid request; {}", invalid.reason));
                     // A closed outbox means the connection is going away anyway.
-                    let _ = self.outbox.write(&reply);
+                    let _ = self.outbox.write(&reply, false);
                 }
             }
         }

@@ -75,19 +75,22 @@ impl Outbox {
         Self::default()
     }
 
-    /// Queues `data` and wakes the writer if it was idle.
+    /// Writes `data` straight to the socket when the writer is idle and
+    /// `direct` allows (no thread hop: lowest latency); otherwise queues it
+    /// for the writer task (the syscall then runs on a runtime thread, in
+    /// parallel with the caller: best for bursts).
     ///
     /// Returns the bytes now waiting to be written (queued and in flight).
     ///
     /// # Errors
     /// [`Error::Closed`] once the connection was ended or closed.
-    pub fn write(&self, data: &[u8]) -> Result<usize> {
+    pub fn write(&self, data: &[u8], direct: bool) -> Result<usize> {
         let mut q = self.queue.lock();
         if q.closed || q.ending {
             return Err(Error::Closed);
         }
         let mut data = data;
-        if !q.writing && q.bytes.is_empty() {
+        if direct && !q.writing && q.bytes.is_empty() {
             if let Some(direct) = &q.direct {
                 // Errors other than WouldBlock are left for the writer task to report.
                 if let Ok(n) = direct.try_write(data) {
@@ -244,16 +247,16 @@ mod tests {
         let (ours, mut peer) = UnixStream::pair().unwrap();
         let outbox = Arc::new(Outbox::new());
         // Queued before the writer runs, then written directly once it does.
-        outbox.write(b"hello ").unwrap();
+        outbox.write(b"hello ", true).unwrap();
         let writer = tokio::spawn({
             let outbox = outbox.clone();
             async move { outbox.run(Arc::new(ours), || {}).await }
         });
         tokio::task::yield_now().await;
-        outbox.write(&[b'x'; 1000]).unwrap();
-        outbox.write(&[b'y'; 300_000]).unwrap();
+        outbox.write(&[b'x'; 1000], true).unwrap();
+        outbox.write(&[b'y'; 300_000], false).unwrap();
         outbox.end();
-        assert!(matches!(outbox.write(b"late"), Err(Error::Closed)));
+        assert!(matches!(outbox.write(b"late", true), Err(Error::Closed)));
         let mut got = Vec::new();
         peer.read_to_end(&mut got).await.unwrap();
         assert_eq!(got.len(), 301_006);
@@ -265,7 +268,7 @@ mod tests {
     async fn close_aborts_a_writer_blocked_on_a_peer_that_does_not_read() {
         let (ours, _peer) = UnixStream::pair().unwrap();
         let outbox = Arc::new(Outbox::new());
-        outbox.write(&vec![1; 8 * 1024 * 1024]).unwrap();
+        outbox.write(&vec![1; 8 * 1024 * 1024], true).unwrap();
         let writer = tokio::spawn({
             let outbox = outbox.clone();
             async move { outbox.run(Arc::new(ours), || {}).await }

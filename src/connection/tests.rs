@@ -93,7 +93,7 @@ async fn delivers_every_message_of_one_read_in_one_batch() {
 #[tokio::test]
 async fn writes_what_is_queued_and_ends_when_the_peer_ends() {
     let (conn, mut rx, mut client) = pair(Options::default()).await;
-    assert!(conn.write(&request(9, "hello")).unwrap());
+    assert!(conn.write(&request(9, "hello"), true).unwrap());
     let reply = read_value(&mut client).await;
     assert_eq!(reply[1], Value::from(9));
     client.shutdown().await.unwrap();
@@ -164,7 +164,7 @@ async fn destroy_closes_without_waiting_for_the_peer() {
     assert!(matches!(next(&mut rx).await, Event::Close));
     let mut buf = [0u8; 8];
     assert_eq!(client.read(&mut buf).await.unwrap(), 0);
-    assert!(matches!(conn.write(b"x"), Err(Error::Closed)));
+    assert!(matches!(conn.write(b"x", true), Err(Error::Closed)));
 }
 
 #[tokio::test]
@@ -176,7 +176,7 @@ async fn stops_reading_while_a_peer_does_not_read_its_replies() {
     .await;
     // Fill the outbox far past the pause threshold; the client never reads.
     for _ in 0..64 {
-        let _ = conn.write(&[0xc0; 64 * 1024]);
+        let _ = conn.write(&[0xc0; 64 * 1024], false);
     }
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     client.write_all(&request(1, "x")).await.unwrap();
