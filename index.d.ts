@@ -80,6 +80,8 @@ export interface ServerOptions extends ConnectionOptions {
   closeTimeout?: number
   /** Connections past this many are closed as soon as they are accepted. */
   maxConnections?: number
+  /** Bytes of replies queued on one connection past which it stops reading requests (default 16 MiB). */
+  maxQueuedReplies?: number
 }
 
 export interface ClientOptions extends ConnectionOptions {

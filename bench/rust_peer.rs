@@ -44,8 +44,26 @@ async fn read_messages<R: AsyncRead + Unpin>(
     }
 }
 
-async fn serve_conn<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
-    let (mut rd, mut wr) = tokio::io::split(stream);
+/// Writes what `rx` yields; reading and writing run at once so neither
+/// side can block the other on full socket buffers.
+fn spawn_writer<W: AsyncWrite + Unpin + Send + 'static>(
+    mut wr: W,
+) -> tokio::sync::mpsc::Sender<Vec<u8>> {
+    // Bounded: a flood waits for the socket instead of filling memory.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+    tokio::spawn(async move {
+        while let Some(bytes) = rx.recv().await {
+            if wr.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+    });
+    tx
+}
+
+async fn serve_conn<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(stream: S) {
+    let (mut rd, wr) = tokio::io::split(stream);
+    let wr = spawn_writer(wr);
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut framer = Framer::new(Limits::default());
     let mut notes: i64 = 0;
@@ -74,11 +92,8 @@ async fn serve_conn<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
                 _ => {}
             }
         }
-        if !out.is_empty() {
-            if wr.write_all(&out).await.is_err() {
-                return;
-            }
-            out.clear();
+        if !out.is_empty() && wr.send(std::mem::take(&mut out)).await.is_err() {
+            return;
         }
     }
 }
@@ -160,13 +175,14 @@ fn check(workload: &str, id: u32, result: &Value, blob: &[u8], text: &str) {
     assert!(ok, "wrong reply to {workload} #{id}: {result}");
 }
 
-async fn run_conn<S: AsyncRead + AsyncWrite + Unpin>(
+async fn run_conn<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     stream: S,
     workload: String,
     in_flight: usize,
     deadline: Instant,
 ) -> Tally {
-    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (mut rd, wr) = tokio::io::split(stream);
+    let wr = spawn_writer(wr);
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut framer = Framer::new(Limits::default());
     let blob: Vec<u8> = (0..64 * 1024).map(|i| (i * 31) as u8).collect();
@@ -193,8 +209,7 @@ async fn run_conn<S: AsyncRead + AsyncWrite + Unpin>(
             ])
         };
         encode(&count(0), &mut out);
-        wr.write_all(&out).await.unwrap();
-        out.clear();
+        wr.send(std::mem::take(&mut out)).await.unwrap();
         let before = read_messages(&mut rd, &mut buf, &mut framer).await.unwrap()[0][3]
             .as_u64()
             .unwrap();
@@ -210,12 +225,11 @@ async fn run_conn<S: AsyncRead + AsyncWrite + Unpin>(
                     &mut out,
                 );
             }
-            wr.write_all(&out).await.unwrap();
-            out.clear();
+            wr.send(std::mem::take(&mut out)).await.unwrap();
             sent += 1000;
         }
         encode(&count(1), &mut out);
-        wr.write_all(&out).await.unwrap();
+        wr.send(std::mem::take(&mut out)).await.unwrap();
         let after = read_messages(&mut rd, &mut buf, &mut framer).await.unwrap()[0][3]
             .as_u64()
             .unwrap();
@@ -229,8 +243,7 @@ async fn run_conn<S: AsyncRead + AsyncWrite + Unpin>(
         sent_at.push_back((next, Instant::now()));
         next += 1;
     }
-    wr.write_all(&out).await.unwrap();
-    out.clear();
+    wr.send(std::mem::take(&mut out)).await.unwrap();
     while !sent_at.is_empty() {
         let msgs = read_messages(&mut rd, &mut buf, &mut framer)
             .await
@@ -254,8 +267,7 @@ async fn run_conn<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
         if !out.is_empty() {
-            wr.write_all(&out).await.unwrap();
-            out.clear();
+            wr.send(std::mem::take(&mut out)).await.unwrap();
         }
     }
     tally

@@ -222,6 +222,13 @@ function toPort(port) {
   return n
 }
 
+/**
+ * Replies a server connection may have queued before it stops reading that
+ * connection's requests. Well above the high-water mark, so a client that
+ * pipelines big requests before reading its first reply is not stalled.
+ */
+const DEFAULT_MAX_QUEUED_REPLIES = 16 * 1024 * 1024
+
 /** The native options object from user options (servers pause reading when backlogged). */
 function connectionOptions(options = {}, server = false) {
   const highWaterMark = options.highWaterMark
@@ -229,7 +236,7 @@ function connectionOptions(options = {}, server = false) {
     maxMessageSize: options.maxMessageSize,
     maxDepth: options.maxDepth,
     highWaterMark,
-    pauseReadingAbove: server ? highWaterMark || 1024 * 1024 : undefined,
+    pauseReadingAbove: server ? options.maxQueuedReplies || Math.max(DEFAULT_MAX_QUEUED_REPLIES, highWaterMark || 0) : undefined,
   }
 }
 
