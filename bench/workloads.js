@@ -29,7 +29,9 @@ async function closedLoop(conns, inFlight, seconds, makeCall) {
   async function worker(conn, w) {
     let i = w * 1000003
     while (running) {
-      bytes += await makeCall(conn, i++)
+      // (`bytes += await …` would read `bytes` before the await and lose updates.)
+      const n = await makeCall(conn, i++)
+      bytes += n
       ops++
     }
   }
@@ -89,7 +91,7 @@ exports.workloads = {
     closedLoop(conns, 64, seconds, async (c, i) => {
       const o = nestedObject(i)
       const r = await c.call('echo', [o])
-      check(r.id === i && r.field19.inner[1] === 20 && r.field3 === 'value 3' && Object.keys(r).length === 20, 'echo object')
+      check(r.id === i && r.field2.inner[1] === 3 && r.field19 === 28.5 && r.field3 === 'value 3' && Object.keys(r).length === 20, 'echo object')
       return 0
     }),
   /** Notifications as fast as they go, then one call to read the server's count. */
