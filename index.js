@@ -8,6 +8,8 @@ const { Response } = require('./lib/response')
 const { createClient, connect } = require('./lib/client')
 const { SessionPool } = require('./lib/session-pool')
 const { Ext, encode, decode } = require('./lib/codec')
+const { attach, spawn, stdio } = require('./lib/attach')
+const { UdpServer, createUdpClient } = require('./lib/udp')
 const errors = require('./lib/errors')
 
 /**
@@ -36,8 +38,23 @@ function listen(target, handler, options) {
   })
 }
 
+/**
+ * Creates a UDP server: one message per datagram, replies to the sender.
+ * @param {function|object} [listener] `function (rpcStream)` per peer, or a handler
+ * @param {object} [options] `maxDatagramSize` (default 65507), `timeout`
+ */
+function createUdpServer(listener, options) {
+  return new UdpServer(listener, options)
+}
+
 module.exports = {
   createServer,
+  createUdpServer,
+  createUdpClient,
+  attach,
+  spawn,
+  stdio,
+  UdpServer,
   createClient,
   connect,
   listen,

@@ -4,6 +4,12 @@ import rpc from './index.js'
 export const {
   createServer,
   createClient,
+  createUdpServer,
+  createUdpClient,
+  attach,
+  spawn,
+  stdio,
+  UdpServer,
   connect,
   listen,
   Server,

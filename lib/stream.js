@@ -35,6 +35,7 @@ class RpcStream extends EventEmitter {
   constructor(native, options = {}) {
     super()
     this._native = native
+    this._datagram = !!(native && native.datagram)
     this._handler = options.handler
     this._server = options.server
     this._state = options.connecting ? 'connecting' : 'open'
@@ -213,6 +214,7 @@ class RpcStream extends EventEmitter {
   /** Encodes a message into this tick's batch (throws on unencodable values). */
   _send(message) {
     this._encoder.write(message)
+    if (this._datagram) return this._sendDatagram()
     if (this._encoder.length > this._highWaterMark) this._needDrain = true
     if (++this._batched >= FLUSH_EVERY && this._state !== 'connecting') {
       // Let the peer start on the first messages of a long burst while we
@@ -238,6 +240,17 @@ class RpcStream extends EventEmitter {
       this._needDrain = false
       process.nextTick(() => this.emit('drain'))
     }
+  }
+
+  /** UDP: every message is its own datagram, sent at once. */
+  _sendDatagram() {
+    const max = this._native.maxDatagramSize
+    const size = this._encoder.length
+    if (size > max) {
+      this._encoder.reset()
+      throw new errors.RpcError(errors.codes.MESSAGE_TOO_LARGE, `a message of ${size} bytes does not fit in one datagram (maxDatagramSize ${max})`)
+    }
+    this._flush(true)
   }
 
   _bufferedBytes() {

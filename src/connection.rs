@@ -10,12 +10,12 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
-use crate::framer::{Framer, Limits};
-use crate::message::{self, error_response};
+use crate::deframer::Deframer;
+use crate::framer::Limits;
 use crate::outbox::{Outbox, WriterExit, DEFAULT_HIGH_WATER_MARK};
 use crate::shutdown::Stop;
 use crate::transport::{Endpoints, Io};
@@ -210,7 +210,7 @@ impl Connection {
     }
 
     async fn read_loop<S: Io>(&self, io: &S, sink: &dyn EventSink, options: Options) -> ReaderExit {
-        let mut framer = Framer::new(options.limits);
+        let mut deframer = Deframer::new(options.limits);
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
         loop {
             if let Some(limit) = options.pause_reading_above {
@@ -244,63 +244,46 @@ impl Connection {
                 read => read,
             };
             match read {
-                Ok(0) if buf.is_empty() => return ReaderExit::Eof,
                 Ok(0) => {
-                    return ReaderExit::Failed(Error::Protocol(format!(
-                        "connection ended in the middle of a message ({} bytes buffered)",
-                        buf.len()
-                    )))
+                    return match Deframer::check_end(buf.len()) {
+                        Ok(()) => ReaderExit::Eof,
+                        Err(e) => ReaderExit::Failed(e),
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => return ReaderExit::Failed(e.into()),
             }
-            if let Err(e) = self.frame_messages(&mut framer, &mut buf, sink) {
+            if let Err(e) = self.frame_messages(&mut deframer, &mut buf, sink) {
                 return ReaderExit::Failed(e);
             }
         }
     }
 
-    /// Hands on every complete message in `buf` and removes it.
+    /// Hands on every complete message in `buf` and removes it; answers
+    /// requests whose envelope is broken.
     fn frame_messages(
         &self,
-        framer: &mut Framer,
+        deframer: &mut Deframer,
         buf: &mut BytesMut,
         sink: &dyn EventSink,
     ) -> Result<()> {
-        // Valid messages are contiguous from the start of `buf` up to `valid`.
-        let mut valid = 0;
-        while let Some(len) = framer.next_frame(&buf[valid..])? {
-            match message::check(&buf[valid..valid + len]) {
-                Ok(_) => valid += len,
-                Err(invalid) => {
-                    let Some(msgid) = invalid.msgid else {
-                        return Err(Error::Protocol(invalid.reason));
-                    };
-                    self.deliver(buf, valid, sink);
-                    buf.advance(len);
-                    valid = 0;
-                    let reply =
-                        error_response(msgid, &format!("invalid request; {}", invalid.reason));
-                    // A closed outbox means the connection is going away anyway.
-                    let _ = self.outbox.write(&reply, false);
-                }
-            }
+        let deframed = deframer.take(buf)?;
+        if !deframed.replies.is_empty() {
+            // A closed outbox means the connection is going away anyway.
+            let _ = self.outbox.write(&deframed.replies, false);
         }
-        self.deliver(buf, valid, sink);
+        self.deliver(deframed.messages, sink);
         Ok(())
     }
 
-    fn deliver(&self, buf: &mut BytesMut, len: usize, sink: &dyn EventSink) {
-        if len == 0 {
+    fn deliver(&self, batch: Vec<u8>, sink: &dyn EventSink) {
+        if batch.is_empty() {
             return;
         }
-        let batch = buf[..len].to_vec();
-        buf.advance(len);
-        self.undelivered.bytes.fetch_add(len, Ordering::SeqCst);
+        self.undelivered.bytes.fetch_add(batch.len(), Ordering::SeqCst);
         sink.emit(Event::Messages(batch));
     }
 }
-
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     payload
         .downcast_ref::<&str>()

@@ -9,6 +9,7 @@
 //! - [`error`]: the error enum and its stable codes.
 //! - [`framer`]: finds message boundaries and enforces size and depth limits.
 //! - [`message`]: checks the request/response/notification envelope.
+//! - [`deframer`]: byte stream → batches of checked messages (and error replies).
 //! - [`outbox`]: the coalescing write queue and its writer task.
 //! - [`connection`]: one connection: reader, batching, writer, events.
 //! - [`transport`]: addresses, TCP and unix sockets.
@@ -19,6 +20,7 @@
 #![deny(clippy::all)]
 
 pub mod connection;
+pub mod deframer;
 pub mod error;
 pub mod framer;
 pub mod message;

@@ -17,6 +17,7 @@ use crate::server::{Listener, ServerSink};
 use crate::transport::{Acceptor, Socket};
 
 use super::connection::NativeConnection;
+use super::deframer::to_napi;
 use super::events::{self, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
 
@@ -150,9 +151,4 @@ impl NativeServer {
         }
         Ok(())
     }
-}
-
-/// A bind failure as a JS error whose `code` is Node's (`EADDRINUSE`).
-fn to_napi(e: Error) -> napi::Error {
-    napi::Error::new(napi::Status::GenericFailure, format!("{}: {e}", e.code()))
 }

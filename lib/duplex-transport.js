@@ -1,0 +1,123 @@
+'use strict'
+// A transport over Node streams, for bytes that do not come from a Rust
+// socket: any Duplex (TLS, pipes, WebSocket streams), a child process's
+// stdio, this process's stdio. Framing and envelope checks still happen in
+// Rust (NativeDeframer), once per chunk. It offers RpcStream the same methods
+// and events as a NativeConnection.
+
+const binding = require('./binding')
+
+class DuplexTransport {
+  /**
+   * @param {import('stream').Readable} readable
+   * @param {import('stream').Writable} writable
+   * @param {object} [options] limits; `onEnd(transport)` overrides what a local end does
+   */
+  constructor(readable, writable, options = {}) {
+    this._readable = readable
+    this._writable = writable
+    this._options = options
+    this._deframer = new binding.native.NativeDeframer({ maxMessageSize: options.maxMessageSize, maxDepth: options.maxDepth })
+    this._onEvent = undefined
+    this._closed = false
+    this._ended = false
+  }
+
+  /** Starts delivering events to `onEvent(kind, payload)`. */
+  start(onEvent) {
+    this._onEvent = onEvent
+    const r = this._readable
+    const w = this._writable
+    r.on('data', (chunk) => this._onData(chunk))
+    r.once('end', () => {
+      try {
+        this._deframer.finish()
+      } catch (err) {
+        return this._fail(err)
+      }
+      onEvent(binding.END, null)
+      // Like a socket without allowHalfOpen: the peer ended, so do we.
+      this.end()
+    })
+    const onError = (err) => this._fail(err)
+    r.on('error', onError)
+    if (w !== r) w.on('error', onError)
+    w.on('drain', () => onEvent(binding.DRAIN, null))
+    r.once('close', () => this._close())
+    if (r.destroyed) process.nextTick(() => this._close())
+  }
+
+  _onData(chunk) {
+    let batch
+    try {
+      batch = this._deframer.push(chunk)
+    } catch (err) {
+      return this._fail(err)
+    }
+    if (batch.replies) this._writable.write(batch.replies)
+    if (batch.messages) this._onEvent(binding.MESSAGES, batch.messages)
+  }
+
+  _fail(err) {
+    if (this._closed) return
+    const m = /^([A-Z][A-Z0-9_]+): ([\s\S]*)$/.exec(err.message)
+    // Native errors carry their code as a message prefix.
+    const code = m ? m[1] : err.code || 'ERR_MSGPACK_RPC_PROTOCOL'
+    this._onEvent(binding.ERROR, { code, message: m ? m[2] : err.message })
+    this.destroy()
+  }
+
+  _close() {
+    if (this._closed) return
+    this._closed = true
+    this._onEvent(binding.CLOSE, null)
+  }
+
+  write(batch, _direct) {
+    if (this._closed || this._ended) return -1
+    // The batch is a view into a reused buffer: streams keep what they are given.
+    return this._writable.write(Buffer.from(batch)) ? 1 : 0
+  }
+
+  pendingBytes() {
+    return this._writable.writableLength || 0
+  }
+
+  end() {
+    if (this._ended || this._closed) return
+    this._ended = true
+    if (this._options.onEnd) return this._options.onEnd(this)
+    this._writable.end()
+    if (this._writable !== this._readable && this._readable.readableEnded) this._readable.destroy()
+  }
+
+  destroy() {
+    if (this._closed) return
+    this._ended = true
+    this._readable.destroy()
+    if (this._writable !== this._readable) this._writable.destroy()
+    // Streams emit 'close' after destroy; make sure ours follows even if not.
+    process.nextTick(() => this._close())
+  }
+
+  setRef(referenced) {
+    for (const s of new Set([this._readable, this._writable, this._options.handle])) {
+      if (s && typeof s.ref === 'function') referenced ? s.ref() : s.unref()
+    }
+  }
+
+  endpoints() {
+    const s = this._readable
+    return {
+      remoteAddress: s.remoteAddress,
+      remotePort: s.remotePort,
+      remoteFamily: s.remoteFamily,
+      localAddress: s.localAddress,
+      localPort: s.localPort,
+    }
+  }
+
+  dispose() {}
+}
+
+module.exports = { DuplexTransport }

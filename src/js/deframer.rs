@@ -1,0 +1,82 @@
+//! `NativeDeframer`: framing and envelope checks for bytes that arrive in
+//! JavaScript (any Duplex stream, child processes, stdio, UDP datagrams).
+
+use bytes::BytesMut;
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+use crate::connection::Options;
+use crate::deframer::Deframer;
+use crate::error::Error;
+
+use super::options::ConnectionOptions;
+
+/// What one `push` found.
+#[napi(object)]
+pub struct DeframedBatch {
+    /// Complete valid messages, concatenated (absent when none).
+    pub messages: Option<Buffer>,
+    /// Error responses owed to the peer (absent when none).
+    pub replies: Option<Buffer>,
+}
+
+/// Frames one byte stream.
+#[napi]
+pub struct NativeDeframer {
+    deframer: Deframer,
+    buf: BytesMut,
+}
+
+#[napi]
+impl NativeDeframer {
+    #[napi(constructor)]
+    pub fn new(options: Option<ConnectionOptions>) -> Self {
+        let options = Options::from(&options.unwrap_or_default());
+        NativeDeframer {
+            deframer: Deframer::new(options.limits),
+            buf: BytesMut::new(),
+        }
+    }
+
+    /// Adds `chunk`; returns the complete messages and any replies owed.
+    /// Throws (`ERR_MSGPACK_RPC_PROTOCOL: …`) on bytes that are not
+    /// MessagePack-RPC; the stream cannot continue after that.
+    #[napi]
+    pub fn push(&mut self, chunk: &[u8]) -> napi::Result<DeframedBatch> {
+        self.buf.extend_from_slice(chunk);
+        let deframed = self.deframer.take(&mut self.buf).map_err(to_napi)?;
+        Ok(DeframedBatch {
+            messages: non_empty(deframed.messages),
+            replies: non_empty(deframed.replies),
+        })
+    }
+
+    /// Checks that the stream did not end inside a message.
+    #[napi]
+    pub fn finish(&mut self) -> napi::Result<()> {
+        Deframer::check_end(self.buf.len()).map_err(to_napi)
+    }
+
+    /// Frames one datagram, which must hold exactly one message.
+    #[napi]
+    pub fn datagram(&mut self, datagram: &[u8]) -> napi::Result<DeframedBatch> {
+        self.buf.clear();
+        let batch = self.push(datagram)?;
+        if !self.buf.is_empty() {
+            self.buf.clear();
+            return Err(to_napi(Error::Protocol(
+                "a datagram must hold exactly one whole message".into(),
+            )));
+        }
+        Ok(batch)
+    }
+}
+
+fn non_empty(bytes: Vec<u8>) -> Option<Buffer> {
+    (!bytes.is_empty()).then(|| Buffer::from(bytes))
+}
+
+/// A core error as a JS error whose message starts with its code.
+pub(super) fn to_napi(e: Error) -> napi::Error {
+    napi::Error::new(napi::Status::GenericFailure, format!("{}: {e}", e.code()))
+}
