@@ -337,11 +337,11 @@ class RpcStream extends EventEmitter {
   _onMessage(msg) {
     switch (msg[0]) {
       case REQUEST:
-        return this._onRequest(msg[1], msg[2], msg[3])
+        return this._onRequest(msg[1], methodName(msg[2]), msg[3])
       case RESPONSE:
         return this._onResponse(msg[1], msg[2], msg[3])
       case NOTIFY:
-        return this._onNotify(msg[1], msg[2])
+        return this._onNotify(methodName(msg[1]), msg[2])
     }
   }
 
@@ -481,6 +481,11 @@ class RpcStream extends EventEmitter {
     const value = this._endpoints && this._endpoints[name]
     return value === null ? undefined : value
   }
+}
+
+/** Some peers (pynvim) send method names as UTF-8 bin; Rust checked the bytes. */
+function methodName(method) {
+  return typeof method === 'string' ? method : method.toString('utf8')
 }
 
 /** The handler's function for `method`, never one inherited from Object.prototype. */

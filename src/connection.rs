@@ -13,8 +13,8 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use tokio::sync::Notify;
 
-use crate::error::{Error, Result};
 use crate::deframer::Deframer;
+use crate::error::{Error, Result};
 use crate::framer::Limits;
 use crate::outbox::{Outbox, WriterExit, DEFAULT_HIGH_WATER_MARK};
 use crate::shutdown::Stop;
@@ -280,7 +280,9 @@ impl Connection {
         if batch.is_empty() {
             return;
         }
-        self.undelivered.bytes.fetch_add(batch.len(), Ordering::SeqCst);
+        self.undelivered
+            .bytes
+            .fetch_add(batch.len(), Ordering::SeqCst);
         sink.emit(Event::Messages(batch));
     }
 }

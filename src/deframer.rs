@@ -95,8 +95,16 @@ mod tests {
 
     #[test]
     fn takes_complete_messages_and_keeps_the_rest() {
-        let a = bytes(Value::Array(vec![2.into(), "a".into(), Value::Array(vec![])]));
-        let b = bytes(Value::Array(vec![2.into(), "b".into(), Value::Array(vec![])]));
+        let a = bytes(Value::Array(vec![
+            2.into(),
+            "a".into(),
+            Value::Array(vec![]),
+        ]));
+        let b = bytes(Value::Array(vec![
+            2.into(),
+            "b".into(),
+            Value::Array(vec![]),
+        ]));
         let mut buf = BytesMut::from(&[a.clone(), b[..3].to_vec()].concat()[..]);
         let mut d = Deframer::new(Limits::default());
         let got = d.take(&mut buf).unwrap();
@@ -109,9 +117,22 @@ mod tests {
 
     #[test]
     fn answers_broken_requests_and_keeps_the_valid_ones_around_them() {
-        let ok1 = bytes(Value::Array(vec![2.into(), "a".into(), Value::Array(vec![])]));
-        let bad = bytes(Value::Array(vec![0.into(), 8.into(), "m".into(), Value::Nil]));
-        let ok2 = bytes(Value::Array(vec![2.into(), "b".into(), Value::Array(vec![])]));
+        let ok1 = bytes(Value::Array(vec![
+            2.into(),
+            "a".into(),
+            Value::Array(vec![]),
+        ]));
+        let bad = bytes(Value::Array(vec![
+            0.into(),
+            8.into(),
+            "m".into(),
+            Value::Nil,
+        ]));
+        let ok2 = bytes(Value::Array(vec![
+            2.into(),
+            "b".into(),
+            Value::Array(vec![]),
+        ]));
         let mut buf = BytesMut::from(&[ok1.clone(), bad, ok2.clone()].concat()[..]);
         let got = Deframer::new(Limits::default()).take(&mut buf).unwrap();
         assert_eq!(got.messages, [ok1, ok2].concat());

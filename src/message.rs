@@ -167,14 +167,15 @@ impl Cursor<'_> {
         }
     }
 
-    /// Skips a string, checking it is UTF-8.
+    /// Skips a method name: a string, or UTF-8 binary data (pynvim and
+    /// other older implementations send method names as bin).
     fn string(&mut self) -> bool {
         let Some(m) = self.byte(0) else { return false };
         let (len, size) = match m {
             0xa0..=0xbf => ((m & 0x1f) as u64, 1),
-            0xd9 => (self.be(1, 1).unwrap_or(u64::MAX), 2),
-            0xda => (self.be(1, 2).unwrap_or(u64::MAX), 3),
-            0xdb => (self.be(1, 4).unwrap_or(u64::MAX), 5),
+            0xd9 | 0xc4 => (self.be(1, 1).unwrap_or(u64::MAX), 2),
+            0xda | 0xc5 => (self.be(1, 2).unwrap_or(u64::MAX), 3),
+            0xdb | 0xc6 => (self.be(1, 4).unwrap_or(u64::MAX), 5),
             _ => return false,
         };
         let start = self.pos + size;
@@ -241,6 +242,15 @@ mod tests {
             let err = check(&bytes(v.clone())).unwrap_err();
             assert_eq!(err.msgid, None, "{v}");
         }
+    }
+
+    #[test]
+    fn accepts_a_method_name_sent_as_utf8_binary() {
+        // [2, bin("note"), []] as pynvim sends it.
+        let note = [0x93, 0x02, 0xc4, 0x04, b'n', b'o', b't', b'e', 0x90];
+        assert_eq!(check(&note), Ok(Kind::Notification));
+        let bad = [0x93, 0x02, 0xc4, 0x02, 0xff, 0xfe, 0x90];
+        assert!(check(&bad).is_err());
     }
 
     #[test]
