@@ -1,6 +1,7 @@
 //! Socket-level tests of a connection over real TCP, with a channel as sink.
 
 use super::*;
+use crate::framer::Framer;
 use crate::transport::{self, Acceptor, Addr};
 use rmpv::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
