@@ -224,6 +224,53 @@ export function connect(target: string | ClientOptions, options?: ClientOptions)
 /** Creates a server and resolves once it listens. */
 export function listen(target: number | string | ListenOptions, handler?: ((stream: RpcStream) => void) | Handler, options?: ServerOptions): Promise<Server>
 
+export interface SpawnOptions extends ConnectionOptions {
+  /** Methods answering requests the child sends. */
+  handler?: Handler
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+  /** Only the third entry (stderr) is used: 'inherit' (default), 'pipe' or 'ignore'. */
+  stdio?: [unknown, unknown, 'inherit' | 'pipe' | 'ignore']
+}
+
+/** A stream over a child process; `process` is the ChildProcess. */
+export interface SpawnedStream extends RpcStream {
+  process: import('node:child_process').ChildProcess
+}
+
+/** Runs MessagePack-RPC over a Duplex you already have (a TLS socket, a pipe, a WebSocket stream). */
+export function attach(duplex: import('node:stream').Duplex, handler?: Handler, options?: ConnectionOptions): RpcStream
+/** Starts `command` and talks MessagePack-RPC over its stdin/stdout (e.g. `nvim --embed`). */
+export function spawn(command: string, args?: readonly string[], options?: SpawnOptions): SpawnedStream
+/** Serves (and calls) over this process's stdin/stdout; other stdout output goes to stderr from then on. */
+export function stdio(handler?: Handler, options?: ConnectionOptions): RpcStream
+
+export interface UdpOptions extends ConnectionOptions {
+  /** Largest datagram sent or accepted (default 65507). */
+  maxDatagramSize?: number
+  handler?: Handler
+}
+
+/** A UDP server: one message per datagram; each remote address is its own RpcStream. */
+export class UdpServer extends EventEmitter {
+  constructor(listener?: ((peer: RpcStream) => void) | Handler, options?: UdpOptions)
+  setHandler(handler: Handler): this
+  listen(port?: number, host?: string, callback?: () => void): this
+  listen(port: number, callback: () => void): this
+  address(): import('node:net').AddressInfo | null
+  close(callback: () => void): this
+  close(): Promise<void>
+  ref(): this
+  unref(): this
+  on(event: 'listening' | 'close', listener: () => void): this
+  on(event: 'connection', listener: (peer: RpcStream) => void): this
+  on(event: 'error', listener: (err: Error) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+}
+export function createUdpServer(listener?: ((peer: RpcStream) => void) | Handler, options?: UdpOptions): UdpServer
+/** A UDP client for one server address. There is no retransmission: give calls a timeout. */
+export function createUdpClient(port: number, host?: string, options?: UdpOptions): RpcStream
+
 /** Encodes one value with the library's value table. */
 export function encode(value: MsgpackValue): Buffer
 /** Decodes one value. */
@@ -231,6 +278,12 @@ export function decode(buffer: Uint8Array): any
 
 declare const rpc: {
   createServer: typeof createServer
+  createUdpServer: typeof createUdpServer
+  createUdpClient: typeof createUdpClient
+  attach: typeof attach
+  spawn: typeof spawn
+  stdio: typeof stdio
+  UdpServer: typeof UdpServer
   createClient: typeof createClient
   connect: typeof connect
   listen: typeof listen

@@ -1,5 +1,6 @@
 // Compiles cleanly: every public form, checked by types.test.js with tsc --noEmit.
-import rpc, { createServer, createClient, connect, listen, RemoteError, codes, Ext, SessionPool, type MsgpackValue, type RpcStream, type Response } from 'msgpack-rpc'
+import rpc, { createServer, createClient, connect, listen, attach, spawn, stdio, createUdpServer, createUdpClient, RemoteError, codes, Ext, SessionPool, type MsgpackValue, type RpcStream, type Response } from 'msgpack-rpc'
+import * as net from 'node:net'
 
 const server = createServer({ add: (a: number, b: number, res: Response) => res.result(a + b) }, { maxMessageSize: 1 << 20, closeTimeout: 100 })
 server.setHandler({ async ping() { return 'pong' } })
@@ -32,6 +33,15 @@ async function modern(): Promise<void> {
   await c[Symbol.asyncDispose]()
   await s.close()
 }
+
+const nvim = spawn('nvim', ['--embed'], { handler: { ping: () => 'pong' }, stdio: ['pipe', 'pipe', 'ignore'] })
+nvim.process.on('exit', (code) => console.log(code))
+const attached: RpcStream = attach(net.connect(1234), { hello: () => 'hi' })
+const self: RpcStream = stdio({ add: (a: number, b: number) => a + b })
+const udp = createUdpServer((peer: RpcStream) => peer.notify('welcome'), { maxDatagramSize: 1200 })
+udp.listen(0, '127.0.0.1', () => console.log(udp.address()?.port))
+const udpClient = createUdpClient(1234, '127.0.0.1', { timeout: 500 })
+void attached, self, udpClient
 
 const pool = new SessionPool()
 pool.getClient(1234, '127.0.0.1').invoke('x', () => {})
