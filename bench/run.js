@@ -24,6 +24,8 @@ function arg(name) {
 // [label, server impl, client impl]; 'rust' is the pure-Rust peer.
 const pairs = {
   ours: ['ours', 'ours'],
+  // This project's protocol layer over Node's own net sockets (rpc.attach): shows the cost of the thread hop.
+  'ours over net (attach)': ['ours-attach', 'ours-attach'],
   baseline: ['baseline', 'baseline'],
   msgpack5rpc: ['msgpack5rpc', 'msgpack5rpc'],
   'msgpack-rpc-lite': ['msgpack-rpc-lite', 'msgpack-rpc-lite'],
@@ -37,8 +39,8 @@ const pairs = {
 // Which pairs run each workload, and over which transports.
 const everyone = ['ours', 'baseline', 'rust', 'ours client → rust server', 'rust client → ours server', 'baseline client → rust server', 'rust client → baseline server']
 const plan = [
-  ['pingpong', [...everyone, 'msgpack5rpc', 'msgpack-rpc-lite'], ['tcp', 'unix']],
-  ['pipelined', [...everyone, 'msgpack5rpc', 'msgpack-rpc-lite'], ['tcp', 'unix']],
+  ['pingpong', [...everyone, 'ours over net (attach)', 'msgpack5rpc', 'msgpack-rpc-lite'], ['tcp', 'unix']],
+  ['pipelined', [...everyone, 'ours over net (attach)', 'msgpack5rpc', 'msgpack-rpc-lite'], ['tcp', 'unix']],
   ['conns32', everyone, ['tcp']],
   ['notify', everyone, ['tcp']],
   ['echo64k', everyone, ['tcp', 'unix']],
@@ -79,7 +81,11 @@ function runClient(impl, address, workload) {
     child.on('exit', (code) => {
       clearTimeout(timer)
       if (code !== 0) return reject(new Error(`${impl} client ${workload} exited ${code}`))
-      resolve(JSON.parse(out.trim().split('\n').pop()))
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()))
+      } catch {
+        reject(new Error(`${impl} client ${workload} printed no result: ${JSON.stringify(out)}`))
+      }
     })
   })
 }

@@ -2,6 +2,22 @@
 // Workloads shared by every JavaScript implementation; each checks every
 // reply and returns { ops, seconds, bytes?, p50?, p99? }.
 
+/** Listens a net.Server on `target` (a unix path, or 127.0.0.1:0); resolves with { address, close }. */
+exports.listenNet = async (server, target) => {
+  await new Promise((resolve) => server.listen(target.path ? target.path : { port: 0, host: '127.0.0.1' }, resolve))
+  const address = server.address()
+  return { address: typeof address === 'string' ? { path: address } : { port: address.port }, close: () => new Promise((r) => server.close(r)) }
+}
+
+/** A connected net.Socket to `target`, Nagle off. */
+exports.connectNet = async (target) => {
+  const net = require('node:net')
+  const socket = net.connect(target.path ? { path: target.path } : { port: target.port, host: '127.0.0.1' })
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  socket.setNoDelay(true)
+  return socket
+}
+
 /** The server-side state every implementation shares: the notification counter. */
 exports.handlers = () => {
   let notes = 0

@@ -3,7 +3,7 @@
 // msgpack, no records), TCP_NODELAY, one corked write per tick.
 const net = require('node:net')
 const { Packr, Unpackr } = require('msgpackr')
-const { handlers } = require('../workloads')
+const { handlers, listenNet, connectNet } = require('../workloads')
 
 const packr = new Packr({ useRecords: false })
 const unpackr = new Unpackr({ useRecords: false, int64AsType: 'auto' })
@@ -60,15 +60,11 @@ exports.serve = async (target) => {
     })
     socket.on('error', () => {})
   })
-  await new Promise((resolve) => server.listen(target.path ? target.path : { port: 0, host: '127.0.0.1' }, resolve))
-  const address = server.address()
-  return { address: typeof address === 'string' ? { path: address } : { port: address.port }, close: () => new Promise((r) => server.close(r)) }
+  return listenNet(server, target)
 }
 
 exports.connect = async (target) => {
-  const socket = net.connect(target.path ? { path: target.path } : { port: target.port, host: '127.0.0.1' })
-  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject))
-  socket.setNoDelay(true)
+  const socket = await connectNet(target)
   const send = writer(socket)
   const pending = new Map()
   let next = 0

@@ -1,7 +1,7 @@
 'use strict'
 // npm msgpack-rpc-lite (msgpack-lite over net).
 const rpc = require('msgpack-rpc-lite')
-const { handlers } = require('../workloads')
+const { handlers, listenNet } = require('../workloads')
 
 exports.serve = async (target) => {
   const h = handlers()
@@ -10,9 +10,7 @@ exports.serve = async (target) => {
   server.on('echo', (params, cb) => cb(null, params[0]))
   server.on('count', (params, cb) => cb(null, h.count()))
   server.on('note', () => h.note())
-  await new Promise((resolve) => server.listen(target.path ? target.path : { port: 0, host: '127.0.0.1' }, resolve))
-  const address = server.address()
-  return { address: typeof address === 'string' ? { path: address } : { port: address.port }, close: () => new Promise((r) => server.close(r)) }
+  return listenNet(server, target)
 }
 
 exports.connect = async (target) => {

@@ -2,7 +2,7 @@
 // npm msgpack5rpc (the session layer Neovim's older node client used).
 const net = require('node:net')
 const Session = require('msgpack5rpc')
-const { handlers } = require('../workloads')
+const { handlers, listenNet, connectNet } = require('../workloads')
 
 exports.serve = async (target) => {
   const h = handlers()
@@ -18,15 +18,11 @@ exports.serve = async (target) => {
     session.on('notification', () => h.note())
     socket.on('error', () => {})
   })
-  await new Promise((resolve) => server.listen(target.path ? target.path : { port: 0, host: '127.0.0.1' }, resolve))
-  const address = server.address()
-  return { address: typeof address === 'string' ? { path: address } : { port: address.port }, close: () => new Promise((r) => server.close(r)) }
+  return listenNet(server, target)
 }
 
 exports.connect = async (target) => {
-  const socket = net.connect(target.path ? { path: target.path } : { port: target.port, host: '127.0.0.1' })
-  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject))
-  socket.setNoDelay(true)
+  const socket = await connectNet(target)
   const session = new Session()
   session.attach(socket, socket)
   return {
