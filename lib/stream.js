@@ -24,6 +24,19 @@ const DEFAULT_MAX_PENDING_CALLS = 65536
 /** Messages encoded in one tick before they are written without waiting for its end. */
 const FLUSH_EVERY = Number(process.env.MSGPACK_RPC_FLUSH_EVERY) || 64
 
+/** A call awaiting its reply (one shape for every call keeps property access fast). */
+class PendingCall {
+  constructor(method, cb, resolve, reject) {
+    this.method = method
+    this.cb = cb
+    this.resolve = resolve
+    this.reject = reject
+    this.timer = undefined
+    this.signal = undefined
+    this.onAbort = undefined
+  }
+}
+
 class RpcStream extends EventEmitter {
   /**
    * @param {object} native a NativeConnection
@@ -74,10 +87,10 @@ class RpcStream extends EventEmitter {
   invoke(method, ...params) {
     const cb = typeof params[params.length - 1] === 'function' ? params.pop() : undefined
     if (cb) {
-      this._call(method, params, cb, undefined, undefined)
+      this._call(method, params, cb, undefined, undefined, undefined)
       return !this._needDrain
     }
-    return new Promise((resolve, reject) => this._call(method, params, undefined, { resolve, reject }, undefined))
+    return new Promise((resolve, reject) => this._call(method, params, undefined, resolve, reject, undefined))
   }
 
   /**
@@ -87,9 +100,9 @@ class RpcStream extends EventEmitter {
    * @param {{timeout?: number, signal?: AbortSignal}} [options]
    * @returns {Promise<*>}
    */
-  request(method, params = [], options = {}) {
+  request(method, params = [], options) {
     if (!Array.isArray(params)) throw argError('params', 'an Array', params)
-    return new Promise((resolve, reject) => this._call(method, params, undefined, { resolve, reject }, options))
+    return new Promise((resolve, reject) => this._call(method, params, undefined, resolve, reject, options))
   }
 
   /**
@@ -114,23 +127,24 @@ class RpcStream extends EventEmitter {
     return this
   }
 
-  _call(method, params, cb, promise, options) {
+  /** Sends a request; settles through `cb` (legacy) or `resolve`/`reject`. */
+  _call(method, params, cb, resolve, reject, options) {
     checkMethod(method)
     const timeout = options && options.timeout !== undefined ? options.timeout : this._timeout
     const signal = options && options.signal
     if (signal && signal.aborted) {
-      return promise.reject(new errors.AbortError(method, signal.reason))
+      return reject(new errors.AbortError(method, signal.reason))
     }
     if (this._state === 'closing' || this._state === 'closed') {
       const err = this._closeError || new errors.ClosedError('connection closed')
       if (cb) process.nextTick(cb, err)
-      else promise.reject(this._closeError ? new errors.ClosedError(err.message, err) : err)
+      else reject(this._closeError ? new errors.ClosedError(err.message, err) : err)
       return
     }
     if (this._pending.size >= this._maxPending) {
       const err = new errors.RpcError(errors.codes.TOO_MANY_PENDING, `${this._pending.size} calls are already awaiting a reply (maxPendingCalls)`)
       if (cb) process.nextTick(cb, err)
-      else promise.reject(err)
+      else reject(err)
       return
     }
     const id = this._nextId()
@@ -138,9 +152,9 @@ class RpcStream extends EventEmitter {
       this._send([REQUEST, id, method, params])
     } catch (err) {
       if (cb) throw err
-      return promise.reject(err)
+      return reject(err)
     }
-    const call = { method, cb, promise, timer: undefined, signal: undefined, onAbort: undefined }
+    const call = new PendingCall(method, cb, resolve, reject)
     if (timeout > 0) {
       call.timer = setTimeout(() => this._expire(id, timeout), timeout)
       if (!this._referenced) call.timer.unref()
@@ -185,14 +199,14 @@ class RpcStream extends EventEmitter {
     if (call === undefined) return
     this._abandon(id)
     if (call.cb) invokeCallback(call.cb, 'timeout')
-    else call.promise.reject(new errors.TimeoutError(call.method, ms))
+    else call.reject(new errors.TimeoutError(call.method, ms))
   }
 
   _abort(id) {
     const call = this._settle(id)
     if (call === undefined) return
     this._abandon(id)
-    call.promise.reject(new errors.AbortError(call.method, call.signal && call.signal.reason))
+    call.reject(new errors.AbortError(call.method, call.signal && call.signal.reason))
   }
 
   _failAll(err) {
@@ -204,7 +218,7 @@ class RpcStream extends EventEmitter {
       if (call.cb) invokeCallback(call.cb, err)
       else {
         const typed = err.code && err.code.startsWith('ERR_MSGPACK_RPC_') ? err : new errors.ClosedError(err.message, err)
-        call.promise.reject(typed)
+        call.reject(typed)
       }
     }
   }
@@ -360,9 +374,9 @@ class RpcStream extends EventEmitter {
       if (error !== null) invokeCallback(call.cb, error, result)
       else invokeCallback(call.cb, null, result)
     } else if (error !== null) {
-      call.promise.reject(new errors.RemoteError(error, call.method))
+      call.reject(new errors.RemoteError(error, call.method))
     } else {
-      call.promise.resolve(result)
+      call.resolve(result)
     }
   }
 
@@ -502,15 +516,21 @@ function lookup(handler, method) {
  * to undefined answers null unless it declared the response parameter.
  */
 function runHandler(fn, handler, params, response) {
+  const count = params.length
   let returned
+  // The decoded params array is ours: append the response for the call
+  // (apply copies it) and take it off again, instead of a concat per request.
+  params.push(response)
   try {
-    returned = fn.apply(handler, params.concat(response))
+    returned = fn.apply(handler, params)
   } catch (err) {
     if (!response.sent) return response.error(errorMessage(err))
     throw err
+  } finally {
+    params.length = count
   }
   // A handler that declares the response parameter answers through it.
-  const takesResponse = fn.length > params.length
+  const takesResponse = fn.length > count
   if (returned !== null && typeof returned === 'object' && typeof returned.then === 'function') {
     returned.then(
       (value) => {
