@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::framer::Limits;
 use crate::outbox::{Outbox, WriterExit, DEFAULT_HIGH_WATER_MARK};
 use crate::shutdown::Stop;
-use crate::transport::{Endpoints, Io};
+use crate::transport::{Endpoints, Io, SharedSocket};
 
 /// How much is read from the socket at a time.
 const READ_CHUNK: usize = 64 * 1024;
@@ -61,6 +61,10 @@ pub struct Options {
     pub pause_reading_above: Option<usize>,
     /// Backlog size past which writes report backpressure.
     pub high_water_mark: usize,
+    /// Reads are done by someone else (the binding reads on the JavaScript
+    /// thread through libuv) who reports the end with
+    /// [`Connection::external_read_finished`]; no reader task runs.
+    pub external_reader: bool,
 }
 
 impl Default for Options {
@@ -69,6 +73,7 @@ impl Default for Options {
             limits: Limits::default(),
             pause_reading_above: None,
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
+            external_reader: false,
         }
     }
 }
@@ -80,6 +85,12 @@ pub struct Connection {
     stop: Arc<Stop>,
     undelivered: Arc<Undelivered>,
     high_water_mark: usize,
+    /// The connected socket, for an external reader; dropped when the
+    /// connection closes so the descriptor does not outlive it.
+    socket: parking_lot::Mutex<Option<SharedSocket>>,
+    /// How an external reader ended, and the signal that it did.
+    external_exit: parking_lot::Mutex<Option<ReadOutcome>>,
+    external_done: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -98,6 +109,9 @@ impl Connection {
             stop: Arc::new(Stop::new()),
             undelivered: Arc::default(),
             high_water_mark: options.high_water_mark,
+            socket: parking_lot::Mutex::new(None),
+            external_exit: parking_lot::Mutex::new(None),
+            external_done: Notify::new(),
         }
     }
 
@@ -137,6 +151,51 @@ impl Connection {
         self.stop.is_triggered()
     }
 
+    /// Records the connected socket (for an external reader to read from).
+    pub fn set_socket(&self, socket: SharedSocket) {
+        *self.socket.lock() = Some(socket);
+    }
+
+    /// The connected socket, while the connection is open.
+    pub fn socket(&self) -> Option<SharedSocket> {
+        self.socket.lock().clone()
+    }
+
+    /// An external reader stopped; `run` finishes the connection.
+    pub fn external_read_finished(&self, outcome: ReadOutcome) {
+        let mut exit = self.external_exit.lock();
+        if exit.is_none() {
+            *exit = Some(outcome);
+            self.external_done.notify_one();
+        }
+    }
+
+    /// For an external reader: removes every complete message from `buf`,
+    /// answers broken requests, and returns the messages.
+    ///
+    /// # Errors
+    /// Bytes that are not MessagePack-RPC; the connection cannot go on.
+    pub fn take_messages(&self, deframer: &mut Deframer, buf: &mut BytesMut) -> Result<Vec<u8>> {
+        let deframed = deframer.take(buf)?;
+        if !deframed.replies.is_empty() {
+            // A closed outbox means the connection is going away anyway.
+            let _ = self.outbox.write(&deframed.replies, false);
+        }
+        Ok(deframed.messages)
+    }
+
+    /// For an external reader: whether to stop reading until
+    /// [`Event::Drain`] because too many replies wait to be written.
+    pub fn should_pause_reading(&self, options: &Options) -> bool {
+        match options.pause_reading_above {
+            Some(limit) if self.outbox.pending() > limit => {
+                self.outbox.set_backlogged();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Resolves once the connection is destroyed or has failed.
     pub async fn destroyed(&self) {
         self.stop.wait().await
@@ -152,14 +211,18 @@ impl Connection {
     /// [`Event::Close`].
     pub async fn run<S: Io>(&self, io: Arc<S>, sink: Arc<dyn EventSink>, options: Options) {
         let reading = async {
-            let exit = self.read_loop(&*io, &*sink, options).await;
+            let exit = if options.external_reader {
+                self.external_exit().await
+            } else {
+                self.read_loop(&*io, &*sink, options).await
+            };
             match &exit {
-                ReaderExit::Eof => {
+                ReadOutcome::Eof => {
                     sink.emit(Event::End);
                     self.outbox.end();
                 }
-                ReaderExit::Failed(_) => self.outbox.close(),
-                ReaderExit::Stopped => {}
+                ReadOutcome::Failed(_) => self.outbox.close(),
+                ReadOutcome::Stopped => {}
             }
             exit
         };
@@ -173,8 +236,9 @@ impl Connection {
         };
         let (read_exit, write_exit) = tokio::join!(reading, writing);
         self.stop.trigger();
+        self.socket.lock().take();
         match (read_exit, write_exit) {
-            (ReaderExit::Failed(e), _) | (_, WriterExit::Failed(e)) => sink.emit(Event::Error(e)),
+            (ReadOutcome::Failed(e), _) | (_, WriterExit::Failed(e)) => sink.emit(Event::Error(e)),
             _ => {}
         }
         sink.emit(Event::Close);
@@ -209,7 +273,25 @@ impl Connection {
         sink.emit(Event::Close);
     }
 
-    async fn read_loop<S: Io>(&self, io: &S, sink: &dyn EventSink, options: Options) -> ReaderExit {
+    async fn external_exit(&self) -> ReadOutcome {
+        loop {
+            let done = self.external_done.notified();
+            if let Some(outcome) = self.external_exit.lock().take() {
+                return outcome;
+            }
+            tokio::select! {
+                _ = done => {}
+                _ = self.stop.wait() => return ReadOutcome::Stopped,
+            }
+        }
+    }
+
+    async fn read_loop<S: Io>(
+        &self,
+        io: &S,
+        sink: &dyn EventSink,
+        options: Options,
+    ) -> ReadOutcome {
         let mut deframer = Deframer::new(options.limits);
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
         loop {
@@ -217,7 +299,7 @@ impl Connection {
                 if self.outbox.pending() > limit {
                     tokio::select! {
                         _ = self.outbox.wait_drained() => {}
-                        _ = self.stop.wait() => return ReaderExit::Stopped,
+                        _ = self.stop.wait() => return ReadOutcome::Stopped,
                     }
                 }
             }
@@ -225,7 +307,7 @@ impl Connection {
                 let notified = self.undelivered.notify.notified();
                 tokio::select! {
                     _ = notified => {}
-                    _ = self.stop.wait() => return ReaderExit::Stopped,
+                    _ = self.stop.wait() => return ReadOutcome::Stopped,
                 }
             }
             if buf.capacity() - buf.len() < READ_CHUNK / 4 {
@@ -238,7 +320,7 @@ impl Connection {
                             Ok(()) => continue,
                             Err(e) => Err(e),
                         },
-                        _ = self.stop.wait() => return ReaderExit::Stopped,
+                        _ = self.stop.wait() => return ReadOutcome::Stopped,
                     }
                 }
                 read => read,
@@ -246,15 +328,15 @@ impl Connection {
             match read {
                 Ok(0) => {
                     return match Deframer::check_end(buf.len()) {
-                        Ok(()) => ReaderExit::Eof,
-                        Err(e) => ReaderExit::Failed(e),
+                        Ok(()) => ReadOutcome::Eof,
+                        Err(e) => ReadOutcome::Failed(e),
                     }
                 }
                 Ok(_) => {}
-                Err(e) => return ReaderExit::Failed(e.into()),
+                Err(e) => return ReadOutcome::Failed(e.into()),
             }
             if let Err(e) = self.frame_messages(&mut deframer, &mut buf, sink) {
-                return ReaderExit::Failed(e);
+                return ReadOutcome::Failed(e);
             }
         }
     }
@@ -294,7 +376,9 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "a connection task panicked".into())
 }
 
-enum ReaderExit {
+/// How reading a connection ended.
+#[derive(Debug)]
+pub enum ReadOutcome {
     Eof,
     Stopped,
     Failed(Error),

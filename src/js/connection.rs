@@ -5,9 +5,11 @@
 //! the event loop alive like an open `net.Socket` until the connection
 //! closes or `setRef(false)` is called.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Env, FnArgs, Function, Unknown};
+use napi::bindgen_prelude::{Env, FnArgs, Function, JsValue, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::CleanupEnvHook;
 use napi_derive::napi;
@@ -20,6 +22,16 @@ use crate::transport::{self, Endpoints, Socket};
 
 use super::events::{self, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
+use super::uv_reader::UvReader;
+
+/// The JavaScript-thread reader of a connection, once started.
+type ReaderSlot = Rc<RefCell<Option<UvReader>>>;
+
+/// Reads on the JavaScript thread unless `MSGPACK_RPC_READER=tokio` asks
+/// for a runtime reader task (kept for comparison in bench/).
+fn read_on_js_thread() -> bool {
+    std::env::var("MSGPACK_RPC_READER").map_or(true, |v| v != "tokio")
+}
 
 type EventFn =
     ThreadsafeFunction<Event, Unknown<'static>, FnArgs<(u32, Payload)>, napi::Status, false>;
@@ -51,7 +63,10 @@ impl JsSink {
     fn new(
         on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
         conn: Arc<Connection>,
+        reader: ReaderSlot,
+        options: Options,
     ) -> napi::Result<Arc<Self>> {
+        let callback = on_event.create_ref()?;
         let tsfn: EventFn = on_event
             .build_threadsafe_function::<Event>()
             .callee_handled::<false>()
@@ -61,11 +76,32 @@ impl JsSink {
                         conn.delivered(bytes.len());
                         (events::MESSAGES, Payload::Bytes(bytes))
                     }
-                    Event::Connect(endpoints) => (
-                        events::CONNECT,
-                        Payload::Endpoints(EndpointInfo::from(&endpoints)),
-                    ),
-                    Event::Drain => (events::DRAIN, Payload::Nothing),
+                    Event::Connect(endpoints) => {
+                        // A client just connected: read its socket from here on.
+                        if options.external_reader {
+                            if let Some(socket) = conn.socket() {
+                                let f = callback.borrow_back(&ctx.env)?;
+                                let started = UvReader::start(
+                                    &ctx.env,
+                                    f.raw(),
+                                    conn.clone(),
+                                    socket,
+                                    options,
+                                )?;
+                                *reader.borrow_mut() = Some(started);
+                            }
+                        }
+                        (
+                            events::CONNECT,
+                            Payload::Endpoints(EndpointInfo::from(&endpoints)),
+                        )
+                    }
+                    Event::Drain => {
+                        if let Some(r) = reader.borrow().as_ref() {
+                            r.resume();
+                        }
+                        (events::DRAIN, Payload::Nothing)
+                    }
                     Event::End => (events::END, Payload::Nothing),
                     Event::Error(e) => (events::ERROR, Payload::Error(ErrorInfo::from(&e))),
                     Event::Close => (events::CLOSE, Payload::Nothing),
@@ -87,25 +123,37 @@ pub struct NativeConnection {
     /// An accepted socket waiting for `start()`.
     accepted: Option<Socket>,
     endpoints: Endpoints,
-    cleanup: Option<CleanupEnvHook<Arc<Connection>>>,
+    reader: ReaderSlot,
+    cleanup: Option<CleanupEnvHook<(Arc<Connection>, ReaderSlot)>>,
 }
 
 impl NativeConnection {
     /// Wraps a socket a server accepted; it starts reading on `start()`.
-    pub(super) fn accepted(socket: Socket, options: Options) -> Self {
+    pub(super) fn accepted(socket: Socket, mut options: Options) -> Self {
+        options.external_reader = read_on_js_thread();
         NativeConnection {
             conn: Arc::new(Connection::new(&options)),
             options,
             sink: None,
             endpoints: socket.endpoints(),
             accepted: Some(socket),
+            reader: ReaderSlot::default(),
             cleanup: None,
         }
     }
 
-    /// Destroys the connection if the environment (a worker thread) goes away.
+    /// Destroys the connection if the environment (a worker thread) goes
+    /// away, closing its libuv handle while the loop still exists.
     fn register_cleanup(&mut self, env: &Env) -> napi::Result<()> {
-        let hook = env.add_env_cleanup_hook(self.conn.clone(), |conn| conn.destroy())?;
+        let hook = env.add_env_cleanup_hook(
+            (self.conn.clone(), self.reader.clone()),
+            |(conn, reader)| {
+                conn.destroy();
+                if let Some(r) = reader.borrow_mut().take() {
+                    r.close_at_teardown();
+                }
+            },
+        )?;
         self.cleanup = Some(hook);
         Ok(())
     }
@@ -122,16 +170,19 @@ impl NativeConnection {
         options: Option<ConnectionOptions>,
         on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
     ) -> napi::Result<Self> {
-        let options = Options::from(&options.unwrap_or_default());
+        let mut options = Options::from(&options.unwrap_or_default());
+        options.external_reader = read_on_js_thread();
         let addr = target.to_addr("localhost")?;
         let conn = Arc::new(Connection::new(&options));
-        let sink = JsSink::new(on_event, conn.clone())?;
+        let reader = ReaderSlot::default();
+        let sink = JsSink::new(on_event, conn.clone(), reader.clone(), options)?;
         let mut native = NativeConnection {
             conn: conn.clone(),
             options,
             sink: Some(sink.clone()),
             accepted: None,
             endpoints: Endpoints::default(),
+            reader,
             cleanup: None,
         };
         native.register_cleanup(&env)?;
@@ -145,7 +196,10 @@ impl NativeConnection {
                 };
                 match connected {
                     Ok(socket) => {
-                        sink.emit(Event::Connect(socket.endpoints()));
+                        let endpoints = socket.endpoints();
+                        let socket = socket.into_shared();
+                        conn.set_socket(socket.clone());
+                        sink.emit(Event::Connect(endpoints));
                         socket.run(&conn, sink, options).await;
                     }
                     Err(e) => conn.fail(&*sink, e),
@@ -169,10 +223,28 @@ impl NativeConnection {
                 "connection already started",
             ));
         };
-        let sink = JsSink::new(on_event, self.conn.clone())?;
+        let callback = on_event.raw();
+        let sink = JsSink::new(
+            on_event,
+            self.conn.clone(),
+            self.reader.clone(),
+            self.options,
+        )?;
         *sink.endpoints.lock() = self.endpoints.clone();
         self.sink = Some(sink.clone());
         self.register_cleanup(&env)?;
+        let socket = socket.into_shared();
+        self.conn.set_socket(socket.clone());
+        if self.options.external_reader {
+            let started = UvReader::start(
+                &env,
+                callback,
+                self.conn.clone(),
+                socket.clone(),
+                self.options,
+            )?;
+            *self.reader.borrow_mut() = Some(started);
+        }
         let conn = self.conn.clone();
         let options = self.options;
         let task = {
@@ -218,6 +290,9 @@ impl NativeConnection {
     #[napi]
     #[allow(deprecated)]
     pub fn set_ref(&self, env: Env, referenced: bool) -> napi::Result<()> {
+        if let Some(r) = self.reader.borrow().as_ref() {
+            r.set_ref(referenced);
+        }
         if let Some(sink) = &self.sink {
             if let Some(tsfn) = sink.tsfn.lock().as_mut() {
                 if referenced {
@@ -246,6 +321,9 @@ impl NativeConnection {
         self.conn.destroy();
         // A connection refused before it started (maxConnections).
         self.accepted.take();
+        if let Some(r) = self.reader.borrow_mut().take() {
+            r.close();
+        }
         if let Some(hook) = self.cleanup.take() {
             env.remove_env_cleanup_hook(hook)?;
         }

@@ -9,3 +9,4 @@ mod deframer;
 mod events;
 mod options;
 mod server;
+mod uv_reader;

@@ -55,9 +55,57 @@ impl Socket {
 
     /// Runs `connection` over this socket until it closes.
     pub async fn run(self, connection: &Connection, sink: Arc<dyn EventSink>, options: Options) {
+        self.into_shared().run(connection, sink, options).await
+    }
+
+    /// The socket behind an `Arc`, so an external reader can hold it too.
+    pub fn into_shared(self) -> SharedSocket {
         match self {
-            Socket::Tcp(s) => connection.run(Arc::new(s), sink, options).await,
-            Socket::Unix(s) => connection.run(Arc::new(s), sink, options).await,
+            Socket::Tcp(s) => SharedSocket::Tcp(Arc::new(s)),
+            Socket::Unix(s) => SharedSocket::Unix(Arc::new(s)),
+        }
+    }
+}
+
+/// A connected socket shared by the connection's tasks and, when reads are
+/// done on the JavaScript thread, the binding (which keeps it open, and so
+/// its file descriptor valid, for as long as it polls it).
+#[derive(Debug, Clone)]
+pub enum SharedSocket {
+    Tcp(Arc<tokio::net::TcpStream>),
+    Unix(Arc<tokio::net::UnixStream>),
+}
+
+impl SharedSocket {
+    /// Runs `connection` over this socket until it closes.
+    pub async fn run(self, connection: &Connection, sink: Arc<dyn EventSink>, options: Options) {
+        match self {
+            SharedSocket::Tcp(s) => connection.run(s, sink, options).await,
+            SharedSocket::Unix(s) => connection.run(s, sink, options).await,
+        }
+    }
+
+    /// Reads what is available without blocking (`WouldBlock` when nothing
+    /// is), straight from the descriptor: callable from any thread, whatever
+    /// readiness the runtime has cached.
+    pub fn read_now(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let fd = self.as_raw_fd();
+        // SAFETY: `fd` stays open while `self` (an Arc of the socket) lives;
+        // ManuallyDrop keeps the temporary std stream from closing it.
+        let mut stream = std::mem::ManuallyDrop::new(unsafe {
+            <std::net::TcpStream as std::os::fd::FromRawFd>::from_raw_fd(fd)
+        });
+        stream.read(buf)
+    }
+}
+
+impl std::os::fd::AsRawFd for SharedSocket {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            SharedSocket::Tcp(s) => s.as_raw_fd(),
+            SharedSocket::Unix(s) => s.as_raw_fd(),
         }
     }
 }

@@ -1,0 +1,350 @@
+//! Reads a connection's socket on the JavaScript thread, through libuv.
+//!
+//! A read done by a Tokio thread must wake the JavaScript thread to deliver
+//! what it read: one thread wake-up per message round trip, measured at
+//! 20–40 µs here (bench/). Polling the socket from Node's own event loop
+//! removes that hop: libuv reports the descriptor readable, this module reads
+//! it, frames it with the core deframer and calls JavaScript directly. Writes,
+//! limits, backpressure and the connection's end stay with the core
+//! (`Connection` runs with `external_reader`).
+//!
+//! The libuv functions are Node's own (every Node addon may call them).
+
+use std::ffi::{c_int, c_void};
+use std::os::fd::AsRawFd;
+use std::ptr;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use napi::{sys, Env};
+
+use crate::connection::{Connection, Options, ReadOutcome};
+use crate::deframer::Deframer;
+use crate::error::Error;
+use crate::transport::SharedSocket;
+
+use super::events;
+
+const UV_READABLE: c_int = 1;
+const UV_POLL: c_int = 8;
+/// Bytes read per wake-up at most, so one busy socket cannot starve the loop.
+const READ_BUDGET: usize = 256 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
+/// Room for a `uv_poll_t` (checked against `uv_handle_size` at run time).
+const HANDLE_WORDS: usize = 64;
+
+extern "C" {
+    fn uv_handle_size(kind: c_int) -> usize;
+    fn uv_poll_init(event_loop: *mut c_void, handle: *mut c_void, fd: c_int) -> c_int;
+    fn uv_poll_start(
+        handle: *mut c_void,
+        events: c_int,
+        cb: extern "C" fn(*mut c_void, c_int, c_int),
+    ) -> c_int;
+    fn uv_poll_stop(handle: *mut c_void) -> c_int;
+    fn uv_close(handle: *mut c_void, cb: extern "C" fn(*mut c_void));
+    fn uv_ref(handle: *mut c_void);
+    fn uv_unref(handle: *mut c_void);
+}
+
+/// State of one reader; owned by its libuv handle, freed when the handle closes.
+struct Reader {
+    /// The uv_poll_t; its first word (`data`) points back at this Reader.
+    handle: Box<[u64; HANDLE_WORDS]>,
+    env: sys::napi_env,
+    callback: sys::napi_ref,
+    context: sys::napi_async_context,
+    conn: Arc<Connection>,
+    socket: SharedSocket,
+    options: Options,
+    deframer: Deframer,
+    buf: BytesMut,
+    polling: bool,
+    finished: bool,
+    /// The environment is being torn down: leave its references to it.
+    env_gone: bool,
+}
+
+/// The JavaScript-thread handle to a reader (not Send: JS thread only).
+pub struct UvReader {
+    reader: *mut Reader,
+}
+
+impl UvReader {
+    /// Starts polling `socket` on `env`'s event loop; complete messages go to
+    /// `callback(MESSAGES, buffer)`.
+    ///
+    /// # Errors
+    /// When libuv refuses the descriptor or N-API calls fail.
+    pub fn start(
+        env: &Env,
+        callback: sys::napi_value,
+        conn: Arc<Connection>,
+        socket: SharedSocket,
+        options: Options,
+    ) -> napi::Result<UvReader> {
+        let raw_env = env.raw();
+        // SAFETY: plain N-API and libuv calls on the JS thread that owns `env`.
+        unsafe {
+            if uv_handle_size(UV_POLL) > HANDLE_WORDS * 8 {
+                return Err(napi::Error::from_reason(
+                    "uv_poll_t is larger than expected",
+                ));
+            }
+            let mut event_loop = ptr::null_mut();
+            check(sys::napi_get_uv_event_loop(raw_env, &mut event_loop))?;
+            let mut callback_ref = ptr::null_mut();
+            check(sys::napi_create_reference(
+                raw_env,
+                callback,
+                1,
+                &mut callback_ref,
+            ))?;
+            let mut name = ptr::null_mut();
+            check(sys::napi_create_string_utf8(
+                raw_env,
+                c"msgpack-rpc:read".as_ptr(),
+                16,
+                &mut name,
+            ))?;
+            let mut context = ptr::null_mut();
+            check(sys::napi_async_init(
+                raw_env,
+                ptr::null_mut(),
+                name,
+                &mut context,
+            ))?;
+            let reader = Box::into_raw(Box::new(Reader {
+                handle: Box::new([0; HANDLE_WORDS]),
+                env: raw_env,
+                callback: callback_ref,
+                context,
+                conn,
+                socket,
+                options,
+                deframer: Deframer::new(options.limits),
+                buf: BytesMut::with_capacity(READ_CHUNK),
+                polling: false,
+                finished: false,
+                env_gone: false,
+            }));
+            let handle = (*reader).handle.as_mut_ptr().cast::<c_void>();
+            if uv_poll_init(event_loop.cast(), handle, (*reader).socket.as_raw_fd()) != 0 {
+                drop(Box::from_raw(reader));
+                return Err(napi::Error::from_reason("libuv cannot poll the socket"));
+            }
+            // uv_handle_t starts with `void* data`.
+            *handle.cast::<*mut Reader>() = reader;
+            (*reader).resume();
+            Ok(UvReader { reader })
+        }
+    }
+
+    /// Starts reading again after a pause for backpressure (on drain).
+    pub fn resume(&self) {
+        // SAFETY: the reader lives until `close`, which consumes self.
+        unsafe { (*self.reader).resume() }
+    }
+
+    /// Whether this reader keeps the event loop alive.
+    pub fn set_ref(&self, referenced: bool) {
+        // SAFETY: as in `resume`.
+        unsafe {
+            let handle = (*self.reader).handle.as_mut_ptr().cast();
+            if referenced {
+                uv_ref(handle)
+            } else {
+                uv_unref(handle)
+            }
+        }
+    }
+
+    /// Like `close`, from an environment cleanup hook (a worker ending):
+    /// N-API references die with the environment, so they are not released.
+    pub fn close_at_teardown(self) {
+        // SAFETY: as in `resume`.
+        unsafe { (*self.reader).env_gone = true };
+        self.close();
+    }
+
+    /// Stops polling and frees the reader once libuv has closed the handle.
+    pub fn close(self) {
+        // SAFETY: as in `resume`; after uv_close only `on_close` touches it.
+        unsafe {
+            let reader = &mut *self.reader;
+            reader.finished = true;
+            if reader.polling {
+                uv_poll_stop(reader.handle.as_mut_ptr().cast());
+            }
+            uv_close(reader.handle.as_mut_ptr().cast(), on_close);
+        }
+    }
+}
+
+extern "C" fn on_close(handle: *mut c_void) {
+    // SAFETY: `data` was set to the Box-allocated reader in `start`.
+    unsafe {
+        let reader = Box::from_raw(*handle.cast::<*mut Reader>());
+        if !reader.env_gone {
+            sys::napi_delete_reference(reader.env, reader.callback);
+            sys::napi_async_destroy(reader.env, reader.context);
+        }
+        drop(reader);
+    }
+}
+
+extern "C" fn on_readable(handle: *mut c_void, status: c_int, _events: c_int) {
+    // SAFETY: libuv calls this on the JS thread while the handle is open.
+    let reader = unsafe { &mut **handle.cast::<*mut Reader>() };
+    if status < 0 {
+        return reader.finish(ReadOutcome::Failed(Error::Io(
+            std::io::Error::from_raw_os_error(-status),
+        )));
+    }
+    reader.read_available();
+}
+
+impl Reader {
+    fn resume(&mut self) {
+        if self.finished || self.polling {
+            return;
+        }
+        // SAFETY: the handle was initialised by uv_poll_init.
+        if unsafe { uv_poll_start(self.handle.as_mut_ptr().cast(), UV_READABLE, on_readable) } == 0
+        {
+            self.polling = true;
+        }
+    }
+
+    fn pause(&mut self) {
+        if self.polling {
+            // SAFETY: as in `resume`.
+            unsafe { uv_poll_stop(self.handle.as_mut_ptr().cast()) };
+            self.polling = false;
+        }
+    }
+
+    fn finish(&mut self, outcome: ReadOutcome) {
+        self.pause();
+        if !self.finished {
+            self.finished = true;
+            self.conn.external_read_finished(outcome);
+        }
+    }
+
+    fn read_available(&mut self) {
+        if self.conn.is_destroyed() {
+            return self.finish(ReadOutcome::Stopped);
+        }
+        let mut read = 0;
+        while read < READ_BUDGET {
+            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+                self.buf.reserve(READ_CHUNK);
+            }
+            let start = self.buf.len();
+            let spare = self.buf.capacity() - start;
+            // SAFETY: reading into the spare capacity, then setting the length
+            // to what the kernel wrote.
+            let result = unsafe {
+                self.buf.set_len(start + spare);
+                let r = self.socket.read_now(&mut self.buf[start..]);
+                self.buf.set_len(start + *r.as_ref().unwrap_or(&0));
+                r
+            };
+            match result {
+                Ok(0) => {
+                    self.deliver();
+                    let outcome = match Deframer::check_end(self.buf.len()) {
+                        Ok(()) => ReadOutcome::Eof,
+                        Err(e) => ReadOutcome::Failed(e),
+                    };
+                    return self.finish(outcome);
+                }
+                Ok(n) => read += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.deliver();
+                    return self.finish(ReadOutcome::Failed(e.into()));
+                }
+            }
+        }
+        self.deliver();
+        if self.conn.should_pause_reading(&self.options) {
+            // Resumed on drain (see the connection's event callback).
+            self.pause();
+        }
+    }
+
+    /// Hands every complete message buffered to JavaScript, in one call.
+    fn deliver(&mut self) {
+        if self.finished {
+            return;
+        }
+        match self.conn.take_messages(&mut self.deframer, &mut self.buf) {
+            Ok(messages) if messages.is_empty() => {}
+            Ok(messages) => self.call_js(&messages),
+            Err(e) => self.finish(ReadOutcome::Failed(e)),
+        }
+    }
+
+    fn call_js(&self, messages: &[u8]) {
+        let env = self.env;
+        // SAFETY: N-API calls on the JS thread inside a handle scope;
+        // napi_make_callback runs the microtask and nextTick queues after.
+        unsafe {
+            let mut scope = ptr::null_mut();
+            if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+                return;
+            }
+            let mut callback = ptr::null_mut();
+            let mut recv = ptr::null_mut();
+            let mut kind = ptr::null_mut();
+            let mut data = ptr::null_mut();
+            let mut buffer = ptr::null_mut();
+            let ready = sys::napi_get_reference_value(env, self.callback, &mut callback)
+                == sys::Status::napi_ok
+                && !callback.is_null()
+                // napi_make_callback wants an object as `this`.
+                && sys::napi_get_global(env, &mut recv) == sys::Status::napi_ok
+                && sys::napi_create_uint32(env, events::MESSAGES, &mut kind) == sys::Status::napi_ok
+                && sys::napi_create_buffer_copy(
+                    env,
+                    messages.len(),
+                    messages.as_ptr().cast(),
+                    &mut data,
+                    &mut buffer,
+                ) == sys::Status::napi_ok;
+            if ready {
+                let argv = [kind, buffer];
+                let mut result = ptr::null_mut();
+                let status = sys::napi_make_callback(
+                    env,
+                    self.context,
+                    recv,
+                    callback,
+                    2,
+                    argv.as_ptr(),
+                    &mut result,
+                );
+                if status == sys::Status::napi_pending_exception {
+                    // A throwing listener: report it like any uncaught exception.
+                    let mut exception = ptr::null_mut();
+                    sys::napi_get_and_clear_last_exception(env, &mut exception);
+                    sys::napi_fatal_exception(env, exception);
+                }
+            }
+            sys::napi_close_handle_scope(env, scope);
+        }
+    }
+}
+
+fn check(status: sys::napi_status) -> napi::Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(napi::Error::from_reason(format!(
+            "N-API call failed with status {status}"
+        )))
+    }
+}
