@@ -205,3 +205,57 @@ async fn a_panicking_task_is_reported_and_closes() {
     assert!(matches!(next(&mut rx).await, Event::Close));
     assert!(conn.is_destroyed());
 }
+
+#[tokio::test]
+async fn an_external_reader_hands_messages_over_and_reports_the_end() {
+    let options = Options {
+        external_reader: true,
+        ..Options::default()
+    };
+    let (ours, mut peer) = tokio::net::UnixStream::pair().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let conn = Arc::new(Connection::new(&options));
+    let socket = crate::transport::Socket::Unix(ours).into_shared();
+    conn.set_socket(socket.clone());
+    tokio::spawn({
+        let conn = conn.clone();
+        async move { socket.run(&conn, Arc::new(Channel(tx)), options).await }
+    });
+    // What the JS-thread reader does: read, frame, answer broken requests.
+    let bad = encode(Value::Array(vec![0.into(), 3.into(), "m".into(), 1.into()]));
+    peer.write_all(&[request(1, "ok"), bad].concat())
+        .await
+        .unwrap();
+    let mut buf = BytesMut::new();
+    let mut deframer = Deframer::new(Limits::default());
+    let reader = conn.socket().unwrap();
+    while buf.len() < 10 {
+        let mut chunk = [0u8; 256];
+        match reader.read_now(&mut chunk) {
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => tokio::task::yield_now().await,
+        }
+    }
+    let messages = conn.take_messages(&mut deframer, &mut buf).unwrap();
+    assert_eq!(messages, request(1, "ok"));
+    let reply = read_value_unix(&mut peer).await;
+    assert_eq!(reply[1], Value::from(3));
+    conn.external_read_finished(ReadOutcome::Eof);
+    assert!(matches!(next(&mut rx).await, Event::End));
+    assert!(matches!(next(&mut rx).await, Event::Close));
+    assert!(conn.socket().is_none(), "the socket is released on close");
+}
+
+async fn read_value_unix(peer: &mut tokio::net::UnixStream) -> Value {
+    let mut buf = Vec::new();
+    let mut framer = Framer::new(Limits::default());
+    loop {
+        let mut chunk = [0u8; 4096];
+        let n = peer.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed before a reply");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(len) = framer.next_frame(&buf).unwrap() {
+            return rmpv::decode::read_value(&mut &buf[..len]).unwrap();
+        }
+    }
+}
