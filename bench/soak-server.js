@@ -11,7 +11,8 @@ const server = rpc.createServer({
   note() {},
   stats(res) {
     global.gc?.()
-    res.result({ rss: process.memoryUsage().rss, fds: fs.readdirSync('/proc/self/fd').length, connections: server.connections.length })
+    const m = process.memoryUsage()
+    res.result({ rss: m.rss, heap: m.heapUsed, heapTotal: m.heapTotal, external: m.external, fds: fs.readdirSync('/proc/self/fd').length, connections: server.connections.length })
   },
 })
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`))

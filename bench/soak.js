@@ -62,7 +62,8 @@ async function main() {
     }
   }
 
-  await Promise.all([steady(), steady(), steady(), churn(), churn(), garbage()])
+  const only = process.argv.includes('--steady-only') ? [steady(), steady(), steady()] : process.argv.includes('--churn-only') ? [churn(), churn(), garbage()] : [steady(), steady(), steady(), churn(), churn(), garbage()]
+  await Promise.all(only)
   await new Promise((resolve) => setTimeout(resolve, 500))
   const end = await probe.invoke('stats')
   await probe.close()
@@ -73,6 +74,10 @@ async function main() {
     ...counts,
     rssStartMiB: +mib(start.rss),
     rssEndMiB: +mib(end.rss),
+    heapStartMiB: +mib(start.heap),
+    heapEndMiB: +mib(end.heap),
+    heapTotalEndMiB: +mib(end.heapTotal),
+    externalEndMiB: +mib(end.external),
     fdsStart: start.fds,
     fdsEnd: end.fds,
     connectionsEnd: end.connections,

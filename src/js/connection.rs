@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::{Env, FnArgs, Function, JsValue, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::CleanupEnvHook;
 use napi_derive::napi;
 use parking_lot::Mutex;
 
@@ -22,6 +21,7 @@ use crate::transport::{self, Endpoints, Socket};
 
 use super::events::{self, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
+use super::teardown;
 use super::uv_reader::UvReader;
 
 /// The JavaScript-thread reader of a connection, once started.
@@ -124,7 +124,8 @@ pub struct NativeConnection {
     accepted: Option<Socket>,
     endpoints: Endpoints,
     reader: ReaderSlot,
-    cleanup: Option<CleanupEnvHook<(Arc<Connection>, ReaderSlot)>>,
+    /// Registration in this thread's teardown list (see `teardown`).
+    cleanup: Option<u64>,
 }
 
 impl NativeConnection {
@@ -145,16 +146,23 @@ impl NativeConnection {
     /// Destroys the connection if the environment (a worker thread) goes
     /// away, closing its libuv handle while the loop still exists.
     fn register_cleanup(&mut self, env: &Env) -> napi::Result<()> {
-        let hook = env.add_env_cleanup_hook(
-            (self.conn.clone(), self.reader.clone()),
-            |(conn, reader)| {
-                conn.destroy();
-                if let Some(r) = reader.borrow_mut().take() {
-                    r.close_at_teardown();
+        // Weak: the registration must not keep a closed connection alive.
+        let conn = Arc::downgrade(&self.conn);
+        let reader = Rc::downgrade(&self.reader);
+        let id = teardown::register(
+            env,
+            Box::new(move || {
+                if let Some(conn) = conn.upgrade() {
+                    conn.destroy();
                 }
-            },
+                if let Some(slot) = reader.upgrade() {
+                    if let Some(r) = slot.borrow_mut().take() {
+                        r.close_at_teardown();
+                    }
+                }
+            }),
         )?;
-        self.cleanup = Some(hook);
+        self.cleanup = Some(id);
         Ok(())
     }
 }
@@ -317,15 +325,15 @@ impl NativeConnection {
     /// Releases what outlives the connection (the worker cleanup hook);
     /// called once the connection has closed.
     #[napi]
-    pub fn dispose(&mut self, env: Env) -> napi::Result<()> {
+    pub fn dispose(&mut self) -> napi::Result<()> {
         self.conn.destroy();
         // A connection refused before it started (maxConnections).
         self.accepted.take();
         if let Some(r) = self.reader.borrow_mut().take() {
             r.close();
         }
-        if let Some(hook) = self.cleanup.take() {
-            env.remove_env_cleanup_hook(hook)?;
+        if let Some(id) = self.cleanup.take() {
+            teardown::unregister(id);
         }
         Ok(())
     }

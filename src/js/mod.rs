@@ -9,4 +9,5 @@ mod deframer;
 mod events;
 mod options;
 mod server;
+mod teardown;
 mod uv_reader;

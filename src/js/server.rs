@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::{Env, FnArgs, Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::CleanupEnvHook;
 use napi_derive::napi;
 use parking_lot::Mutex;
 
@@ -20,6 +19,7 @@ use super::connection::NativeConnection;
 use super::deframer::to_napi;
 use super::events::{self, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
+use super::teardown;
 
 enum ServerEvent {
     Connection(Socket),
@@ -64,7 +64,8 @@ impl ServerSink for JsServerSink {
 pub struct NativeServer {
     listener: Arc<Listener>,
     sink: Arc<JsServerSink>,
-    cleanup: Option<CleanupEnvHook<Arc<Listener>>>,
+    /// Registration in this thread's teardown list (see `teardown`).
+    cleanup: Option<u64>,
 }
 
 #[napi]
@@ -112,7 +113,15 @@ impl NativeServer {
             tsfn: Mutex::new(Some(tsfn)),
         });
         let listener = Arc::new(Listener::spawn(handle, acceptor, sink.clone()));
-        let cleanup = env.add_env_cleanup_hook(listener.clone(), |l| l.close())?;
+        let weak = Arc::downgrade(&listener);
+        let cleanup = teardown::register(
+            &env,
+            Box::new(move || {
+                if let Some(l) = weak.upgrade() {
+                    l.close();
+                }
+            }),
+        )?;
         Ok(NativeServer {
             listener,
             sink,
@@ -130,10 +139,10 @@ impl NativeServer {
 
     /// Stops accepting; a `close` event follows.
     #[napi]
-    pub fn close(&mut self, env: Env) -> napi::Result<()> {
+    pub fn close(&mut self) -> napi::Result<()> {
         self.listener.close();
-        if let Some(hook) = self.cleanup.take() {
-            env.remove_env_cleanup_hook(hook)?;
+        if let Some(id) = self.cleanup.take() {
+            teardown::unregister(id);
         }
         Ok(())
     }

@@ -1,0 +1,57 @@
+//! What to close when a JavaScript environment (a worker thread) ends.
+//!
+//! One environment cleanup hook per thread runs every registered action;
+//! handles register when they start and unregister when they close. (A hook
+//! per handle would leak: N-API frees nothing when a hook is removed.)
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use napi::Env;
+
+#[derive(Default)]
+struct Registry {
+    next: Cell<u64>,
+    actions: RefCell<HashMap<u64, Box<dyn FnOnce()>>>,
+}
+
+thread_local! {
+    static REGISTRY: RefCell<Option<Rc<Registry>>> = const { RefCell::new(None) };
+}
+
+/// Runs `action` if this thread's environment is torn down before
+/// [`unregister`] is called with the returned id.
+///
+/// # Errors
+/// If N-API refuses the cleanup hook.
+pub fn register(env: &Env, action: Box<dyn FnOnce()>) -> napi::Result<u64> {
+    let registry = REGISTRY.with(|slot| -> napi::Result<Rc<Registry>> {
+        if let Some(r) = slot.borrow().as_ref() {
+            return Ok(r.clone());
+        }
+        let r = Rc::new(Registry::default());
+        env.add_env_cleanup_hook(r.clone(), |r: Rc<Registry>| {
+            REGISTRY.with(|slot| slot.borrow_mut().take());
+            let actions: Vec<_> = r.actions.borrow_mut().drain().map(|(_, a)| a).collect();
+            for action in actions {
+                action();
+            }
+        })?;
+        *slot.borrow_mut() = Some(r.clone());
+        Ok(r)
+    })?;
+    let id = registry.next.get();
+    registry.next.set(id + 1);
+    registry.actions.borrow_mut().insert(id, action);
+    Ok(id)
+}
+
+/// Forgets the action registered as `id` (the handle closed normally).
+pub fn unregister(id: u64) {
+    REGISTRY.with(|slot| {
+        if let Some(r) = slot.borrow().as_ref() {
+            r.actions.borrow_mut().remove(&id);
+        }
+    });
+}
