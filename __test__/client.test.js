@@ -92,10 +92,11 @@ test('msgids wrap around at 2^32 and skip ids still in flight', async () => {
   client._lastId = 0xfffffffe
   const held = invokeCb(client, 'hold') // takes msgid 0xffffffff
   const ids = []
-  const original = client._send.bind(client)
-  client._send = (msg) => {
-    if (msg[0] === 0) ids.push(msg[1])
-    return original(msg)
+  const encoder = client._encoder
+  const original = encoder.request.bind(encoder)
+  encoder.request = (msgid, method, params) => {
+    ids.push(msgid)
+    return original(msgid, method, params)
   }
   client._lastId = 0xfffffffe // force the allocator onto the held id
   assert.deepEqual(await invokeCb(client, 'id'), [null, 'ok'])

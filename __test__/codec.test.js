@@ -4,7 +4,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const theirs = require('@msgpack/msgpack')
-const { Ext, Encoder, encode, decode, decodeAll } = require('../lib/codec')
+const { Ext, Encoder, encode, decode, decodeMessages } = require('../lib/codec')
 
 const hex = (v) => encode(v).toString('hex')
 
@@ -103,9 +103,8 @@ test('an Encoder grows past its initial size and take() hands back everything wr
   const enc = new Encoder(4)
   const values = [Buffer.alloc(5000, 1), 'x'.repeat(100), { k: [1, 2, 3] }]
   for (const v of values) enc.write(v)
-  const out = []
-  decodeAll(Buffer.from(enc.take()), (v) => out.push(v))
-  assert.deepEqual(out, values)
+  const bytes = Buffer.from(enc.take())
+  assert.deepEqual(bytes, Buffer.concat(values.map(encode)))
 })
 
 test('decodes integers beyond 2^53 as BigInt and others as numbers', () => {
@@ -159,10 +158,7 @@ test('reports truncated input and the reserved byte with ERR_MSGPACK_RPC_PROTOCO
   assert.throws(() => decode(Buffer.from('0102', 'hex')), { code: 'ERR_MSGPACK_RPC_PROTOCOL' })
 })
 
-test('decodeAll walks concatenated values and decodes 1000 levels of nesting', () => {
-  const seen = []
-  assert.equal(decodeAll(Buffer.concat([encode(1), encode('two'), encode([3])]), (v) => seen.push(v)), 3)
-  assert.deepEqual(seen, [1, 'two', [3]])
+test('decodes 1000 levels of nesting', () => {
   let deep = 0
   for (let i = 0; i < 999; i++) deep = [deep]
   let back = decode(encode(deep))
@@ -172,4 +168,83 @@ test('decodeAll walks concatenated values and decodes 1000 levels of nesting', (
     depth++
   }
   assert.equal(depth, 999)
+})
+
+test('request/response/notification encode the envelope like write([...]) does', () => {
+  const enc = new Encoder(8)
+  enc.request(7, 'add', [1, 2])
+  enc.response(0xffffffff, null, { ok: true })
+  enc.response(3, 'failed', null)
+  enc.notification('note', ['x'.repeat(300)])
+  const direct = Buffer.from(enc.take())
+  const viaArrays = Buffer.concat([
+    encode([0, 7, 'add', [1, 2]]),
+    encode([1, 0xffffffff, null, { ok: true }]),
+    encode([1, 3, 'failed', null]),
+    encode([2, 'note', ['x'.repeat(300)]]),
+  ])
+  assert.deepEqual(direct, viaArrays)
+})
+
+test('a message that cannot be encoded leaves nothing of itself behind', () => {
+  const enc = new Encoder(8)
+  enc.notification('kept', [1])
+  const kept = enc.length
+  assert.throws(() => enc.request(1, 'bad', [1, () => 1]), { code: 'ERR_MSGPACK_RPC_ENCODE' })
+  assert.throws(() => enc.response(2, Symbol('e'), null), { code: 'ERR_MSGPACK_RPC_ENCODE' })
+  assert.throws(() => enc.response(2, null, 10n ** 30n), { code: 'ERR_MSGPACK_RPC_ENCODE' })
+  assert.equal(enc.length, kept)
+  assert.deepEqual(Buffer.from(enc.take()), encode([2, 'kept', [1]]))
+})
+
+test('decodeMessages dispatches each kind of message and returns the count', () => {
+  const calls = []
+  const sink = {
+    _onRequest: (...a) => calls.push(['request', ...a]),
+    _onResponse: (...a) => calls.push(['response', ...a]),
+    _onNotify: (...a) => calls.push(['notify', ...a]),
+  }
+  const batch = Buffer.concat([
+    encode([0, 1, 'add', [1, 2]]),
+    encode([1, 1, null, 3]),
+    encode([2, 'note', []]),
+    // An envelope the framer would refuse is skipped, not dispatched.
+    encode([3, 'odd']),
+    // A method name sent as bin (pynvim) is handed over as bytes.
+    encode([0, 2, Buffer.from('echo'), ['é']]),
+  ])
+  assert.equal(decodeMessages(batch, sink), 4)
+  assert.deepEqual(calls, [
+    ['request', 1, 'add', [1, 2]],
+    ['response', 1, null, 3],
+    ['notify', 'note', []],
+    ['request', 2, Buffer.from('echo'), ['é']],
+  ])
+  assert.throws(() => decodeMessages(Buffer.from('01', 'hex'), sink), { code: 'ERR_MSGPACK_RPC_PROTOCOL' })
+})
+
+test('decodeMessages keeps its place when a handler decodes re-entrantly', () => {
+  const seen = []
+  const inner = { _onRequest() {}, _onResponse() {}, _onNotify: (m, p) => seen.push(`inner ${m} ${p[0]}`) }
+  const outer = {
+    _onRequest() {},
+    _onResponse() {},
+    _onNotify(m, p) {
+      seen.push(`outer ${m} ${p[0]}`)
+      decodeMessages(encode([2, 'nested', [m]]), inner)
+    },
+  }
+  decodeMessages(Buffer.concat([encode([2, 'a', [1]]), encode([2, 'b', [2]])]), outer)
+  assert.deepEqual(seen, ['outer a 1', 'inner nested a', 'outer b 2', 'inner nested b'])
+})
+
+test('short strings decode right whether or not they hit the string table', () => {
+  // Many distinct short keys share table slots; each must still come back as itself.
+  const keys = Array.from({ length: 20000 }, (_, i) => `k${i.toString(36)}`)
+  const obj = Object.fromEntries(keys.map((k, i) => [k, i]))
+  for (let round = 0; round < 2; round++) assert.deepEqual(decode(encode(obj)), obj)
+  for (const s of ['', 'a', 'abc', 'é', 'naïve', '\u0000\u007f', 'x'.repeat(15), 'y'.repeat(16)]) {
+    assert.equal(decode(encode(s)), s)
+    assert.equal(decode(encode(s)), s)
+  }
 })

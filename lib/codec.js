@@ -65,7 +65,43 @@ class Encoder {
 
   /** Appends one value; on a throw nothing of it stays. */
   write(value) {
+    this._guarded(value, this._pos)
+  }
+
+  /** Appends `[0, msgid, method, params]` without building the envelope array. */
+  request(msgid, method, params) {
     const start = this._pos
+    this._ensure(6)
+    this._buf[this._pos++] = 0x94
+    this._buf[this._pos++] = 0x00
+    this._number(msgid)
+    this._string(method)
+    this._guarded(params, start)
+  }
+
+  /** Appends `[1, msgid, error, result]`. */
+  response(msgid, error, result) {
+    const start = this._pos
+    this._ensure(6)
+    this._buf[this._pos++] = 0x94
+    this._buf[this._pos++] = 0x01
+    this._number(msgid)
+    this._guarded(error, start)
+    this._guarded(result, start)
+  }
+
+  /** Appends `[2, method, params]`. */
+  notification(method, params) {
+    const start = this._pos
+    this._ensure(2)
+    this._buf[this._pos++] = 0x93
+    this._buf[this._pos++] = 0x02
+    this._string(method)
+    this._guarded(params, start)
+  }
+
+  /** Appends `value`; on a throw everything from `start` (the message begun there) goes. */
+  _guarded(value, start) {
     try {
       this._value(value, 0)
     } catch (err) {
@@ -413,21 +449,44 @@ let src = null
 let pos = 0
 let end = 0
 
-/** Calls `onValue` for every value concatenated in `buffer`; returns the count. */
-function decodeAll(buffer, onValue) {
+/**
+ * Dispatches every MessagePack-RPC message in `buffer` to `sink` without
+ * building the envelope arrays: `sink._onRequest(msgid, method, params)`,
+ * `sink._onResponse(msgid, error, result)`, `sink._onNotify(method, params)`.
+ * The Rust deframer has checked each envelope; anything else is skipped.
+ * Returns the number of messages.
+ */
+function decodeMessages(buffer, sink) {
   src = buffer
   pos = 0
   end = buffer.length
   let count = 0
   try {
     while (pos < end) {
-      const value = read()
+      const length = arrayLength()
+      const kind = read()
+      let a
+      let b
+      let c
+      if (kind === 2 && length === 3) {
+        a = read()
+        b = read()
+      } else if ((kind === 0 || kind === 1) && length === 4) {
+        a = read()
+        b = read()
+        c = read()
+      } else {
+        for (let i = 1; i < length; i++) read()
+        continue
+      }
       count++
-      // The callback may decode too (re-entrantly); keep our place.
+      // The sink may decode too (re-entrantly); keep our place.
       const saved = src
       const savedPos = pos
       const savedEnd = end
-      onValue(value)
+      if (kind === 1) sink._onResponse(a, b, c)
+      else if (kind === 0) sink._onRequest(a, b, c)
+      else sink._onNotify(a, b)
       src = saved
       pos = savedPos
       end = savedEnd
@@ -436,6 +495,15 @@ function decodeAll(buffer, onValue) {
     src = null
   }
   return count
+}
+
+function arrayLength() {
+  need(1)
+  const b = src[pos++]
+  if (b >= 0x90 && b < 0xa0) return b & 0x0f
+  if (b === 0xdc) return u16()
+  if (b === 0xdd) return u32()
+  throw protocolError(`a message must be an array, got byte 0x${b.toString(16)}`)
 }
 
 /** Decodes exactly one value. */
@@ -584,24 +652,46 @@ function u32() {
 
 function readString(len) {
   need(len)
-  if (len < 16) {
-    // Short ASCII strings are common (method names, keys): skip the native call.
-    let out = ''
-    const stop = pos + len
-    for (let i = pos; i < stop; i++) {
-      const c = src[i]
-      if (c >= 0x80) {
-        out = src.utf8Slice(pos, stop)
-        pos = stop
-        return out
-      }
-      out += String.fromCharCode(c)
-    }
-    pos = stop
-    return out
-  }
+  if (len < SHORT_STRING_CACHE) return readShortString(len)
   const s = src.utf8Slice(pos, pos + len)
   pos += len
+  return s
+}
+
+// Short ASCII strings repeat (method names, map keys): a small table keyed by
+// a hash of their bytes hands back the string decoded last time instead of
+// allocating a new one, and a repeated key keeps one string V8 can intern.
+const SHORT_STRING_CACHE = 16
+const STRING_SLOTS = 4096
+const strings = new Array(STRING_SLOTS).fill('')
+
+function readShortString(len) {
+  const start = pos
+  const stop = pos + len
+  let hash = len
+  for (let i = start; i < stop; i++) {
+    const c = src[i]
+    if (c >= 0x80) {
+      pos = stop
+      return src.utf8Slice(start, stop)
+    }
+    hash = (hash * 31 + c) | 0
+  }
+  pos = stop
+  const slot = hash & (STRING_SLOTS - 1)
+  const cached = strings[slot]
+  if (cached.length === len) {
+    let same = true
+    for (let i = 0; i < len; i++) {
+      if (cached.charCodeAt(i) !== src[start + i]) {
+        same = false
+        break
+      }
+    }
+    if (same) return cached
+  }
+  const s = len === 0 ? '' : src.latin1Slice(start, stop)
+  strings[slot] = s
   return s
 }
 
@@ -675,4 +765,4 @@ function readTimestamp(data) {
   return new Date(seconds * 1000 + Math.floor(nanos / 1000000))
 }
 
-module.exports = { Ext, Encoder, encode, decode, decodeAll }
+module.exports = { Ext, Encoder, encode, decode, decodeMessages }

@@ -6,14 +6,11 @@
 
 const { EventEmitter } = require('node:events')
 const binding = require('./binding')
-const { Encoder, decodeAll } = require('./codec')
+const { Encoder, decodeMessages } = require('./codec')
 const { Socket } = require('./socket')
 const { Response } = require('./response')
 const errors = require('./errors')
 
-const REQUEST = 0
-const RESPONSE = 1
-const NOTIFY = 2
 const MAX_MSGID = 0xffffffff
 /** Timed-out or aborted msgids remembered so their late replies are dropped quietly. */
 const MAX_ABANDONED = 65536
@@ -71,7 +68,6 @@ class RpcStream extends EventEmitter {
     this.stream = new Socket(this)
     this._flush = this._flush.bind(this)
     this._onEvent = this._onEvent.bind(this)
-    this._onMessage = this._onMessage.bind(this)
   }
 
   // ---- calling the peer ----------------------------------------------------
@@ -114,7 +110,8 @@ class RpcStream extends EventEmitter {
   notify(method, ...params) {
     checkMethod(method)
     if (this._state === 'closing' || this._state === 'closed') return false
-    this._send([NOTIFY, method, params])
+    this._encoder.notification(method, params)
+    this._queued()
     return !this._needDrain
   }
 
@@ -149,11 +146,12 @@ class RpcStream extends EventEmitter {
     }
     const id = this._nextId()
     try {
-      this._send([REQUEST, id, method, params])
+      this._encoder.request(id, method, params)
     } catch (err) {
       if (cb) throw err
       return reject(err)
     }
+    this._queued()
     const call = new PendingCall(method, cb, resolve, reject)
     if (timeout > 0) {
       call.timer = setTimeout(() => this._expire(id, timeout), timeout)
@@ -225,9 +223,8 @@ class RpcStream extends EventEmitter {
 
   // ---- writing -------------------------------------------------------------
 
-  /** Encodes a message into this tick's batch (throws on unencodable values). */
-  _send(message) {
-    this._encoder.write(message)
+  /** Schedules the write of a message just encoded into this tick's batch. */
+  _queued() {
     if (this._datagram) return this._sendDatagram()
     if (this._encoder.length > this._highWaterMark) this._needDrain = true
     if (++this._batched >= FLUSH_EVERY && this._state !== 'connecting') {
@@ -275,13 +272,15 @@ class RpcStream extends EventEmitter {
   _respond(id, error, result) {
     if (this._state === 'closed') return false
     try {
-      this._send([RESPONSE, id, error, result])
+      this._encoder.response(id, error, result)
     } catch (err) {
       // The request is still owed an answer.
-      this._send([RESPONSE, id, `cannot encode the ${error === null ? 'result' : 'error'}: ${err.message}`, null])
+      this._encoder.response(id, `cannot encode the ${error === null ? 'result' : 'error'}: ${err.message}`, null)
+      this._queued()
       this._answered()
       throw err
     }
+    this._queued()
     this._answered()
     return true
   }
@@ -296,7 +295,7 @@ class RpcStream extends EventEmitter {
   _onEvent(kind, payload) {
     switch (kind) {
       case binding.MESSAGES:
-        decodeAll(payload, this._onMessage)
+        decodeMessages(payload, this)
         break
       case binding.CONNECT:
         this._endpoints = payload
@@ -348,17 +347,6 @@ class RpcStream extends EventEmitter {
     if (this._server) this._server._forget(this)
   }
 
-  _onMessage(msg) {
-    switch (msg[0]) {
-      case REQUEST:
-        return this._onRequest(msg[1], methodName(msg[2]), msg[3])
-      case RESPONSE:
-        return this._onResponse(msg[1], msg[2], msg[3])
-      case NOTIFY:
-        return this._onNotify(methodName(msg[1]), msg[2])
-    }
-  }
-
   _onResponse(id, error, result) {
     const call = this._settle(id)
     if (call === undefined) {
@@ -384,7 +372,8 @@ class RpcStream extends EventEmitter {
     return this._handler !== undefined ? this._handler : this._server && this._server._handler
   }
 
-  _onRequest(id, method, params) {
+  _onRequest(id, name, params) {
+    const method = methodName(name)
     this._incoming++
     const response = new Response(this, id)
     if (this._incoming > this._maxPending) {
@@ -401,7 +390,8 @@ class RpcStream extends EventEmitter {
     if (listened) this.emit('request', method, params, response)
   }
 
-  _onNotify(method, params) {
+  _onNotify(name, params) {
+    const method = methodName(name)
     const handler = this.handler
     if (handler) {
       const fn = lookup(handler, method)
@@ -502,11 +492,13 @@ function methodName(method) {
   return typeof method === 'string' ? method : method.toString('utf8')
 }
 
+const objectMethods = new Set(Object.getOwnPropertyNames(Object.prototype))
+
 /** The handler's function for `method`, never one inherited from Object.prototype. */
 function lookup(handler, method) {
   const fn = handler[method]
   if (typeof fn !== 'function') return undefined
-  if (Object.prototype.hasOwnProperty.call(Object.prototype, method) && fn === Object.prototype[method]) return undefined
+  if (objectMethods.has(method) && fn === Object.prototype[method]) return undefined
   return fn
 }
 
@@ -518,16 +510,11 @@ function lookup(handler, method) {
 function runHandler(fn, handler, params, response) {
   const count = params.length
   let returned
-  // The decoded params array is ours: append the response for the call
-  // (apply copies it) and take it off again, instead of a concat per request.
-  params.push(response)
   try {
-    returned = fn.apply(handler, params)
+    returned = callWithResponse(fn, handler, params, response)
   } catch (err) {
     if (!response.sent) return response.error(errorMessage(err))
     throw err
-  } finally {
-    params.length = count
   }
   // A handler that declares the response parameter answers through it.
   const takesResponse = fn.length > count
@@ -544,6 +531,27 @@ function runHandler(fn, handler, params, response) {
     // Returning undefined from a plain function answers nothing: legacy
     // handlers answer later through `response` (or `arguments`).
     response.result(returned)
+  }
+}
+
+/** `fn(...params, response)`; the common arities without building an array. */
+function callWithResponse(fn, handler, params, response) {
+  switch (params.length) {
+    case 0:
+      return fn.call(handler, response)
+    case 1:
+      return fn.call(handler, params[0], response)
+    case 2:
+      return fn.call(handler, params[0], params[1], response)
+    case 3:
+      return fn.call(handler, params[0], params[1], params[2], response)
+  }
+  // The decoded params array is ours: append the response for the call.
+  params.push(response)
+  try {
+    return fn.apply(handler, params)
+  } finally {
+    params.pop()
   }
 }
 
