@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use crate::connection::{Connection, Event, EventSink, Options};
 use crate::error::Error;
 use crate::runtime;
-use crate::transport::{self, Endpoints, Socket};
+use crate::transport::{self, Endpoints, SharedSocket, Socket};
 
 use super::events::{self, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
@@ -114,6 +114,16 @@ impl JsSink {
     }
 }
 
+/// The socket as the connection's parts share it: write-only for Tokio when
+/// the JavaScript thread reads it. Runs inside the runtime.
+fn share(socket: Socket, options: &Options) -> Result<SharedSocket, Error> {
+    if options.external_reader {
+        socket.into_write_only()
+    } else {
+        Ok(socket.into_shared())
+    }
+}
+
 /// A MessagePack-RPC connection driven by the Rust runtime.
 #[napi]
 pub struct NativeConnection {
@@ -205,7 +215,10 @@ impl NativeConnection {
                 match connected {
                     Ok(socket) => {
                         let endpoints = socket.endpoints();
-                        let socket = socket.into_shared();
+                        let socket = match share(socket, &options) {
+                            Ok(socket) => socket,
+                            Err(e) => return conn.fail(&*sink, e),
+                        };
                         conn.set_socket(socket.clone());
                         sink.emit(Event::Connect(endpoints));
                         socket.run(&conn, sink, options).await;
@@ -241,7 +254,10 @@ impl NativeConnection {
         *sink.endpoints.lock() = self.endpoints.clone();
         self.sink = Some(sink.clone());
         self.register_cleanup(&env)?;
-        let socket = socket.into_shared();
+        let socket = {
+            let _runtime = runtime::handle().enter();
+            share(socket, &self.options).map_err(|e| napi::Error::from_reason(e.to_string()))?
+        };
         self.conn.set_socket(socket.clone());
         if self.options.external_reader {
             let started = UvReader::start(

@@ -7,6 +7,7 @@
 mod io;
 mod tcp;
 mod unix;
+mod write_only;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::error::{Error, Result};
 pub use io::{DirectWrite, Io};
 pub use tcp::{connect_tcp, TcpAcceptor};
 pub use unix::{connect_unix, UnixAcceptor};
+pub use write_only::WriteOnly;
 
 /// Where to connect or listen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +67,15 @@ impl Socket {
             Socket::Unix(s) => SharedSocket::Unix(Arc::new(s)),
         }
     }
+
+    /// The socket for a connection read on the JavaScript thread: Tokio
+    /// only writes it (see [`WriteOnly`]). Must run inside the runtime.
+    ///
+    /// # Errors
+    /// When the runtime's reactor refuses the descriptor.
+    pub fn into_write_only(self) -> Result<SharedSocket> {
+        Ok(SharedSocket::WriteOnly(Arc::new(WriteOnly::new(self)?)))
+    }
 }
 
 /// A connected socket shared by the connection's tasks and, when reads are
@@ -74,6 +85,7 @@ impl Socket {
 pub enum SharedSocket {
     Tcp(Arc<tokio::net::TcpStream>),
     Unix(Arc<tokio::net::UnixStream>),
+    WriteOnly(Arc<WriteOnly>),
 }
 
 impl SharedSocket {
@@ -82,6 +94,7 @@ impl SharedSocket {
         match self {
             SharedSocket::Tcp(s) => connection.run(s, sink, options).await,
             SharedSocket::Unix(s) => connection.run(s, sink, options).await,
+            SharedSocket::WriteOnly(s) => connection.run(s, sink, options).await,
         }
     }
 
@@ -90,6 +103,9 @@ impl SharedSocket {
     /// readiness the runtime has cached.
     pub fn read_now(&self, buf: &mut [u8]) -> std::io::Result<usize> {
         use std::io::Read;
+        if let SharedSocket::WriteOnly(s) = self {
+            return s.read_now(buf);
+        }
         use std::os::fd::AsRawFd;
         let fd = self.as_raw_fd();
         // SAFETY: `fd` stays open while `self` (an Arc of the socket) lives;
@@ -106,6 +122,7 @@ impl std::os::fd::AsRawFd for SharedSocket {
         match self {
             SharedSocket::Tcp(s) => s.as_raw_fd(),
             SharedSocket::Unix(s) => s.as_raw_fd(),
+            SharedSocket::WriteOnly(s) => s.as_raw_fd(),
         }
     }
 }
