@@ -120,3 +120,44 @@ test('large values round-trip: a 1 MiB Buffer and a 100 KiB string', async () =>
   const s = 'ü'.repeat(50 * 1024)
   assert.equal(await echo(s), s)
 })
+
+test('received Buffers and Ext payloads stay intact after later reads reuse the read buffer', async () => {
+  const kept = []
+  const keeper = rpc.createServer({
+    keep: (bin, ext) => kept.push([bin, ext]),
+    check: (res) => res.result(kept.length),
+  })
+  const port = await listen(keeper)
+  const sender = await rpc.connect(port, '127.0.0.1')
+  try {
+    await sendAndCheck(sender, kept)
+  } finally {
+    await closeAll(sender, keeper)
+  }
+})
+
+async function sendAndCheck(sender, kept) {
+  const sent = []
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 10; i++) {
+      const n = round * 10 + i
+      const bin = Buffer.alloc(100 + n, n & 0xff)
+      const ext = new rpc.Ext(5, Buffer.alloc(8, (n * 7) & 0xff))
+      sent.push([bin, ext])
+      sender.notify('keep', bin, ext)
+    }
+    // A round trip between rounds puts each round in a later read.
+    assert.equal(await sender.invoke('check'), sent.length)
+  }
+  assert.equal(kept.length, sent.length)
+  for (let n = 0; n < sent.length; n++) {
+    assert.ok(Buffer.isBuffer(kept[n][0]))
+    assert.deepEqual(kept[n][0], sent[n][0], `Buffer ${n}`)
+    assert.equal(kept[n][1].type, 5)
+    assert.deepEqual(kept[n][1].data, sent[n][1].data, `Ext ${n}`)
+  }
+  // Bursts bigger than one read batch (64 KiB) arrive whole and in order.
+  const big = Array.from({ length: 40 }, (_, i) => Buffer.alloc(5000, i))
+  const echoed = await Promise.all(big.map((b) => client.invoke('echo', b)))
+  echoed.forEach((b, i) => assert.deepEqual(b, big[i], `burst ${i}`))
+}

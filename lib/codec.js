@@ -448,18 +448,23 @@ function encode(value) {
 let src = null
 let pos = 0
 let end = 0
+/** `src` is a buffer its owner refills: bin and ext payloads are copied out of it. */
+let reused = false
 
 /**
  * Dispatches every MessagePack-RPC message in `buffer` to `sink` without
  * building the envelope arrays: `sink._onRequest(msgid, method, params)`,
  * `sink._onResponse(msgid, error, result)`, `sink._onNotify(method, params)`.
  * The Rust deframer has checked each envelope; anything else is skipped.
+ * With `length`, the messages are its first bytes and `buffer` is refilled
+ * after the call, so no decoded value may point into it.
  * Returns the number of messages.
  */
-function decodeMessages(buffer, sink) {
+function decodeMessages(buffer, sink, length) {
   src = buffer
   pos = 0
-  end = buffer.length
+  end = length === undefined ? buffer.length : length
+  reused = length !== undefined
   let count = 0
   try {
     while (pos < end) {
@@ -484,15 +489,18 @@ function decodeMessages(buffer, sink) {
       const saved = src
       const savedPos = pos
       const savedEnd = end
+      const savedReused = reused
       if (kind === 1) sink._onResponse(a, b, c)
       else if (kind === 0) sink._onRequest(a, b, c)
       else sink._onNotify(a, b)
       src = saved
       pos = savedPos
       end = savedEnd
+      reused = savedReused
     }
   } finally {
     src = null
+    reused = false
   }
   return count
 }
@@ -511,6 +519,7 @@ function decode(buffer) {
   src = buffer
   pos = 0
   end = buffer.length
+  reused = false
   try {
     const value = read()
     if (pos !== end) throw protocolError(`${end - pos} bytes after the value`)
@@ -697,7 +706,7 @@ function readShortString(len) {
 
 function readBin(len) {
   need(len)
-  const b = src.subarray(pos, pos + len)
+  const b = reused ? Buffer.from(src.subarray(pos, pos + len)) : src.subarray(pos, pos + len)
   pos += len
   return b
 }
@@ -744,7 +753,7 @@ function readExt(len) {
   const data = src.subarray(pos, pos + len)
   pos += len
   if (type === TIMESTAMP) return readTimestamp(data)
-  return new Ext(type, data)
+  return new Ext(type, reused ? Buffer.from(data) : data)
 }
 
 function readTimestamp(data) {

@@ -292,10 +292,11 @@ class RpcStream extends EventEmitter {
 
   // ---- receiving -----------------------------------------------------------
 
-  _onEvent(kind, payload) {
+  /** Native events; MESSAGES brings a `length` when `payload` is a buffer reused for the next read. */
+  _onEvent(kind, payload, length) {
     switch (kind) {
       case binding.MESSAGES:
-        decodeMessages(payload, this)
+        decodeMessages(payload, this, length)
         break
       case binding.CONNECT:
         this._endpoints = payload

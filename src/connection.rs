@@ -170,18 +170,23 @@ impl Connection {
         }
     }
 
-    /// For an external reader: removes every complete message from `buf`,
-    /// answers broken requests, and returns the messages.
+    /// For an external reader: hands the complete messages in `buf` to
+    /// `deliver` in batches of at most `max` bytes (see
+    /// [`Deframer::drain`]), and answers broken requests.
     ///
     /// # Errors
     /// Bytes that are not MessagePack-RPC; the connection cannot go on.
-    pub fn take_messages(&self, deframer: &mut Deframer, buf: &mut BytesMut) -> Result<Vec<u8>> {
-        let deframed = deframer.take(buf)?;
-        if !deframed.replies.is_empty() {
+    pub fn drain_messages(
+        &self,
+        deframer: &mut Deframer,
+        buf: &mut BytesMut,
+        max: usize,
+        deliver: impl FnMut(&[u8]) -> bool,
+    ) -> Result<()> {
+        deframer.drain(buf, max, deliver, |reply| {
             // A closed outbox means the connection is going away anyway.
-            let _ = self.outbox.write(&deframed.replies, false);
-        }
-        Ok(deframed.messages)
+            let _ = self.outbox.write(reply, false);
+        })
     }
 
     /// For an external reader: whether to stop reading until

@@ -35,39 +35,77 @@ impl Deframer {
         }
     }
 
-    /// Removes every complete message from the front of `buf`.
+    /// Takes every complete message out of `buf`: the valid ones in one
+    /// batch, plus the error responses owed to broken requests.
     ///
     /// # Errors
-    /// Bytes that are not MessagePack-RPC, or limits exceeded; the stream
-    /// cannot continue after an error.
+    /// Bytes that are not MessagePack, a message over the limits, or a
+    /// broken message without a msgid: the connection cannot go on.
     pub fn take(&mut self, buf: &mut BytesMut) -> Result<Deframed> {
-        let mut out = Deframed::default();
-        // Valid messages are contiguous from the start of `buf` up to `valid`.
+        let mut messages = Vec::new();
+        let mut replies = Vec::new();
+        self.drain(
+            buf,
+            usize::MAX,
+            |batch| {
+                messages.extend_from_slice(batch);
+                true
+            },
+            |reply| replies.extend_from_slice(reply),
+        )?;
+        Ok(Deframed { messages, replies })
+    }
+
+    /// Hands the complete, valid messages at the front of `buf` to
+    /// `deliver` straight from `buf`, in batches of at most `max` bytes
+    /// (a single bigger message goes alone), and drops them from `buf`;
+    /// `deliver` returning false stops there, leaving the rest in `buf`.
+    /// Error responses owed to broken requests go to `reply`, in stream
+    /// order with the batches (an answer must not overtake a later one).
+    ///
+    /// # Errors
+    /// As [`Deframer::take`]; batches before the failure were delivered.
+    pub fn drain(
+        &mut self,
+        buf: &mut BytesMut,
+        max: usize,
+        mut deliver: impl FnMut(&[u8]) -> bool,
+        mut reply: impl FnMut(&[u8]),
+    ) -> Result<()> {
         let mut valid = 0;
         while let Some(len) = self.framer.next_frame(&buf[valid..])? {
+            if valid > 0 && valid + len > max {
+                let more = deliver(&buf[..valid]);
+                buf.advance(valid);
+                if !more {
+                    return Ok(());
+                }
+                valid = 0;
+            }
             match message::check(&buf[valid..valid + len]) {
                 Ok(_) => valid += len,
                 Err(invalid) => {
                     let Some(msgid) = invalid.msgid else {
                         return Err(Error::Protocol(invalid.reason));
                     };
-                    out.messages.extend_from_slice(&buf[..valid]);
+                    if valid > 0 && !deliver(&buf[..valid]) {
+                        buf.advance(valid);
+                        return Ok(());
+                    }
                     buf.advance(valid + len);
                     valid = 0;
-                    out.replies.extend(error_response(
+                    reply(&error_response(
                         msgid,
                         &format!("invalid request; {}", invalid.reason),
                     ));
                 }
             }
         }
-        if out.messages.is_empty() {
-            out.messages = buf[..valid].to_vec();
-        } else {
-            out.messages.extend_from_slice(&buf[..valid]);
+        if valid > 0 {
+            deliver(&buf[..valid]);
+            buf.advance(valid);
         }
-        buf.advance(valid);
-        Ok(out)
+        Ok(())
     }
 
     /// The error for a stream that ended with `buffered` bytes of an
@@ -138,6 +176,83 @@ mod tests {
         assert_eq!(got.messages, [ok1, ok2].concat());
         let reply = rmpv::decode::read_value(&mut &got.replies[..]).unwrap();
         assert_eq!(reply[1], Value::from(8));
+    }
+
+    #[test]
+    fn drain_hands_out_batches_of_at_most_max_bytes() {
+        let small = |i: u8| {
+            bytes(Value::Array(vec![
+                2.into(),
+                "n".into(),
+                Value::Array(vec![i.into()]),
+            ]))
+        };
+        let big = bytes(Value::Array(vec![
+            2.into(),
+            "big".into(),
+            Value::Array(vec![Value::Binary(vec![1; 100])]),
+        ]));
+        let bad = bytes(Value::Array(vec![
+            0.into(),
+            5.into(),
+            "m".into(),
+            Value::Nil,
+        ]));
+        let stream = [
+            small(1),
+            small(2),
+            small(3),
+            big.clone(),
+            small(4),
+            bad,
+            small(5),
+        ]
+        .concat();
+        let mut buf = BytesMut::from(&stream[..]);
+        let mut batches = Vec::new();
+        let mut replies = Vec::new();
+        let max = small(1).len() * 2;
+        Deframer::new(Limits::default())
+            .drain(
+                &mut buf,
+                max,
+                |b| {
+                    batches.push(b.to_vec());
+                    true
+                },
+                |r| replies.extend_from_slice(r),
+            )
+            .unwrap();
+        assert_eq!(
+            batches,
+            vec![
+                [small(1), small(2)].concat(),
+                small(3),
+                big,
+                small(4),
+                small(5)
+            ]
+        );
+        assert!(buf.is_empty());
+        let reply = rmpv::decode::read_value(&mut &replies[..]).unwrap();
+        assert_eq!(reply[1], Value::from(5));
+
+        // A deliverer that says stop gets nothing more; the rest stays.
+        let mut buf = BytesMut::from(&stream[..]);
+        let mut seen = 0;
+        Deframer::new(Limits::default())
+            .drain(
+                &mut buf,
+                max,
+                |_| {
+                    seen += 1;
+                    false
+                },
+                |_| {},
+            )
+            .unwrap();
+        assert_eq!(seen, 1);
+        assert_eq!(&buf[..], &stream[max..]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod connection;
 mod deframer;
 mod events;
 mod options;
+mod read_buffer;
 mod server;
 mod teardown;
 mod uv_reader;

@@ -23,7 +23,7 @@ use crate::deframer::Deframer;
 use crate::error::Error;
 use crate::transport::SharedSocket;
 
-use super::events;
+use super::{events, read_buffer};
 
 const UV_READABLE: c_int = 1;
 const UV_POLL: c_int = 8;
@@ -276,66 +276,99 @@ impl Reader {
         }
     }
 
-    /// Hands every complete message buffered to JavaScript, in one call.
+    /// Hands every complete message buffered to JavaScript, one call per
+    /// batch of up to [`read_buffer::CAPACITY`] bytes.
     fn deliver(&mut self) {
         if self.finished {
             return;
         }
-        match self.conn.take_messages(&mut self.deframer, &mut self.buf) {
-            Ok(messages) if messages.is_empty() => {}
-            Ok(messages) => self.call_js(&messages),
-            Err(e) => self.finish(ReadOutcome::Failed(e)),
+        let (env, callback, context) = (self.env, self.callback, self.context);
+        let conn = &self.conn;
+        let drained = conn.drain_messages(
+            &mut self.deframer,
+            &mut self.buf,
+            read_buffer::CAPACITY,
+            |batch| {
+                // JavaScript may have closed the connection during the last batch.
+                if conn.is_destroyed() {
+                    return false;
+                }
+                call_js(env, callback, context, batch);
+                true
+            },
+        );
+        if let Err(e) = drained {
+            self.finish(ReadOutcome::Failed(e));
         }
     }
+}
 
-    fn call_js(&self, messages: &[u8]) {
-        let env = self.env;
-        // SAFETY: N-API calls on the JS thread inside a handle scope;
-        // napi_make_callback runs the microtask and nextTick queues after.
-        unsafe {
-            let mut scope = ptr::null_mut();
-            if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
-                return;
-            }
-            let mut callback = ptr::null_mut();
-            let mut recv = ptr::null_mut();
-            let mut kind = ptr::null_mut();
+/// Calls `callback(MESSAGES, buffer, length)`: a batch that fits is copied
+/// into the thread's reusable buffer (`length` says how much of it is the
+/// batch); a bigger one gets a Buffer of its own (`length` undefined).
+fn call_js(
+    env: sys::napi_env,
+    callback: sys::napi_ref,
+    context: sys::napi_async_context,
+    messages: &[u8],
+) {
+    // SAFETY: N-API calls on the JS thread inside a handle scope;
+    // napi_make_callback runs the microtask and nextTick queues after.
+    unsafe {
+        let mut scope = ptr::null_mut();
+        if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+            return;
+        }
+        let mut function = ptr::null_mut();
+        let mut recv = ptr::null_mut();
+        let mut kind = ptr::null_mut();
+        let mut length = ptr::null_mut();
+        let ready = sys::napi_get_reference_value(env, callback, &mut function)
+            == sys::Status::napi_ok
+            && !function.is_null()
+            // napi_make_callback wants an object as `this`.
+            && sys::napi_get_global(env, &mut recv) == sys::Status::napi_ok
+            && sys::napi_create_uint32(env, events::MESSAGES, &mut kind) == sys::Status::napi_ok;
+        let buffer = if !ready {
+            None
+        } else if messages.len() <= read_buffer::CAPACITY {
+            let length_ok = u32::try_from(messages.len()).is_ok_and(|n| {
+                sys::napi_create_uint32(env, n, &mut length) == sys::Status::napi_ok
+            });
+            read_buffer::fill(env, messages).filter(|_| length_ok)
+        } else {
             let mut data = ptr::null_mut();
             let mut buffer = ptr::null_mut();
-            let ready = sys::napi_get_reference_value(env, self.callback, &mut callback)
-                == sys::Status::napi_ok
-                && !callback.is_null()
-                // napi_make_callback wants an object as `this`.
-                && sys::napi_get_global(env, &mut recv) == sys::Status::napi_ok
-                && sys::napi_create_uint32(env, events::MESSAGES, &mut kind) == sys::Status::napi_ok
-                && sys::napi_create_buffer_copy(
-                    env,
-                    messages.len(),
-                    messages.as_ptr().cast(),
-                    &mut data,
-                    &mut buffer,
-                ) == sys::Status::napi_ok;
-            if ready {
-                let argv = [kind, buffer];
-                let mut result = ptr::null_mut();
-                let status = sys::napi_make_callback(
-                    env,
-                    self.context,
-                    recv,
-                    callback,
-                    2,
-                    argv.as_ptr(),
-                    &mut result,
-                );
-                if status == sys::Status::napi_pending_exception {
-                    // A throwing listener: report it like any uncaught exception.
-                    let mut exception = ptr::null_mut();
-                    sys::napi_get_and_clear_last_exception(env, &mut exception);
-                    sys::napi_fatal_exception(env, exception);
-                }
+            let copied = sys::napi_create_buffer_copy(
+                env,
+                messages.len(),
+                messages.as_ptr().cast(),
+                &mut data,
+                &mut buffer,
+            ) == sys::Status::napi_ok
+                && sys::napi_get_undefined(env, &mut length) == sys::Status::napi_ok;
+            copied.then_some(buffer)
+        };
+        if let Some(buffer) = buffer {
+            let argv = [kind, buffer, length];
+            let mut result = ptr::null_mut();
+            let status = sys::napi_make_callback(
+                env,
+                context,
+                recv,
+                function,
+                3,
+                argv.as_ptr(),
+                &mut result,
+            );
+            if status == sys::Status::napi_pending_exception {
+                // A throwing listener: report it like any uncaught exception.
+                let mut exception = ptr::null_mut();
+                sys::napi_get_and_clear_last_exception(env, &mut exception);
+                sys::napi_fatal_exception(env, exception);
             }
-            sys::napi_close_handle_scope(env, scope);
         }
+        sys::napi_close_handle_scope(env, scope);
     }
 }
 
