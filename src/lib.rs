@@ -12,7 +12,8 @@
 //! - [`deframer`]: byte stream → batches of checked messages (and error replies).
 //! - [`outbox`]: the coalescing write queue and its writer task.
 //! - [`connection`]: one connection: reader, batching, writer, events.
-//! - [`transport`]: addresses, TCP and unix sockets.
+//! - [`transport`]: addresses, TCP and unix sockets (write-only registration
+//!   for sockets read on the JavaScript thread).
 //! - [`server`]: the accept loop.
 //! - [`shutdown`]: the stop signal tasks wait on.
 //! - [`runtime`]: the process-wide Tokio runtime.

@@ -279,13 +279,13 @@ impl NativeConnection {
         Ok(())
     }
 
-    /// Writes encoded messages, from this thread when `direct` and the
-    /// writer is idle, else through the writer task: `1` written or queued
-    /// under the high-water mark, `0` queued over it (wait for drain), `-1`
-    /// closed.
+    /// Writes encoded messages: from this thread when the writer is idle
+    /// and the socket takes them, else through the writer task. `1` written
+    /// or queued under the high-water mark, `0` queued over it (wait for
+    /// drain), `-1` closed.
     #[napi]
-    pub fn write(&self, data: &[u8], direct: bool) -> i32 {
-        match self.conn.write(data, direct) {
+    pub fn write(&self, data: &[u8]) -> i32 {
+        match self.conn.write(data, true) {
             Ok(true) => 1,
             Ok(false) => 0,
             Err(_) => -1,
