@@ -34,6 +34,14 @@ class PendingCall {
   }
 }
 
+/** The call whose settlers the next `new Promise(captureSettlers)` takes. */
+let settling
+/** A Promise executor shared by every call: no closure allocated per call. */
+function captureSettlers(resolve, reject) {
+  settling.resolve = resolve
+  settling.reject = reject
+}
+
 class RpcStream extends EventEmitter {
   /**
    * @param {object} native a NativeConnection
@@ -83,10 +91,10 @@ class RpcStream extends EventEmitter {
   invoke(method, ...params) {
     const cb = typeof params[params.length - 1] === 'function' ? params.pop() : undefined
     if (cb) {
-      this._call(method, params, cb, undefined, undefined, undefined)
+      this._call(new PendingCall(method, cb, undefined, undefined), params, undefined)
       return !this._needDrain
     }
-    return new Promise((resolve, reject) => this._call(method, params, undefined, resolve, reject, undefined))
+    return this._promiseCall(method, params, undefined)
   }
 
   /**
@@ -98,7 +106,20 @@ class RpcStream extends EventEmitter {
    */
   request(method, params = [], options) {
     if (!Array.isArray(params)) throw argError('params', 'an Array', params)
-    return new Promise((resolve, reject) => this._call(method, params, undefined, resolve, reject, options))
+    return this._promiseCall(method, params, options)
+  }
+
+  _promiseCall(method, params, options) {
+    const call = new PendingCall(method, undefined, undefined, undefined)
+    settling = call
+    const promise = new Promise(captureSettlers)
+    settling = undefined
+    try {
+      this._call(call, params, options)
+    } catch (err) {
+      call.reject(err)
+    }
+    return promise
   }
 
   /**
@@ -124,8 +145,9 @@ class RpcStream extends EventEmitter {
     return this
   }
 
-  /** Sends a request; settles through `cb` (legacy) or `resolve`/`reject`. */
-  _call(method, params, cb, resolve, reject, options) {
+  /** Sends a request; `call` settles through `cb` (legacy) or `resolve`/`reject`. */
+  _call(call, params, options) {
+    const { method, cb, reject } = call
     checkMethod(method)
     const timeout = options && options.timeout !== undefined ? options.timeout : this._timeout
     const signal = options && options.signal
@@ -152,7 +174,6 @@ class RpcStream extends EventEmitter {
       return reject(err)
     }
     this._queued()
-    const call = new PendingCall(method, cb, resolve, reject)
     if (timeout > 0) {
       call.timer = setTimeout(() => this._expire(id, timeout), timeout)
       if (!this._referenced) call.timer.unref()
@@ -170,7 +191,7 @@ class RpcStream extends EventEmitter {
     // Bounded: at most every id in flight is skipped once.
     for (let i = 0; i <= MAX_MSGID; i++) {
       id = id === MAX_MSGID ? 0 : id + 1
-      if (!this._pending.has(id) && !this._abandoned.has(id)) break
+      if (!this._pending.has(id) && (this._abandoned.size === 0 || !this._abandoned.has(id))) break
     }
     this._lastId = id
     return id
