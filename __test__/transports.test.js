@@ -111,6 +111,16 @@ test('UDP: a message over the datagram limit is refused with a clear error', asy
   await server.close()
 })
 
+test('UDP: an answer over the datagram limit becomes an error answer, not silence', async () => {
+  const server = rpc.createUdpServer({ big: () => 'y'.repeat(2000), small: () => 'ok' }, { maxDatagramSize: 1024 })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const client = rpc.createUdpClient(server.address().port, '127.0.0.1', { timeout: 2000 })
+  await assert.rejects(client.invoke('big'), { code: 'ERR_MSGPACK_RPC_REMOTE', message: /cannot encode the result: .*does not fit in one datagram/ })
+  assert.equal(await client.invoke('small'), 'ok')
+  await client.close()
+  await server.close()
+})
+
 test('UDP: a lost datagram shows up only as a timeout', async () => {
   // Nobody listens on this port: the request is lost.
   const probe = require('node:dgram').createSocket('udp4')

@@ -114,6 +114,19 @@ test('functions, symbols and cycles are refused with a clear TypeError', async (
   assert.equal(await echo('fine'), 'fine')
 })
 
+test('a handler returning what cannot be encoded answers with an error and the server goes on', async () => {
+  const errors = []
+  const odd = rpc.createServer({ fn: () => () => 1, later: async () => Symbol('s'), ok: () => 'ok' })
+  odd.on('connection', (stream) => stream.on('error', (err) => errors.push(err.code)))
+  const port = await listen(odd)
+  const c = await rpc.connect(port, '127.0.0.1')
+  await assert.rejects(c.invoke('fn'), { code: 'ERR_MSGPACK_RPC_REMOTE', message: /cannot encode the result: cannot encode a function/ })
+  await assert.rejects(c.invoke('later'), { code: 'ERR_MSGPACK_RPC_REMOTE', message: /cannot encode the result: cannot encode a symbol/ })
+  assert.equal(await c.invoke('ok'), 'ok')
+  assert.deepEqual(errors, ['ERR_MSGPACK_RPC_ENCODE', 'ERR_MSGPACK_RPC_ENCODE'])
+  await closeAll(c, odd)
+})
+
 test('large values round-trip: a 1 MiB Buffer and a 100 KiB string', async () => {
   const big = Buffer.alloc(1024 * 1024, 7)
   assert.ok((await echo(big)).equals(big))

@@ -169,11 +169,11 @@ class RpcStream extends EventEmitter {
     const id = this._nextId()
     try {
       this._encoder.request(id, method, params)
+      this._queued()
     } catch (err) {
       if (cb) throw err
       return reject(err)
     }
-    this._queued()
     if (timeout > 0) {
       call.timer = setTimeout(() => this._expire(id, timeout), timeout)
       if (!this._referenced) call.timer.unref()
@@ -295,6 +295,7 @@ class RpcStream extends EventEmitter {
     if (this._state === 'closed') return false
     try {
       this._encoder.response(id, error, result)
+      this._queued()
     } catch (err) {
       // The request is still owed an answer.
       this._encoder.response(id, `cannot encode the ${error === null ? 'result' : 'error'}: ${err.message}`, null)
@@ -302,7 +303,6 @@ class RpcStream extends EventEmitter {
       this._answered()
       throw err
     }
-    this._queued()
     this._answered()
     return true
   }
@@ -544,7 +544,7 @@ function runHandler(fn, handler, params, response) {
   if (returned !== null && typeof returned === 'object' && typeof returned.then === 'function') {
     returned.then(
       (value) => {
-        if (!response.sent && (value !== undefined || !takesResponse)) response.result(value)
+        if (!response.sent && (value !== undefined || !takesResponse)) answer(response, value)
       },
       (err) => {
         if (!response.sent) response.error(errorMessage(err))
@@ -553,7 +553,17 @@ function runHandler(fn, handler, params, response) {
   } else if (!response.sent && returned !== undefined) {
     // Returning undefined from a plain function answers nothing: legacy
     // handlers answer later through `response` (or `arguments`).
-    response.result(returned)
+    answer(response, returned)
+  }
+}
+
+/** Answers with what a handler returned; a value that cannot be sent has
+ * already been answered with an error, and is reported on the stream. */
+function answer(response, value) {
+  try {
+    response.result(value)
+  } catch (err) {
+    response._stream._emitError(err)
   }
 }
 

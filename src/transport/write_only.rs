@@ -1,12 +1,14 @@
-//! A socket registered with Tokio for writability only.
+//! A socket Tokio only writes, registered with its reactor only while a
+//! write waits.
 //!
 //! When the JavaScript thread reads a connection (`src/js/uv_reader.rs`),
-//! Tokio only writes it. A socket registered with the runtime's reactor for
-//! both directions wakes the runtime thread for every packet that arrives,
-//! though no task waits to read it: a thread wake-up per read (measured
-//! 23 k context switches a second on the Tokio thread of a server under
-//! 32 busy connections). Registered for `WRITABLE` alone, arriving data
-//! wakes libuv only; hang-ups and errors still reach the writer.
+//! Tokio only writes it. A socket registered with the runtime's reactor wakes
+//! the runtime thread whenever the socket signals a waiter, though no task
+//! waits: for every packet that arrives (measured 23 k context switches a
+//! second on the Tokio thread of a server under 32 busy connections) and, on
+//! unix sockets, every time the peer reads what was sent (one wake-up per
+//! ping-pong message). So the socket is registered, for writability only,
+//! just while the writer waits for room, and deregistered after.
 
 use std::future::Future;
 use std::io::{self, Read, Write};
@@ -22,32 +24,37 @@ use super::{Io, Socket};
 /// A connected stream socket whose reads are done elsewhere.
 #[derive(Debug)]
 pub struct WriteOnly {
-    fd: AsyncFd<socket2::Socket>,
+    socket: socket2::Socket,
+}
+
+/// The socket's descriptor, borrowed for one wait on the reactor.
+struct Descriptor(RawFd);
+
+impl AsRawFd for Descriptor {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
 }
 
 impl WriteOnly {
-    /// Moves `socket` to a write-only registration. Must run inside the
-    /// runtime (it registers with the runtime's reactor).
+    /// Takes `socket` off the reactor (it stays non-blocking). Must run
+    /// inside the runtime.
     ///
     /// # Errors
-    /// When the reactor refuses the descriptor.
+    /// When the reactor cannot let go of the descriptor.
     pub fn new(socket: Socket) -> io::Result<Self> {
         let owned: OwnedFd = match socket {
             Socket::Tcp(s) => s.into_std()?.into(),
             Socket::Unix(s) => s.into_std()?.into(),
         };
-        // SAFETY: the socket2::Socket owns the descriptor and keeps it open,
-        // unchanged, for as long as the AsyncFd holds it.
-        let fd = unsafe {
-            AsyncFd::register_with_interest(socket2::Socket::from(owned), Interest::WRITABLE)
-        }
-        .map_err(io::Error::from)?;
-        Ok(WriteOnly { fd })
+        Ok(WriteOnly {
+            socket: socket2::Socket::from(owned),
+        })
     }
 
     /// Reads what is available without blocking (`WouldBlock` when nothing is).
     pub fn read_now(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fd.get_ref().read(buf)
+        (&self.socket).read(buf)
     }
 }
 
@@ -60,9 +67,16 @@ impl Io for WriteOnly {
     }
 
     async fn writable(&self) -> io::Result<()> {
-        // Clearing before the next attempt cannot lose a wake-up: an edge
-        // arriving after this sets the readiness again.
-        self.fd.writable().await?.clear_ready();
+        // Registering reports the socket's state at once, so room made
+        // since the write that would have blocked is not missed; dropping
+        // the registration on return deregisters it.
+        // SAFETY: `self.socket` keeps the descriptor open and unchanged for
+        // longer than this registration, which ends with this call.
+        let registered = unsafe {
+            AsyncFd::register_with_interest(Descriptor(self.socket.as_raw_fd()), Interest::WRITABLE)
+        }
+        .map_err(io::Error::from)?;
+        let _ready = registered.writable().await?;
         Ok(())
     }
 
@@ -74,17 +88,17 @@ impl Io for WriteOnly {
     }
 
     fn try_write(&self, data: &[u8]) -> io::Result<usize> {
-        self.fd.get_ref().write(data)
+        (&self.socket).write(data)
     }
 
     fn shutdown_write(&self) -> io::Result<()> {
-        self.fd.get_ref().shutdown(Shutdown::Write)
+        self.socket.shutdown(Shutdown::Write)
     }
 }
 
 impl AsRawFd for WriteOnly {
     fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.socket.as_raw_fd()
     }
 }
 
