@@ -12,8 +12,8 @@
 //! - [`deframer`]: byte stream → batches of checked messages (and error replies).
 //! - [`outbox`]: the coalescing write queue and its writer task.
 //! - [`connection`]: one connection: reader, batching, writer, events.
-//! - [`transport`]: addresses, TCP and unix sockets (write-only registration
-//!   for sockets read on the JavaScript thread).
+//! - [`transport`]: addresses, TCP and unix sockets (and the write-only
+//!   handling of sockets read on the JavaScript thread).
 //! - [`server`]: the accept loop.
 //! - [`shutdown`]: the stop signal tasks wait on.
 //! - [`runtime`]: the process-wide Tokio runtime.

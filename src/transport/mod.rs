@@ -72,7 +72,7 @@ impl Socket {
     /// only writes it (see [`WriteOnly`]). Must run inside the runtime.
     ///
     /// # Errors
-    /// When the runtime's reactor refuses the descriptor.
+    /// When the runtime's reactor cannot let go of the descriptor.
     pub fn into_write_only(self) -> Result<SharedSocket> {
         Ok(SharedSocket::WriteOnly(Arc::new(WriteOnly::new(self)?)))
     }
