@@ -18,6 +18,8 @@ const float64 = new Float64Array(1)
 const float64Bytes = new Uint8Array(float64.buffer)
 const float32 = new Float32Array(1)
 const float32Bytes = new Uint8Array(float32.buffer)
+/** fixext markers by payload size. */
+const FIXEXT = { 1: 0xd4, 2: 0xd5, 4: 0xd6, 8: 0xd7, 16: 0xd8 }
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
 /** A MessagePack extension value other than the timestamp. */
@@ -293,17 +295,22 @@ class Encoder {
   }
 
   _strHeader(n) {
+    if (n < 32) this._buf[this._pos++] = 0xa0 | n
+    else this._sizedHeader(n, 0xd9, 0xda, 0xdb)
+  }
+
+  /** A marker then `n` in 1, 2 or 4 bytes (str8/16/32, bin, ext). */
+  _sizedHeader(n, h8, h16, h32) {
     const buf = this._buf
-    if (n < 32) buf[this._pos++] = 0xa0 | n
-    else if (n < 0x100) {
-      buf[this._pos++] = 0xd9
+    if (n < 0x100) {
+      buf[this._pos++] = h8
       buf[this._pos++] = n
     } else if (n < 0x10000) {
-      buf[this._pos++] = 0xda
+      buf[this._pos++] = h16
       buf.writeUInt16BE(n, this._pos)
       this._pos += 2
     } else {
-      buf[this._pos++] = 0xdb
+      buf[this._pos++] = h32
       buf.writeUInt32BE(n, this._pos)
       this._pos += 4
     }
@@ -365,43 +372,19 @@ class Encoder {
   _bin(bytes) {
     const n = bytes.length
     this._ensure(5 + n)
-    const buf = this._buf
-    if (n < 0x100) {
-      buf[this._pos++] = 0xc4
-      buf[this._pos++] = n
-    } else if (n < 0x10000) {
-      buf[this._pos++] = 0xc5
-      buf.writeUInt16BE(n, this._pos)
-      this._pos += 2
-    } else {
-      buf[this._pos++] = 0xc6
-      buf.writeUInt32BE(n, this._pos)
-      this._pos += 4
-    }
-    buf.set(bytes, this._pos)
+    this._sizedHeader(n, 0xc4, 0xc5, 0xc6)
+    this._buf.set(bytes, this._pos)
     this._pos += n
   }
 
   _ext(type, data) {
     const n = data.length
     this._ensure(6 + n)
-    const buf = this._buf
-    const fixed = { 1: 0xd4, 2: 0xd5, 4: 0xd6, 8: 0xd7, 16: 0xd8 }[n]
-    if (fixed) buf[this._pos++] = fixed
-    else if (n < 0x100) {
-      buf[this._pos++] = 0xc7
-      buf[this._pos++] = n
-    } else if (n < 0x10000) {
-      buf[this._pos++] = 0xc8
-      buf.writeUInt16BE(n, this._pos)
-      this._pos += 2
-    } else {
-      buf[this._pos++] = 0xc9
-      buf.writeUInt32BE(n, this._pos)
-      this._pos += 4
-    }
-    buf[this._pos++] = type & 0xff
-    buf.set(data, this._pos)
+    const fixed = FIXEXT[n]
+    if (fixed !== undefined) this._buf[this._pos++] = fixed
+    else this._sizedHeader(n, 0xc7, 0xc8, 0xc9)
+    this._buf[this._pos++] = type & 0xff
+    this._buf.set(data, this._pos)
     this._pos += n
   }
 

@@ -123,26 +123,13 @@ impl Deframer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{encode, notification};
     use rmpv::Value;
-
-    fn bytes(v: Value) -> Vec<u8> {
-        let mut out = Vec::new();
-        rmpv::encode::write_value(&mut out, &v).unwrap();
-        out
-    }
 
     #[test]
     fn takes_complete_messages_and_keeps_the_rest() {
-        let a = bytes(Value::Array(vec![
-            2.into(),
-            "a".into(),
-            Value::Array(vec![]),
-        ]));
-        let b = bytes(Value::Array(vec![
-            2.into(),
-            "b".into(),
-            Value::Array(vec![]),
-        ]));
+        let a = notification("a", vec![]);
+        let b = notification("b", vec![]);
         let mut buf = BytesMut::from(&[a.clone(), b[..3].to_vec()].concat()[..]);
         let mut d = Deframer::new(Limits::default());
         let got = d.take(&mut buf).unwrap();
@@ -155,22 +142,14 @@ mod tests {
 
     #[test]
     fn answers_broken_requests_and_keeps_the_valid_ones_around_them() {
-        let ok1 = bytes(Value::Array(vec![
-            2.into(),
-            "a".into(),
-            Value::Array(vec![]),
-        ]));
-        let bad = bytes(Value::Array(vec![
+        let ok1 = notification("a", vec![]);
+        let bad = encode(&Value::Array(vec![
             0.into(),
             8.into(),
             "m".into(),
             Value::Nil,
         ]));
-        let ok2 = bytes(Value::Array(vec![
-            2.into(),
-            "b".into(),
-            Value::Array(vec![]),
-        ]));
+        let ok2 = notification("b", vec![]);
         let mut buf = BytesMut::from(&[ok1.clone(), bad, ok2.clone()].concat()[..]);
         let got = Deframer::new(Limits::default()).take(&mut buf).unwrap();
         assert_eq!(got.messages, [ok1, ok2].concat());
@@ -180,19 +159,9 @@ mod tests {
 
     #[test]
     fn drain_hands_out_batches_of_at_most_max_bytes() {
-        let small = |i: u8| {
-            bytes(Value::Array(vec![
-                2.into(),
-                "n".into(),
-                Value::Array(vec![i.into()]),
-            ]))
-        };
-        let big = bytes(Value::Array(vec![
-            2.into(),
-            "big".into(),
-            Value::Array(vec![Value::Binary(vec![1; 100])]),
-        ]));
-        let bad = bytes(Value::Array(vec![
+        let small = |i: u8| notification("n", vec![i.into()]);
+        let big = notification("big", vec![Value::Binary(vec![1; 100])]);
+        let bad = encode(&Value::Array(vec![
             0.into(),
             5.into(),
             "m".into(),

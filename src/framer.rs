@@ -247,12 +247,7 @@ mod prop_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn encode(value: &rmpv::Value) -> Vec<u8> {
-        let mut out = Vec::new();
-        rmpv::encode::write_value(&mut out, value).unwrap();
-        out
-    }
+    use crate::test_support::encode;
 
     fn request(id: u32) -> Vec<u8> {
         use rmpv::Value;

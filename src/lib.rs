@@ -31,5 +31,8 @@ pub mod server;
 pub mod shutdown;
 pub mod transport;
 
+#[cfg(test)]
+mod test_support;
+
 #[cfg(feature = "node")]
 mod js;

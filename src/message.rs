@@ -196,13 +196,8 @@ impl Cursor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::encode;
     use rmpv::Value;
-
-    fn bytes(v: Value) -> Vec<u8> {
-        let mut out = Vec::new();
-        rmpv::encode::write_value(&mut out, &v).unwrap();
-        out
-    }
 
     fn arr(items: Vec<Value>) -> Value {
         Value::Array(items)
@@ -210,21 +205,21 @@ mod tests {
 
     #[test]
     fn accepts_the_three_message_kinds() {
-        let req = bytes(arr(vec![0.into(), 7.into(), "add".into(), arr(vec![])]));
+        let req = encode(&arr(vec![0.into(), 7.into(), "add".into(), arr(vec![])]));
         assert_eq!(check(&req), Ok(Kind::Request { msgid: 7 }));
-        let res = bytes(arr(vec![1.into(), u32::MAX.into(), Value::Nil, 3.into()]));
+        let res = encode(&arr(vec![1.into(), u32::MAX.into(), Value::Nil, 3.into()]));
         assert_eq!(check(&res), Ok(Kind::Response { msgid: u32::MAX }));
-        let note = bytes(arr(vec![2.into(), "n".into(), arr(vec![1.into()])]));
+        let note = encode(&arr(vec![2.into(), "n".into(), arr(vec![1.into()])]));
         assert_eq!(check(&note), Ok(Kind::Notification));
     }
 
     #[test]
     fn a_request_with_bad_params_keeps_its_msgid() {
-        let req = bytes(arr(vec![0.into(), 9.into(), "add".into(), 5.into()]));
+        let req = encode(&arr(vec![0.into(), 9.into(), "add".into(), 5.into()]));
         let err = check(&req).unwrap_err();
         assert_eq!(err.msgid, Some(9));
         assert!(err.reason.contains("params array"), "{}", err.reason);
-        let req = bytes(arr(vec![0.into(), 9.into(), 5.into(), arr(vec![])]));
+        let req = encode(&arr(vec![0.into(), 9.into(), 5.into(), arr(vec![])]));
         assert_eq!(check(&req).unwrap_err().msgid, Some(9));
     }
 
@@ -239,7 +234,7 @@ mod tests {
             arr(vec![]),
             arr(vec!["x".into(), 1.into(), 2.into()]),
         ] {
-            let err = check(&bytes(v.clone())).unwrap_err();
+            let err = check(&encode(&v)).unwrap_err();
             assert_eq!(err.msgid, None, "{v}");
         }
     }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::framer::Framer;
+use crate::test_support::encode;
 use crate::transport::{self, Acceptor, Addr};
 use rmpv::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,14 +17,8 @@ impl EventSink for Channel {
     }
 }
 
-fn encode(v: Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    rmpv::encode::write_value(&mut out, &v).unwrap();
-    out
-}
-
 fn request(id: u32, method: &str) -> Vec<u8> {
-    encode(Value::Array(vec![
+    encode(&Value::Array(vec![
         0.into(),
         id.into(),
         method.into(),
@@ -105,7 +100,12 @@ async fn writes_what_is_queued_and_ends_when_the_peer_ends() {
 #[tokio::test]
 async fn answers_a_request_with_a_broken_envelope_and_goes_on() {
     let (_conn, mut rx, mut client) = pair(Options::default()).await;
-    let bad = encode(Value::Array(vec![0.into(), 4.into(), "m".into(), 1.into()]));
+    let bad = encode(&Value::Array(vec![
+        0.into(),
+        4.into(),
+        "m".into(),
+        1.into(),
+    ]));
     client.write_all(&bad).await.unwrap();
     let reply = read_value(&mut client).await;
     assert_eq!(reply[0], Value::from(1));
@@ -222,7 +222,12 @@ async fn an_external_reader_hands_messages_over_and_reports_the_end() {
         async move { socket.run(&conn, Arc::new(Channel(tx)), options).await }
     });
     // What the JS-thread reader does: read, frame, answer broken requests.
-    let bad = encode(Value::Array(vec![0.into(), 3.into(), "m".into(), 1.into()]));
+    let bad = encode(&Value::Array(vec![
+        0.into(),
+        3.into(),
+        "m".into(),
+        1.into(),
+    ]));
     peer.write_all(&[request(1, "ok"), bad].concat())
         .await
         .unwrap();

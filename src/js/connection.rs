@@ -115,7 +115,7 @@ impl JsSink {
 }
 
 /// The socket as the connection's parts share it: write-only for Tokio when
-/// the JavaScript thread reads it. Runs inside the runtime.
+/// the JavaScript thread reads it.
 fn share(socket: Socket, options: &Options) -> Result<SharedSocket, Error> {
     if options.external_reader {
         socket.into_write_only()
@@ -254,10 +254,8 @@ impl NativeConnection {
         *sink.endpoints.lock() = self.endpoints.clone();
         self.sink = Some(sink.clone());
         self.register_cleanup(&env)?;
-        let socket = {
-            let _runtime = runtime::handle().enter();
-            share(socket, &self.options).map_err(|e| napi::Error::from_reason(e.to_string()))?
-        };
+        let socket =
+            share(socket, &self.options).map_err(|e| napi::Error::from_reason(e.to_string()))?;
         self.conn.set_socket(socket.clone());
         if self.options.external_reader {
             let started = UvReader::start(

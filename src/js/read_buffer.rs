@@ -34,7 +34,9 @@ thread_local! {
 /// # Safety
 /// On the JavaScript thread of `env`, inside a handle scope.
 pub unsafe fn fill(env: sys::napi_env, bytes: &[u8]) -> Option<sys::napi_value> {
-    debug_assert!(bytes.len() <= CAPACITY);
+    if bytes.len() > CAPACITY {
+        return None;
+    }
     SHARED.with(|slot| {
         let mut slot = slot.borrow_mut();
         if slot.as_ref().is_none_or(|s| s.env != env) {

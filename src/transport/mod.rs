@@ -69,7 +69,7 @@ impl Socket {
     }
 
     /// The socket for a connection read on the JavaScript thread: Tokio
-    /// only writes it (see [`WriteOnly`]). Must run inside the runtime.
+    /// only writes it (see [`WriteOnly`]).
     ///
     /// # Errors
     /// When the runtime's reactor cannot let go of the descriptor.

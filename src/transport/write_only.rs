@@ -37,8 +37,7 @@ impl AsRawFd for Descriptor {
 }
 
 impl WriteOnly {
-    /// Takes `socket` off the reactor (it stays non-blocking). Must run
-    /// inside the runtime.
+    /// Takes `socket` off the reactor (it stays non-blocking).
     ///
     /// # Errors
     /// When the reactor cannot let go of the descriptor.
