@@ -14,6 +14,14 @@ const codes = Object.freeze({
   UNKNOWN_MSGID: 'ERR_MSGPACK_RPC_UNKNOWN_MSGID',
   ALREADY_RESPONDED: 'ERR_MSGPACK_RPC_ALREADY_RESPONDED',
   TOO_MANY_PENDING: 'ERR_MSGPACK_RPC_TOO_MANY_PENDING',
+  /** A request or notification handler, or a 'request'/'notify' listener, threw or rejected. */
+  HANDLER: 'ERR_MSGPACK_RPC_HANDLER',
+  /** The callback given to `invoke(..., cb)` threw. */
+  CALLBACK: 'ERR_MSGPACK_RPC_CALLBACK',
+  /** A bug in this library (a native panic, a decoder fault); the connection closes. */
+  INTERNAL: 'ERR_MSGPACK_RPC_INTERNAL',
+  /** The native addon could not be loaded. */
+  NO_ADDON: 'ERR_MSGPACK_RPC_NO_ADDON',
 })
 
 class RpcError extends Error {
