@@ -197,30 +197,91 @@ test('a message that cannot be encoded leaves nothing of itself behind', () => {
   assert.deepEqual(Buffer.from(enc.take()), encode([2, 'kept', [1]]))
 })
 
-test('decodeMessages dispatches each kind of message and returns the count', () => {
-  const calls = []
-  const sink = {
+function recordingSink(calls) {
+  return {
+    _paused: false,
     _onRequest: (...a) => calls.push(['request', ...a]),
     _onResponse: (...a) => calls.push(['response', ...a]),
     _onNotify: (...a) => calls.push(['notify', ...a]),
+    _onProtocolError: (err) => calls.push(['protocol', err.code, err.message]),
+    _onDispatchFault: (err) => calls.push(['fault', err.message]),
+    _hold: (bytes) => calls.push(['held', bytes.length]),
   }
+}
+
+test('decodeMessages dispatches each kind of message', () => {
+  const calls = []
   const batch = Buffer.concat([
     encode([0, 1, 'add', [1, 2]]),
     encode([1, 1, null, 3]),
     encode([2, 'note', []]),
-    // An envelope the framer would refuse is skipped, not dispatched.
-    encode([3, 'odd']),
     // A method name sent as bin (pynvim) is handed over as bytes.
     encode([0, 2, Buffer.from('echo'), ['é']]),
   ])
-  assert.equal(decodeMessages(batch, sink), 4)
+  assert.equal(decodeMessages(batch, recordingSink(calls)), false)
   assert.deepEqual(calls, [
     ['request', 1, 'add', [1, 2]],
     ['response', 1, null, 3],
     ['notify', 'note', []],
     ['request', 2, Buffer.from('echo'), ['é']],
   ])
-  assert.throws(() => decodeMessages(Buffer.from('01', 'hex'), sink), { code: 'ERR_MSGPACK_RPC_PROTOCOL' })
+})
+
+test('decodeMessages turns bytes it cannot decode into one protocol error and never throws', () => {
+  const calls = []
+  // A notification whose param is a timestamp ext of 1 byte: valid framing, invalid value.
+  const badTimestamp = Buffer.from('9302a46563686f91d4ff00', 'hex')
+  const batch = Buffer.concat([encode([2, 'first', []]), badTimestamp, encode([2, 'never', []])])
+  assert.doesNotThrow(() => decodeMessages(batch, recordingSink(calls)))
+  assert.deepEqual(calls, [
+    ['notify', 'first', []],
+    ['protocol', 'ERR_MSGPACK_RPC_PROTOCOL', 'protocol error; timestamp extension of 1 bytes'],
+  ])
+  for (const bytes of ['01', 'c1', '9403', encode([3, 'odd']).toString('hex')]) {
+    const seen = []
+    assert.doesNotThrow(() => decodeMessages(Buffer.from(bytes, 'hex'), recordingSink(seen)))
+    assert.equal(seen.length, 1, bytes)
+    assert.equal(seen[0][0], 'protocol', bytes)
+    assert.equal(seen[0][1], 'ERR_MSGPACK_RPC_PROTOCOL', bytes)
+  }
+})
+
+test('decodeMessages goes on with the batch when a dispatch throws', () => {
+  const calls = []
+  const sink = recordingSink(calls)
+  sink._onNotify = (method) => {
+    calls.push(['notify', method])
+    if (method === 'boom') throw new Error('listener bug')
+  }
+  const batch = Buffer.concat([encode([2, 'boom', []]), encode([2, 'after', []])])
+  assert.equal(decodeMessages(batch, sink), false)
+  assert.deepEqual(calls, [['notify', 'boom'], ['fault', 'listener bug'], ['notify', 'after']])
+})
+
+test('decodeMessages holds the rest of a batch, copied, when the sink pauses', () => {
+  const calls = []
+  const sink = recordingSink(calls)
+  sink._onRequest = (id) => {
+    calls.push(['request', id])
+    if (id === 2) sink._paused = true
+  }
+  const batch = Buffer.concat([encode([0, 1, 'a', []]), encode([0, 2, 'b', []]), encode([0, 3, 'c', []])])
+  let held
+  sink._hold = (bytes) => (held = bytes)
+  assert.equal(decodeMessages(batch, sink, batch.length), true)
+  assert.deepEqual(calls, [['request', 1], ['request', 2]])
+  batch.fill(0) // the owner reuses its buffer: the held bytes are a copy
+  sink._paused = false
+  assert.equal(decodeMessages(held, sink), false)
+  assert.deepEqual(calls.at(-1), ['request', 3])
+})
+
+test('decode accepts any Uint8Array and names a wrong argument', () => {
+  const bytes = new Uint8Array(encode({ a: [1, 2] }))
+  assert.deepEqual(decode(bytes), { a: [1, 2] })
+  const backing = new Uint8Array([0xff, 0x07, 0xff])
+  assert.deepEqual(decode(new Uint8Array(backing.buffer, 1, 1)), 7)
+  assert.throws(() => decode('abc'), { code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' })
 })
 
 test('decodeMessages keeps its place when a handler decodes re-entrantly', () => {

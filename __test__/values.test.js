@@ -117,13 +117,15 @@ test('functions, symbols and cycles are refused with a clear TypeError', async (
 test('a handler returning what cannot be encoded answers with an error and the server goes on', async () => {
   const errors = []
   const odd = rpc.createServer({ fn: () => () => 1, later: async () => Symbol('s'), ok: () => 'ok' })
-  odd.on('connection', (stream) => stream.on('error', (err) => errors.push(err.code)))
+  odd.on('connection', (stream) => stream.on('error', (err) => errors.push([err.code, err.cause.code])))
   const port = await listen(odd)
   const c = await rpc.connect(port, '127.0.0.1')
   await assert.rejects(c.invoke('fn'), { code: 'ERR_MSGPACK_RPC_REMOTE', message: /cannot encode the result: cannot encode a function/ })
   await assert.rejects(c.invoke('later'), { code: 'ERR_MSGPACK_RPC_REMOTE', message: /cannot encode the result: cannot encode a symbol/ })
   assert.equal(await c.invoke('ok'), 'ok')
-  assert.deepEqual(errors, ['ERR_MSGPACK_RPC_ENCODE', 'ERR_MSGPACK_RPC_ENCODE'])
+  // A fault of the handler's, reported with the encode error as its cause.
+  const fault = ['ERR_MSGPACK_RPC_HANDLER', 'ERR_MSGPACK_RPC_ENCODE']
+  assert.deepEqual(errors, [fault, fault])
   await closeAll(c, odd)
 })
 

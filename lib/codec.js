@@ -4,8 +4,8 @@
 // Encoder so a tick's messages leave as one native write; decoding walks a
 // batch of complete messages the Rust framer has already checked.
 
-const ENCODE = 'ERR_MSGPACK_RPC_ENCODE'
-const PROTOCOL = 'ERR_MSGPACK_RPC_PROTOCOL'
+const { RpcError, EncodeError, codes } = require('./errors')
+
 /** Nesting past this is taken for a cycle (the framer refuses deeper input too). */
 const MAX_DEPTH = 1000
 const TIMESTAMP = -1
@@ -39,15 +39,11 @@ class Ext {
 }
 
 function encodeError(message) {
-  const err = new TypeError(message)
-  err.code = ENCODE
-  return err
+  return new EncodeError(message)
 }
 
 function protocolError(message) {
-  const err = new Error(`protocol error; ${message}`)
-  err.code = PROTOCOL
-  return err
+  return new RpcError(codes.PROTOCOL, `protocol error; ${message}`)
 }
 
 // ---- encoding ----------------------------------------------------------------
@@ -438,44 +434,67 @@ let reused = false
  * Dispatches every MessagePack-RPC message in `buffer` to `sink` without
  * building the envelope arrays: `sink._onRequest(msgid, method, params)`,
  * `sink._onResponse(msgid, error, result)`, `sink._onNotify(method, params)`.
- * The Rust deframer has checked each envelope; anything else is skipped.
- * With `length`, the messages are its first bytes and `buffer` is refilled
- * after the call, so no decoded value may point into it.
- * Returns the number of messages.
+ *
+ * This is the boundary between a peer's bytes and the event loop. Each
+ * message is decoded inside a guard: bytes this decoder refuses (the Rust
+ * framer checked only boundaries and envelopes) stop the batch and go to
+ * `sink._onProtocolError(err)`, once. Dispatch runs outside that guard, one
+ * message at a time: a throw from it goes to `sink._onDispatchFault(err)`
+ * and the rest of the batch goes on. Nothing is thrown to the caller.
+ *
+ * Before each message the sink may ask to stop (`sink._paused`, a reply
+ * budget reached): the rest of the batch is handed to `sink._hold(bytes)`,
+ * copied, and the return value is `true`.
+ *
+ * With `length`, the messages are the first `length` bytes of `buffer`, a
+ * buffer its owner refills after the call: no decoded value points into it.
+ * @returns {boolean} whether the sink paused
  */
 function decodeMessages(buffer, sink, length) {
   src = buffer
   pos = 0
   end = length === undefined ? buffer.length : length
   reused = length !== undefined
-  let count = 0
   try {
     while (pos < end) {
-      const length = arrayLength()
-      const kind = read()
+      if (sink._paused) {
+        sink._hold(Buffer.from(src.subarray(pos, end)))
+        return true
+      }
+      let kind
       let a
       let b
       let c
-      if (kind === 2 && length === 3) {
-        a = read()
-        b = read()
-      } else if ((kind === 0 || kind === 1) && length === 4) {
-        a = read()
-        b = read()
-        c = read()
-      } else {
-        for (let i = 1; i < length; i++) read()
-        continue
+      try {
+        const length = arrayLength()
+        kind = read()
+        if (kind === 2 && length === 3) {
+          a = read()
+          b = read()
+        } else if ((kind === 0 || kind === 1) && length === 4) {
+          a = read()
+          b = read()
+          c = read()
+        } else {
+          // The framer refuses these; a guard against drifting apart.
+          throw protocolError(`not a MessagePack-RPC message (type ${String(kind)}, ${length} elements)`)
+        }
+      } catch (err) {
+        sink._onProtocolError(err instanceof RpcError ? err : protocolError(err && err.message))
+        return false
       }
-      count++
       // The sink may decode too (re-entrantly); keep our place.
       const saved = src
       const savedPos = pos
       const savedEnd = end
       const savedReused = reused
-      if (kind === 1) sink._onResponse(a, b, c)
-      else if (kind === 0) sink._onRequest(a, b, c)
-      else sink._onNotify(a, b)
+      try {
+        if (kind === 1) sink._onResponse(a, b, c)
+        else if (kind === 0) sink._onRequest(a, b, c)
+        else sink._onNotify(a, b)
+      } catch (err) {
+        sink._onDispatchFault(err)
+      }
       src = saved
       pos = savedPos
       end = savedEnd
@@ -485,7 +504,7 @@ function decodeMessages(buffer, sink, length) {
     src = null
     reused = false
   }
-  return count
+  return false
 }
 
 function arrayLength() {
@@ -497,9 +516,17 @@ function arrayLength() {
   throw protocolError(`a message must be an array, got byte 0x${b.toString(16)}`)
 }
 
-/** Decodes exactly one value. */
+/**
+ * Decodes exactly one value.
+ * @param {Uint8Array} buffer a Buffer or any Uint8Array
+ */
 function decode(buffer) {
-  src = buffer
+  if (!(buffer instanceof Uint8Array)) {
+    const err = new TypeError(`The "buffer" argument must be an instance of Buffer or Uint8Array. Received ${describe(buffer)}`)
+    err.code = 'ERR_INVALID_ARG_TYPE'
+    throw err
+  }
+  src = Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength)
   pos = 0
   end = buffer.length
   reused = false
@@ -755,6 +782,11 @@ function readTimestamp(data) {
     throw protocolError(`timestamp extension of ${data.length} bytes`)
   }
   return new Date(seconds * 1000 + Math.floor(nanos / 1000000))
+}
+
+function describe(value) {
+  if (value === null || value === undefined) return String(value)
+  return typeof value === 'object' ? `an instance of ${value.constructor ? value.constructor.name : 'Object'}` : `type ${typeof value}`
 }
 
 module.exports = { Ext, Encoder, encode, decode, decodeMessages }

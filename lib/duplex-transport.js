@@ -55,7 +55,13 @@ class DuplexTransport {
       return this._fail(err)
     }
     if (batch.replies) this._writable.write(batch.replies)
-    if (batch.messages) this._onEvent(binding.MESSAGES, batch.messages)
+    // true: the stream's reply budget is spent; it calls resumeReading() later.
+    if (batch.messages && this._onEvent(binding.MESSAGES, batch.messages) === true) this._readable.pause()
+  }
+
+  /** Delivers again after the stream asked for a pause. */
+  resumeReading() {
+    if (!this._closed) this._readable.resume()
   }
 
   _fail(err) {

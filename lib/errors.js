@@ -1,7 +1,9 @@
 'use strict'
 // Error classes and the stable codes they carry. Callback-style calls keep
 // the legacy values (raw remote error, the string "timeout"); promises get
-// these.
+// these. Every runtime error the library creates is an RpcError (an encode
+// error is a TypeError as well); argument errors are Node's own
+// TypeError/RangeError with Node's codes.
 
 const codes = Object.freeze({
   TIMEOUT: 'ERR_MSGPACK_RPC_TIMEOUT',
@@ -14,7 +16,7 @@ const codes = Object.freeze({
   UNKNOWN_MSGID: 'ERR_MSGPACK_RPC_UNKNOWN_MSGID',
   ALREADY_RESPONDED: 'ERR_MSGPACK_RPC_ALREADY_RESPONDED',
   TOO_MANY_PENDING: 'ERR_MSGPACK_RPC_TOO_MANY_PENDING',
-  /** A request or notification handler, or a 'request'/'notify' listener, threw or rejected. */
+  /** A request or notification handler, or a 'request'/'notify'/'connection' listener, threw or rejected. */
   HANDLER: 'ERR_MSGPACK_RPC_HANDLER',
   /** The callback given to `invoke(..., cb)` threw. */
   CALLBACK: 'ERR_MSGPACK_RPC_CALLBACK',
@@ -24,11 +26,35 @@ const codes = Object.freeze({
   NO_ADDON: 'ERR_MSGPACK_RPC_NO_ADDON',
 })
 
+const ourCodes = new Set(Object.values(codes))
+
 class RpcError extends Error {
+  /**
+   * @param {string} code one of `codes`
+   * @param {string} message
+   * @param {{cause?: *}} [options]
+   */
   constructor(code, message, options) {
     super(message, options)
     this.name = 'RpcError'
     this.code = code
+  }
+
+  /**
+   * `err instanceof RpcError` holds for every error carrying one of our
+   * codes, so the encode error, which must stay a TypeError, counts too.
+   */
+  static [Symbol.hasInstance](value) {
+    if (this !== RpcError) return Function.prototype[Symbol.hasInstance].call(this, value)
+    return value instanceof Error && ourCodes.has(value.code)
+  }
+}
+
+/** A value that cannot be encoded: a TypeError (as the contract has it) with our code. */
+class EncodeError extends TypeError {
+  constructor(message) {
+    super(message)
+    this.code = codes.ENCODE
   }
 }
 
@@ -77,10 +103,19 @@ function describeRemote(data) {
   }
 }
 
-/** An Error from the `{ code, message }` the native layer reports. */
+/** Fields of an operating-system error that `net` sets, copied when present. */
+const OS_FIELDS = ['errno', 'syscall', 'address', 'port', 'hostname']
+
+/**
+ * An Error from the `{ code, message, ...}` the native layer reports: an
+ * RpcError for our codes, a plain Error with `net`'s fields for the OS's.
+ */
 function fromNative(info) {
-  const err = new Error(info.message)
+  const err = ourCodes.has(info.code) ? new RpcError(info.code, info.message) : new Error(info.message)
   err.code = info.code
+  for (const field of OS_FIELDS) {
+    if (info[field] !== undefined && info[field] !== null) err[field] = info[field]
+  }
   return err
 }
 
@@ -94,4 +129,44 @@ function withNativeCode(err) {
   return err
 }
 
-module.exports = { codes, RpcError, RemoteError, TimeoutError, ClosedError, AbortError, fromNative, withNativeCode }
+/**
+ * Reports a fault of user code (a handler, a listener, a callback) that
+ * nobody else can receive: `'error'` on `primary` if anyone listens, else on
+ * `fallback`, else a process warning. Never throws.
+ * @param {import('events').EventEmitter} primary
+ * @param {import('events').EventEmitter} [fallback]
+ */
+function reportFault(primary, fallback, code, message, cause) {
+  const err = new RpcError(code, message, { cause })
+  for (const target of [primary, fallback]) {
+    if (target && target.listenerCount('error') > 0) {
+      try {
+        target.emit('error', err)
+        return
+      } catch (thrown) {
+        // The 'error' listener itself threw: fall through to a warning of that.
+        return warn(new RpcError(code, `an 'error' listener threw while reporting: ${message}`, { cause: thrown }))
+      }
+    }
+  }
+  warn(err)
+}
+
+function warn(err) {
+  try {
+    process.emitWarning(err)
+  } catch {}
+}
+
+module.exports = {
+  codes,
+  RpcError,
+  EncodeError,
+  RemoteError,
+  TimeoutError,
+  ClosedError,
+  AbortError,
+  fromNative,
+  withNativeCode,
+  reportFault,
+}

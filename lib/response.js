@@ -11,14 +11,23 @@ class Response {
     this.sent = false
   }
 
-  /** Answers with `value`. */
+  /**
+   * Answers with `value`.
+   * @returns {boolean} whether the answer was queued for the peer (false once
+   *   the connection is closing or closed: it will never arrive)
+   */
   result(value) {
     return this._send(null, value === undefined ? null : value)
   }
 
-  /** Answers with an error value (sent as is; an Error is sent as its message). */
+  /**
+   * Answers with an error value, sent as is. An `Error` is sent as its
+   * message, or as `{ message, code, ...own enumerable fields }` when the
+   * stream was created with `errorFields: true`.
+   * @returns {boolean} as for `result`
+   */
   error(error) {
-    return this._send(error === undefined || error === null ? 'error' : error, null)
+    return this._send(errorValue(error, this._stream._errorFields), null)
   }
 
   _send(error, result) {
@@ -30,4 +39,17 @@ class Response {
   }
 }
 
-module.exports = { Response }
+/** What goes on the wire for an error answer. */
+function errorValue(error, fields) {
+  if (error === undefined || error === null) return 'error'
+  if (!(error instanceof Error)) return error
+  if (!fields) return String(error.message)
+  const out = { message: String(error.message) }
+  if (error.code !== undefined) out.code = error.code
+  for (const key of Object.keys(error)) {
+    if (key !== 'message' && key !== 'stack' && typeof error[key] !== 'function') out[key] = error[key]
+  }
+  return out
+}
+
+module.exports = { Response, errorValue }

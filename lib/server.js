@@ -92,20 +92,29 @@ class Server extends EventEmitter {
       native.dispose()
       return
     }
+    const options = this._options
     const stream = new RpcStream(native, {
       server: this,
-      timeout: this._options.timeout,
-      highWaterMark: this._options.highWaterMark,
-      maxPendingCalls: this._options.maxPendingCalls,
+      timeout: options.timeout,
+      highWaterMark: options.highWaterMark,
+      maxPendingCalls: options.maxPendingCalls,
+      appendResponse: options.appendResponse,
+      errorFields: options.errorFields,
+      maxQueuedReplies: replyBudget(options),
     })
     this._streams.add(stream)
     if (this._closing) {
       // Accepted just before close(): take it down with the rest.
       native.start(stream._onEvent)
-      stream._closeWhenIdle()
+      stream._closeForServer()
       return
     }
-    this.emit('connection', stream)
+    try {
+      this.emit('connection', stream)
+    } catch (err) {
+      // The stream still starts, so close() can finish it.
+      errors.reportFault(this, undefined, errors.codes.HANDLER, `a 'connection' listener threw: ${err && err.message}`, err)
+    }
     // Start reading only now that the listeners are attached.
     native.start(stream._onEvent)
     if (!this._referenced) stream.unref()
@@ -120,13 +129,19 @@ class Server extends EventEmitter {
     if (this._closing && !this._native && this._streams.size === 0) {
       this._closing = false
       clearTimeout(this._closeTimer)
-      this.emit('close')
+      this._closeTimer = undefined
+      try {
+        this.emit('close')
+      } catch (err) {
+        errors.reportFault(this, undefined, errors.codes.HANDLER, `a 'close' listener threw: ${err && err.message}`, err)
+      }
     }
   }
 
   /**
    * Stops accepting, lets every connection finish the requests it already
-   * received (up to `closeTimeout` ms, default 5000), then closes them.
+   * received (up to `closeTimeout` ms, default 5000), then closes them;
+   * requests arriving meanwhile are answered with an error.
    * `'close'` follows; `cb(err)` gets `ERR_SERVER_NOT_RUNNING` if it was not listening.
    * Returns a Promise when no callback is given.
    */
@@ -139,15 +154,16 @@ class Server extends EventEmitter {
       }
       this.once('close', () => resolve())
     })
-    if (this._native) {
+    if (this._native && !this._closing) {
       this._closing = true
       this._native.close()
       const timeout = this._options.closeTimeout !== undefined ? this._options.closeTimeout : DEFAULT_CLOSE_TIMEOUT
+      const closing = new Set(this._streams)
       this._closeTimer = setTimeout(() => {
-        for (const stream of this._streams) stream._destroy()
+        for (const stream of closing) stream._destroy()
       }, timeout)
       this._closeTimer.unref()
-      for (const stream of this._streams) stream._closeWhenIdle()
+      for (const stream of closing) stream._closeForServer()
     }
     if (typeof cb === 'function') {
       done.then((err) => cb(err))
@@ -229,6 +245,11 @@ function toPort(port) {
  */
 const DEFAULT_MAX_QUEUED_REPLIES = 16 * 1024 * 1024
 
+/** Bytes of answers a server connection may have queued before it stops dispatching requests. */
+function replyBudget(options) {
+  return options.maxQueuedReplies || Math.max(DEFAULT_MAX_QUEUED_REPLIES, options.highWaterMark || 0)
+}
+
 /** The native options object from user options (servers pause reading when backlogged). */
 function connectionOptions(options = {}, server = false) {
   const highWaterMark = options.highWaterMark
@@ -236,7 +257,7 @@ function connectionOptions(options = {}, server = false) {
     maxMessageSize: options.maxMessageSize,
     maxDepth: options.maxDepth,
     highWaterMark,
-    pauseReadingAbove: server ? options.maxQueuedReplies || Math.max(DEFAULT_MAX_QUEUED_REPLIES, highWaterMark || 0) : undefined,
+    pauseReadingAbove: server ? replyBudget(options) : undefined,
   }
 }
 

@@ -9,6 +9,7 @@ const binding = require('./binding')
 const { Encoder, decodeMessages } = require('./codec')
 const { Socket } = require('./socket')
 const { Response } = require('./response')
+const { lookup, runRequestHandler, runNotificationHandler } = require('./handler')
 const errors = require('./errors')
 
 const MAX_MSGID = 0xffffffff
@@ -19,7 +20,15 @@ const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
 /** Calls awaiting a reply, and requests awaiting our answer, per stream. */
 const DEFAULT_MAX_PENDING_CALLS = 65536
 /** Messages encoded in one tick before they are written without waiting for its end. */
-const FLUSH_EVERY = Number(process.env.MSGPACK_RPC_FLUSH_EVERY) || 64
+const FLUSH_EVERY = 64
+/** Weight of the newest answer in the running mean of answer sizes (1/8). */
+const ANSWER_SIZE_WEIGHT = 8
+/**
+ * Operating-system errors that mean the peer went away. They close the
+ * stream like a clean close by the peer (`ClosedError`, the OS error as its
+ * `cause`) and are not `'error'` events.
+ */
+const PEER_GONE = new Set(['ECONNRESET', 'EPIPE', 'ENOTCONN', 'ECONNABORTED', 'ESHUTDOWN'])
 
 /** A call awaiting its reply (one shape for every call keeps property access fast). */
 class PendingCall {
@@ -30,7 +39,6 @@ class PendingCall {
     this.reject = reject
     this.timer = undefined
     this.signal = undefined
-    this.onAbort = undefined
   }
 }
 
@@ -49,6 +57,13 @@ class RpcStream extends EventEmitter {
    * @param {object} [options.handler] methods to dispatch requests to
    * @param {object} [options.server] the Server that accepted it
    * @param {boolean} [options.connecting] a client still connecting
+   * @param {boolean} [options.appendResponse=true] the drop-in handler rule
+   *   (`response` appended to the params); false: exactly the params sent,
+   *   answered with the return value
+   * @param {boolean} [options.errorFields=false] send an Error answer as
+   *   `{ message, code, ...own fields }` instead of its message
+   * @param {number} [options.maxQueuedReplies] stop dispatching requests
+   *   while this many bytes of answers wait to be written (servers)
    */
   constructor(native, options = {}) {
     super()
@@ -67,7 +82,19 @@ class RpcStream extends EventEmitter {
     this._needDrain = false
     this._highWaterMark = options.highWaterMark || DEFAULT_HIGH_WATER_MARK
     this._maxPending = options.maxPendingCalls || DEFAULT_MAX_PENDING_CALLS
+    this._appendResponse = options.appendResponse !== false
+    this._errorFields = options.errorFields === true
     this._incoming = 0
+    /** Reply budget (servers): dispatch pauses past it, the rest of the batch held. */
+    this._maxQueuedReplies = options.maxQueuedReplies
+    this._pendingBytes = 0
+    this._answerSize = 0
+    this._paused = false
+    this._held = undefined
+    /** AbortSignal -> { ids, onAbort }: one listener per signal, however many calls share it. */
+    this._signals = undefined
+    this._refusingRequests = false
+    this._hadError = false
     this._closingGracefully = false
     this._peerEnded = false
     this._closeError = undefined
@@ -106,6 +133,7 @@ class RpcStream extends EventEmitter {
    */
   request(method, params = [], options) {
     if (!Array.isArray(params)) throw argError('params', 'an Array', params)
+    if (options !== undefined) checkCallOptions(options)
     return this._promiseCall(method, params, options)
   }
 
@@ -180,10 +208,37 @@ class RpcStream extends EventEmitter {
     }
     if (signal) {
       call.signal = signal
-      call.onAbort = () => this._abort(id)
-      signal.addEventListener('abort', call.onAbort, { once: true })
+      this._watchSignal(signal, id)
     }
     this._pending.set(id, call)
+  }
+
+  _watchSignal(signal, id) {
+    if (this._signals === undefined) this._signals = new Map()
+    let entry = this._signals.get(signal)
+    if (entry === undefined) {
+      entry = { ids: new Set(), onAbort: () => this._abortSignal(signal) }
+      signal.addEventListener('abort', entry.onAbort, { once: true })
+      this._signals.set(signal, entry)
+    }
+    entry.ids.add(id)
+  }
+
+  _unwatchSignal(signal, id) {
+    const entry = this._signals && this._signals.get(signal)
+    if (entry === undefined) return
+    entry.ids.delete(id)
+    if (entry.ids.size === 0) {
+      signal.removeEventListener('abort', entry.onAbort)
+      this._signals.delete(signal)
+    }
+  }
+
+  _abortSignal(signal) {
+    const entry = this._signals && this._signals.get(signal)
+    if (entry === undefined) return
+    this._signals.delete(signal)
+    for (const id of entry.ids) this._abort(id)
   }
 
   _nextId() {
@@ -202,7 +257,7 @@ class RpcStream extends EventEmitter {
     if (call === undefined) return undefined
     this._pending.delete(id)
     if (call.timer !== undefined) clearTimeout(call.timer)
-    if (call.signal !== undefined) call.signal.removeEventListener('abort', call.onAbort)
+    if (call.signal !== undefined) this._unwatchSignal(call.signal, id)
     return call
   }
 
@@ -217,7 +272,7 @@ class RpcStream extends EventEmitter {
     const call = this._settle(id)
     if (call === undefined) return
     this._abandon(id)
-    if (call.cb) invokeCallback(call.cb, 'timeout')
+    if (call.cb) this._callback(call, 'timeout')
     else call.reject(new errors.TimeoutError(call.method, ms))
   }
 
@@ -231,10 +286,13 @@ class RpcStream extends EventEmitter {
   _failAll(err) {
     const calls = [...this._pending.values()]
     this._pending.clear()
+    if (this._signals !== undefined) {
+      for (const [signal, entry] of this._signals) signal.removeEventListener('abort', entry.onAbort)
+      this._signals = undefined
+    }
     for (const call of calls) {
       if (call.timer !== undefined) clearTimeout(call.timer)
-      if (call.signal !== undefined) call.signal.removeEventListener('abort', call.onAbort)
-      if (call.cb) invokeCallback(call.cb, err)
+      if (call.cb) this._callback(call, err)
       else {
         const typed = err.code && err.code.startsWith('ERR_MSGPACK_RPC_') ? err : new errors.ClosedError(err.message, err)
         call.reject(typed)
@@ -266,13 +324,17 @@ class RpcStream extends EventEmitter {
     if (this._encoder.length === 0) return
     const batch = this._encoder.take()
     if (this._state === 'closed') return
-    const status = this._native.write(batch)
-    if (status === 0) this._needDrain = true
-    else if (status === 1 && this._needDrain && this._native.pendingBytes() <= this._highWaterMark) {
+    // Bytes now waiting in the native queue, or -1 once it refuses writes.
+    const pending = this._native.write(batch)
+    if (pending < 0) return
+    this._pendingBytes = pending
+    if (pending > this._highWaterMark) this._needDrain = true
+    else if (this._needDrain) {
       // The batch alone was big, but the socket took it.
       this._needDrain = false
-      process.nextTick(() => this.emit('drain'))
+      process.nextTick(emitDrain, this)
     }
+    if (this._paused) process.nextTick(resumeDispatch, this)
   }
 
   /** UDP: every message is its own datagram, sent at once. */
@@ -290,11 +352,22 @@ class RpcStream extends EventEmitter {
     return this._encoder.length + (this._state === 'closed' ? 0 : this._native.pendingBytes())
   }
 
-  /** Answers request `id` (called by Response). */
+  /**
+   * Answers request `id` (called by Response). Returns whether the answer
+   * was queued: once the stream is ending it can no longer reach the peer.
+   */
   _respond(id, error, result) {
-    if (this._state === 'closed') return false
+    if (this._state !== 'open') {
+      this._answered()
+      return false
+    }
+    const before = this._encoder.length
     try {
       this._encoder.response(id, error, result)
+      if (this._maxQueuedReplies !== undefined) {
+        this._answerSize += (this._encoder.length - before - this._answerSize) / ANSWER_SIZE_WEIGHT
+      }
+      // A datagram too big to send throws here.
       this._queued()
     } catch (err) {
       // The request is still owed an answer.
@@ -312,61 +385,130 @@ class RpcStream extends EventEmitter {
     if (this._closingGracefully && this._incoming === 0) this._end()
   }
 
+  /**
+   * Whether answers owed or queued are over the reply budget: bytes encoded
+   * and not yet written, plus the requests still being handled at the
+   * running mean answer size.
+   */
+  _overReplyBudget() {
+    return this._encoder.length + this._pendingBytes + this._incoming * this._answerSize > this._maxQueuedReplies
+  }
+
+  /** Keeps the undispatched rest of a batch until the budget allows more. */
+  _hold(bytes) {
+    this._held = this._held === undefined ? bytes : Buffer.concat([this._held, bytes])
+  }
+
+  /** Dispatches what was held, then lets the transport deliver again. */
+  _resumeDispatch() {
+    if (!this._paused || this._state === 'closed' || this._overReplyBudget()) return
+    this._paused = false
+    const held = this._held
+    this._held = undefined
+    if (held !== undefined && decodeMessages(held, this)) return
+    if (this._native.resumeReading !== undefined) this._native.resumeReading()
+  }
+
   // ---- receiving -----------------------------------------------------------
 
-  /** Native events; MESSAGES brings a `length` when `payload` is a buffer reused for the next read. */
+  /**
+   * Native events; MESSAGES brings a `length` when `payload` is a buffer
+   * reused for the next read. Returns true to ask the transport to stop
+   * delivering until `resumeReading()` (the reply budget is spent).
+   */
   _onEvent(kind, payload, length) {
     switch (kind) {
       case binding.MESSAGES:
-        decodeMessages(payload, this, length)
-        break
+        return decodeMessages(payload, this, length)
       case binding.CONNECT:
         this._endpoints = payload
         if (this._state === 'connecting') this._state = 'open'
-        this.stream.emit('connect')
-        this.emit('ready')
+        this._emitGuarded(this.stream, 'connect')
+        this._emitGuarded(this, 'ready')
         break
       case binding.DRAIN:
+        this._pendingBytes = 0
         if (this._needDrain && this._encoder.length <= this._highWaterMark) {
           this._needDrain = false
-          this.emit('drain')
-          this.stream.emit('drain')
+          this._emitGuarded(this, 'drain')
+          this._emitGuarded(this.stream, 'drain')
         }
+        if (this._paused) this._resumeDispatch()
         break
       case binding.END:
         this._peerEnded = true
-        this.stream.emit('end')
+        this._emitGuarded(this.stream, 'end')
+        // Like a socket without allowHalfOpen, once our answers are out.
+        this._closeWhenIdle()
         break
       case binding.ERROR:
-        this._closeError = errors.fromNative(payload)
-        this._emitError(this._closeError)
+        this._onTransportError(errors.fromNative(payload))
         break
       case binding.CLOSE:
         this._onClose()
         break
     }
+    return false
   }
 
+  _onTransportError(err) {
+    this._hadError = true
+    if (this._state !== 'connecting' && PEER_GONE.has(err.code)) {
+      // The peer went away: a close by the peer, not an error to report.
+      if (this._closeError === undefined) this._closeError = new errors.ClosedError('connection closed by peer', err)
+      return
+    }
+    if (this._closeError === undefined) this._closeError = err
+    this._emitError(err)
+  }
+
+  /** Bytes from the peer this side cannot decode: the connection's end (a datagram's loss). */
+  _onProtocolError(err) {
+    if (this._datagram) return this._emitError(err)
+    this._onTransportError(err)
+    this._destroy()
+  }
+
+  /** A throw that escaped dispatch: a bug of ours, reported, never thrown into the event loop. */
+  _onDispatchFault(err) {
+    errors.reportFault(this, this._server, errors.codes.INTERNAL, `internal error while dispatching a message: ${err && err.message}`, err)
+  }
+
+  /** A fault of user code running for this stream (handler, listener). */
+  _fault(code, message, cause) {
+    errors.reportFault(this, this._server, code, message, cause)
+  }
+
+  /** Emits `event` on `target`; a throwing listener is a handler fault, not a crash. */
+  _emitGuarded(target, event, a, b, c) {
+    try {
+      target.emit(event, a, b, c)
+    } catch (err) {
+      this._fault(errors.codes.HANDLER, `a '${event}' listener threw: ${err && err.message}`, err)
+    }
+  }
+
+  /** A transport or protocol error: `'error'` where someone listens, never a throw. */
   _emitError(err) {
-    if (this.stream.listenerCount('error') > 0) this.stream.emit('error', err)
-    if (this.listenerCount('error') > 0) this.emit('error', err)
+    if (this.stream.listenerCount('error') > 0) this._emitGuarded(this.stream, 'error', err)
+    if (this.listenerCount('error') > 0) this._emitGuarded(this, 'error', err)
   }
 
   _onClose() {
     if (this._state === 'closed') return
     const wasLocal = this._state === 'closing'
     this._state = 'closed'
+    this._paused = false
+    this._held = undefined
     this._encoder.reset()
     this._native.dispose()
-    const err =
-      this._closeError ||
-      (this._peerEnded || !wasLocal
-        ? new errors.ClosedError('connection closed by peer')
-        : new errors.ClosedError('connection closed locally'))
-    if (!this._closeError) this._closeError = err
-    this._failAll(err)
-    this.stream.emit('close', this._closeError !== err)
-    this.emit('close')
+    if (this._closeError === undefined) {
+      this._closeError =
+        this._peerEnded || !wasLocal ? new errors.ClosedError('connection closed by peer') : new errors.ClosedError('connection closed locally')
+    }
+    this._failAll(this._closeError)
+    this._emitGuarded(this.stream, 'close', this._hadError)
+    this._emitGuarded(this, 'close')
     if (this._server) this._server._forget(this)
   }
 
@@ -377,17 +519,27 @@ class RpcStream extends EventEmitter {
       if (this.listenerCount('error') > 0) {
         const err = new errors.RpcError(errors.codes.UNKNOWN_MSGID, `unexpected response with unrecognized msgid (${id})`)
         err.msgid = id
-        this.emit('error', err)
+        this._emitGuarded(this, 'error', err)
       }
       return
     }
     if (call.cb) {
-      if (error !== null) invokeCallback(call.cb, error, result)
-      else invokeCallback(call.cb, null, result)
+      if (error !== null) this._callback(call, error, result)
+      else this._callback(call, null, result)
     } else if (error !== null) {
       call.reject(new errors.RemoteError(error, call.method))
     } else {
       call.resolve(result)
+    }
+  }
+
+  /** A legacy callback; one that throws is reported, and the batch goes on. */
+  _callback(call, a, b) {
+    try {
+      if (arguments.length > 2) call.cb(a, b)
+      else call.cb(a)
+    } catch (err) {
+      this._fault(errors.codes.CALLBACK, `the callback of a call to "${call.method}" threw: ${err && err.message}`, err)
     }
   }
 
@@ -399,36 +551,39 @@ class RpcStream extends EventEmitter {
     const method = methodName(name)
     this._incoming++
     const response = new Response(this, id)
+    if (this._refusingRequests) {
+      // Only requests received before close() are handled.
+      response.error('server is closing')
+      return
+    }
     if (this._incoming > this._maxPending) {
       // A peer flooding us with requests it does not wait for.
-      return response.error(`too many pending requests (${this._maxPending})`)
+      response.error(`too many pending requests (${this._maxPending})`)
+      return
     }
     const handler = this.handler
-    const listened = this.listenerCount('request') > 0
-    if (handler) {
-      const fn = lookup(handler, method)
-      if (fn) runHandler(fn, handler, params, response)
-      else if (!listened) response.error(`unknown method: ${method}`)
+    const fn = handler ? lookup(handler, method) : undefined
+    if (fn !== undefined) {
+      runRequestHandler(fn, handler, params, response, this._appendResponse, (err) =>
+        this._fault(errors.codes.HANDLER, `the handler of "${method}" failed after answering: ${err && err.message}`, err)
+      )
     }
-    if (listened) this.emit('request', method, params, response)
+    if (this.listenerCount('request') > 0) this._emitGuarded(this, 'request', method, params, response)
+    // A handler without the method answers, unless a listener just did.
+    if (handler && fn === undefined && !response.sent) response.error(`unknown method: ${method}`)
+    if (this._maxQueuedReplies !== undefined && this._overReplyBudget()) this._paused = true
   }
 
   _onNotify(name, params) {
     const method = methodName(name)
     const handler = this.handler
-    if (handler) {
-      const fn = lookup(handler, method)
-      if (fn) {
-        try {
-          fn.apply(handler, params)
-        } catch (err) {
-          process.nextTick(() => {
-            throw err
-          })
-        }
-      }
+    const fn = handler ? lookup(handler, method) : undefined
+    if (fn !== undefined) {
+      runNotificationHandler(fn, handler, params, (err) =>
+        this._fault(errors.codes.HANDLER, `the handler of notification "${method}" failed: ${err && err.message}`, err)
+      )
     }
-    this.emit('notify', method, params)
+    if (this.listenerCount('notify') > 0) this._emitGuarded(this, 'notify', method, params)
   }
 
   // ---- lifetime ------------------------------------------------------------
@@ -457,6 +612,15 @@ class RpcStream extends EventEmitter {
     if (this._incoming === 0) this._end()
   }
 
+  /**
+   * The server is closing: requests already received finish; later ones
+   * are answered with an error; the connection ends once idle.
+   */
+  _closeForServer() {
+    this._refusingRequests = true
+    this._closeWhenIdle()
+  }
+
   _end() {
     if (this._state === 'closing' || this._state === 'closed') return
     this._state = 'closing'
@@ -466,7 +630,10 @@ class RpcStream extends EventEmitter {
 
   _destroy(err) {
     if (this._state === 'closed') return
-    if (err) this._closeError = err
+    if (err) {
+      this._hadError = true
+      this._closeError = err
+    }
     if (this._state !== 'closing') this._state = 'closing'
     this._encoder.reset()
     this._native.destroy()
@@ -510,108 +677,65 @@ class RpcStream extends EventEmitter {
   }
 }
 
+function emitDrain(stream) {
+  stream._emitGuarded(stream, 'drain')
+}
+
+function resumeDispatch(stream) {
+  stream._resumeDispatch()
+}
+
 /** Some peers (pynvim) send method names as UTF-8 bin; Rust checked the bytes. */
 function methodName(method) {
-  return typeof method === 'string' ? method : method.toString('utf8')
-}
-
-const objectMethods = new Set(Object.getOwnPropertyNames(Object.prototype))
-
-/** The handler's function for `method`, never one inherited from Object.prototype. */
-function lookup(handler, method) {
-  const fn = handler[method]
-  if (typeof fn !== 'function') return undefined
-  if (objectMethods.has(method) && fn === Object.prototype[method]) return undefined
-  return fn
-}
-
-/**
- * Runs a request handler. Unless it answered through `response`, a returned
- * value (not undefined) or Promise answers; an async handler that resolves
- * to undefined answers null unless it declared the response parameter.
- */
-function runHandler(fn, handler, params, response) {
-  const count = params.length
-  let returned
-  try {
-    returned = callWithResponse(fn, handler, params, response)
-  } catch (err) {
-    if (!response.sent) return response.error(errorMessage(err))
-    throw err
-  }
-  // A handler that declares the response parameter answers through it.
-  const takesResponse = fn.length > count
-  if (returned !== null && typeof returned === 'object' && typeof returned.then === 'function') {
-    returned.then(
-      (value) => {
-        if (!response.sent && (value !== undefined || !takesResponse)) answer(response, value)
-      },
-      (err) => {
-        if (!response.sent) response.error(errorMessage(err))
-      }
-    )
-  } else if (!response.sent && returned !== undefined) {
-    // Returning undefined from a plain function answers nothing: legacy
-    // handlers answer later through `response` (or `arguments`).
-    answer(response, returned)
-  }
-}
-
-/** Answers with what a handler returned; a value that cannot be sent has
- * already been answered with an error, and is reported on the stream. */
-function answer(response, value) {
-  try {
-    response.result(value)
-  } catch (err) {
-    response._stream._emitError(err)
-  }
-}
-
-/** `fn(...params, response)`; the common arities without building an array. */
-function callWithResponse(fn, handler, params, response) {
-  switch (params.length) {
-    case 0:
-      return fn.call(handler, response)
-    case 1:
-      return fn.call(handler, params[0], response)
-    case 2:
-      return fn.call(handler, params[0], params[1], response)
-    case 3:
-      return fn.call(handler, params[0], params[1], params[2], response)
-  }
-  // The decoded params array is ours: append the response for the call.
-  params.push(response)
-  try {
-    return fn.apply(handler, params)
-  } finally {
-    params.pop()
-  }
-}
-
-function errorMessage(err) {
-  if (err instanceof Error) return err.message
-  return err
-}
-
-/** A user callback throwing must not stop the rest of a batch. */
-function invokeCallback(cb, ...args) {
-  try {
-    cb(...args)
-  } catch (err) {
-    process.nextTick(() => {
-      throw err
-    })
-  }
+  return typeof method === 'string' ? method : Buffer.isBuffer(method) ? method.toString('utf8') : String(method)
 }
 
 function checkMethod(method) {
   if (typeof method !== 'string') throw argError('method', 'a string', method)
 }
 
+/** Per-call options: `{ timeout, signal }`, checked as Node checks its own. */
+function checkCallOptions(options) {
+  if (options === null || typeof options !== 'object') throw argError('options', 'an object', options)
+  for (const key of Object.keys(options)) {
+    if (key !== 'timeout' && key !== 'signal') {
+      const err = new TypeError(`The property 'options.${key}' is not a known call option; known options: timeout, signal`)
+      err.code = 'ERR_INVALID_ARG_VALUE'
+      throw err
+    }
+  }
+  const { timeout, signal } = options
+  if (timeout !== undefined && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
+    throw argError('options.timeout', 'a number', timeout)
+  }
+  if (timeout !== undefined && (timeout < 0 || timeout > 0x7fffffff)) {
+    const err = new RangeError(`The value of "options.timeout" is out of range. It must be >= 0 && <= 2147483647. Received ${timeout}`)
+    err.code = 'ERR_OUT_OF_RANGE'
+    throw err
+  }
+  if (signal !== undefined && !isAbortSignal(signal)) throw argError('options.signal', 'an AbortSignal', signal)
+}
+
+function isAbortSignal(value) {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof value.aborted === 'boolean' &&
+    typeof value.addEventListener === 'function' &&
+    typeof value.removeEventListener === 'function'
+  )
+}
+
 function argError(name, expected, got) {
-  const err = new TypeError(`The "${name}" argument must be ${expected}, got ${typeof got === 'string' ? JSON.stringify(got) : String(got)}`)
+  const err = new TypeError(`The "${name}" argument must be ${expected}, got ${typeof got === 'string' ? JSON.stringify(got) : describe(got)}`)
   err.code = 'ERR_INVALID_ARG_TYPE'
   return err
+}
+
+function describe(value) {
+  if (value === null || value === undefined) return String(value)
+  if (typeof value === 'object') return `an instance of ${value.constructor ? value.constructor.name : 'Object'}`
+  return `${typeof value} ${String(value)}`
 }
 
 module.exports = { RpcStream, argError }
