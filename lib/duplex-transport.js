@@ -76,7 +76,9 @@ class DuplexTransport {
   write(batch, _direct) {
     if (this._closed || this._ended) return -1
     // The batch is a view into a reused buffer: streams keep what they are given.
-    return this._writable.write(Buffer.from(batch)) ? 1 : 0
+    this._writable.write(Buffer.from(batch))
+    // Like NativeConnection#write: the bytes waiting to be written.
+    return this._writable.writableLength || 0
   }
 
   pendingBytes() {

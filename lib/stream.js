@@ -266,9 +266,10 @@ class RpcStream extends EventEmitter {
     if (this._encoder.length === 0) return
     const batch = this._encoder.take()
     if (this._state === 'closed') return
-    const status = this._native.write(batch)
-    if (status === 0) this._needDrain = true
-    else if (status === 1 && this._needDrain && this._native.pendingBytes() <= this._highWaterMark) {
+    // Bytes still waiting to be written, or -1 when closed.
+    const pending = this._native.write(batch)
+    if (pending > this._highWaterMark) this._needDrain = true
+    else if (pending >= 0 && this._needDrain) {
       // The batch alone was big, but the socket took it.
       this._needDrain = false
       process.nextTick(() => this.emit('drain'))
@@ -336,6 +337,9 @@ class RpcStream extends EventEmitter {
       case binding.END:
         this._peerEnded = true
         this.stream.emit('end')
+        // Half-close: the peer may still read; end our side once every
+        // request it sent has been answered.
+        this._closeWhenIdle()
         break
       case binding.ERROR:
         this._closeError = errors.fromNative(payload)

@@ -66,7 +66,8 @@ class DatagramTransport {
   write(batch) {
     if (this._closed) return -1
     this._send(batch)
-    return 1
+    // Like NativeConnection#write: nothing waits (datagrams are sent at once).
+    return 0
   }
 
   pendingBytes() {

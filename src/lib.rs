@@ -8,6 +8,7 @@
 //! # Layout
 //! - [`error`]: the error enum and its stable codes.
 //! - [`framer`]: finds message boundaries and enforces size and depth limits.
+//! - [`guard`]: turns a panic into [`error::Error::Internal`] at FFI entry points.
 //! - [`message`]: checks the request/response/notification envelope.
 //! - [`deframer`]: byte stream → batches of checked messages (and error replies).
 //! - [`outbox`]: the coalescing write queue and its writer task.
@@ -24,6 +25,7 @@ pub mod connection;
 pub mod deframer;
 pub mod error;
 pub mod framer;
+pub mod guard;
 pub mod message;
 pub mod outbox;
 pub mod runtime;

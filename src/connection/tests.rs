@@ -87,14 +87,21 @@ async fn delivers_every_message_of_one_read_in_one_batch() {
 }
 
 #[tokio::test]
-async fn writes_what_is_queued_and_ends_when_the_peer_ends() {
+async fn a_peer_that_ends_its_side_still_gets_what_is_written_until_we_end() {
     let (conn, mut rx, mut client) = pair(Options::default()).await;
-    assert!(conn.write(&request(9, "hello"), true).unwrap());
+    conn.write(&request(9, "hello"), true).unwrap();
     let reply = read_value(&mut client).await;
     assert_eq!(reply[1], Value::from(9));
     client.shutdown().await.unwrap();
     assert!(matches!(next(&mut rx).await, Event::End));
+    // Half-closed: our side stays open for answers owed.
+    conn.write(&request(10, "late answer"), true).unwrap();
+    let reply = read_value(&mut client).await;
+    assert_eq!(reply[1], Value::from(10));
+    conn.end();
     assert!(matches!(next(&mut rx).await, Event::Close));
+    let mut buf = [0u8; 8];
+    assert_eq!(client.read(&mut buf).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -255,6 +262,7 @@ async fn an_external_reader_hands_messages_over_and_reports_the_end() {
     assert_eq!(reply[1], Value::from(3));
     conn.external_read_finished(ReadOutcome::Eof);
     assert!(matches!(next(&mut rx).await, Event::End));
+    conn.end();
     assert!(matches!(next(&mut rx).await, Event::Close));
     assert!(conn.socket().is_none(), "the socket is released on close");
 }

@@ -278,15 +278,29 @@ impl NativeConnection {
     }
 
     /// Writes encoded messages: from this thread when the writer is idle
-    /// and the socket takes them, else through the writer task. `1` written
-    /// or queued under the high-water mark, `0` queued over it (wait for
-    /// drain), `-1` closed.
+    /// and the socket takes them, else through the writer task. Returns the
+    /// bytes now waiting to be written (0: the socket took everything; past
+    /// the high-water mark a drain event follows), `-1` when closed or ending.
     #[napi]
-    pub fn write(&self, data: &[u8]) -> i32 {
+    pub fn write(&self, data: &[u8]) -> f64 {
         match self.conn.write(data, true) {
-            Ok(true) => 1,
-            Ok(false) => 0,
-            Err(_) => -1,
+            // Exact: queues cannot approach 2^53 bytes.
+            Ok(pending) => pending as f64,
+            Err(_) => -1.0,
+        }
+    }
+
+    /// Resumes delivery after the MESSAGES callback returned `true`:
+    /// delivers the complete messages buffered meanwhile (calling that
+    /// callback now, which may pause again), then reads the socket again.
+    #[napi]
+    pub fn resume_reading(&self) {
+        // Copied out so that no borrow is held while JavaScript runs (it
+        // may dispose of this connection).
+        let reader = self.reader.borrow().as_ref().map(UvReader::raw);
+        if let Some(reader) = reader {
+            // SAFETY: taken from the live reader just now, on the JS thread.
+            unsafe { reader.resume_reading() };
         }
     }
 
