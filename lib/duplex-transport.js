@@ -60,10 +60,7 @@ class DuplexTransport {
 
   _fail(err) {
     if (this._closed) return
-    const m = /^([A-Z][A-Z0-9_]+): ([\s\S]*)$/.exec(err.message)
-    // Native errors carry their code as a message prefix.
-    const code = m ? m[1] : err.code || 'ERR_MSGPACK_RPC_PROTOCOL'
-    this._onEvent(binding.ERROR, { code, message: m ? m[2] : err.message })
+    this._onEvent(binding.ERROR, { code: err.code || 'ERR_MSGPACK_RPC_PROTOCOL', message: err.message })
     this.destroy()
   }
 

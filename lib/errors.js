@@ -77,21 +77,14 @@ function describeRemote(data) {
   }
 }
 
-/** An Error from the `{ code, message }` the native layer reports. */
+/** An Error from the `{ code, message }` the native layer reports (OS errors add `errno`, `syscall`, ...). */
 function fromNative(info) {
   const err = new Error(info.message)
   err.code = info.code
-  return err
-}
-
-/** Native exceptions carry their code as a `CODE: message` prefix. */
-function withNativeCode(err) {
-  const m = /^([A-Z][A-Z0-9_]+): ([\s\S]*)$/.exec(err && err.message)
-  if (m) {
-    err.code = m[1]
-    err.message = m[2]
+  for (const key of ['errno', 'syscall', 'address', 'port', 'hostname']) {
+    if (info[key] != null) err[key] = info[key]
   }
   return err
 }
 
-module.exports = { codes, RpcError, RemoteError, TimeoutError, ClosedError, AbortError, fromNative, withNativeCode }
+module.exports = { codes, RpcError, RemoteError, TimeoutError, ClosedError, AbortError, fromNative }

@@ -60,7 +60,6 @@ class Server extends EventEmitter {
         this._onEvent
       )
     } catch (err) {
-      errors.withNativeCode(err)
       process.nextTick(() => this.emit('error', err))
       return this
     }

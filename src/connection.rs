@@ -339,7 +339,12 @@ impl Connection {
                     }
                 }
                 Ok(_) => {}
-                Err(e) => return ReadOutcome::Failed(e.into()),
+                Err(source) => {
+                    return ReadOutcome::Failed(Error::Sys {
+                        syscall: "read",
+                        source,
+                    })
+                }
             }
             if let Err(e) = self.frame_messages(&mut deframer, &mut buf, sink) {
                 return ReadOutcome::Failed(e);

@@ -35,7 +35,10 @@ mod tests {
     fn a_panicking_closure_becomes_an_internal_error() {
         let n = 3;
         let err = catch_panic(|| -> u32 { panic!("boom {n}") }).unwrap_err();
-        assert!(matches!(&err, Error::Internal(m) if m == "boom 3"), "{err:?}");
+        assert!(
+            matches!(&err, Error::Internal(m) if m == "boom 3"),
+            "{err:?}"
+        );
         assert_eq!(err.code(), "ERR_MSGPACK_RPC_INTERNAL");
     }
 

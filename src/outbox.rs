@@ -232,7 +232,10 @@ impl Outbox {
                 if ending {
                     return match io.shutdown_write() {
                         Ok(()) => WriterExit::Ended,
-                        Err(e) => WriterExit::Failed(e.into()),
+                        Err(source) => WriterExit::Failed(Error::Sys {
+                            syscall: "shutdown",
+                            source,
+                        }),
                     };
                 }
                 self.wake.notified().await;
@@ -240,9 +243,9 @@ impl Outbox {
             }
             tokio::select! {
                 written = write_all(io, &batch) => {
-                    if let Err(e) = written {
+                    if let Err(source) = written {
                         self.close();
-                        return WriterExit::Failed(e.into());
+                        return WriterExit::Failed(Error::Sys { syscall: "write", source });
                     }
                 }
                 _ = self.aborted.wait() => return WriterExit::Aborted,

@@ -254,8 +254,7 @@ impl NativeConnection {
         *sink.endpoints.lock() = self.endpoints.clone();
         self.sink = Some(sink.clone());
         self.register_cleanup(&env)?;
-        let socket =
-            share(socket, &self.options).map_err(|e| napi::Error::from_reason(e.to_string()))?;
+        let socket = share(socket, &self.options).map_err(|e| events::to_js_error(&env, &e))?;
         self.conn.set_socket(socket.clone());
         if self.options.external_reader {
             let started = UvReader::start(

@@ -16,8 +16,7 @@ use crate::server::{Listener, ServerSink};
 use crate::transport::{Acceptor, Socket};
 
 use super::connection::NativeConnection;
-use super::deframer::to_napi;
-use super::events::{self, EndpointInfo, ErrorInfo, Payload};
+use super::events::{self, to_js_error, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
 use super::teardown;
 
@@ -95,7 +94,7 @@ impl NativeServer {
                 bound => bound,
             }
         }
-        .map_err(to_napi)?;
+        .map_err(|e| to_js_error(&env, &e))?;
         let tsfn: EventFn = on_event
             .build_threadsafe_function::<ServerEvent>()
             .callee_handled::<false>()

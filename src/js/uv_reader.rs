@@ -242,9 +242,10 @@ extern "C" fn on_readable(handle: *mut c_void, status: c_int, _events: c_int) {
     let reader = unsafe { &mut **handle.cast::<*mut Reader>() };
     guarded(reader, |reader| {
         if status < 0 {
-            return reader.finish(ReadOutcome::Failed(Error::Io(
-                std::io::Error::from_raw_os_error(-status),
-            )));
+            return reader.finish(ReadOutcome::Failed(Error::Sys {
+                syscall: "read",
+                source: std::io::Error::from_raw_os_error(-status),
+            }));
         }
         reader.read_available();
     });
@@ -357,9 +358,12 @@ impl Reader {
                 Ok(n) => read += n,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
+                Err(source) => {
                     self.deliver();
-                    return self.finish(ReadOutcome::Failed(e.into()));
+                    return self.finish(ReadOutcome::Failed(Error::Sys {
+                        syscall: "read",
+                        source,
+                    }));
                 }
             }
         }
