@@ -236,6 +236,7 @@ function connectionOptions(options = {}, server = false) {
     maxDepth: options.maxDepth,
     highWaterMark,
     pauseReadingAbove: server ? options.maxQueuedReplies || Math.max(DEFAULT_MAX_QUEUED_REPLIES, highWaterMark || 0) : undefined,
+    maxBufferedBytes: server ? options.maxBufferedBytes : undefined,
   }
 }
 

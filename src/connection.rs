@@ -14,6 +14,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use tokio::sync::Notify;
 
+use crate::budget::{BudgetSlot, PartialBudget};
 use crate::deframer::Deframer;
 use crate::error::{Error, Result};
 use crate::framer::Limits;
@@ -102,6 +103,10 @@ pub struct Connection {
     /// How an external reader ended, and the signal that it did.
     external_exit: parking_lot::Mutex<Option<ReadOutcome>>,
     external_done: Notify,
+    /// Why the connection was failed from outside (see `fail_with`).
+    failure: parking_lot::Mutex<Option<Error>>,
+    /// This connection's share of its server's budget for incomplete messages.
+    budget: parking_lot::Mutex<Option<BudgetSlot>>,
 }
 
 #[derive(Debug, Default)]
@@ -122,7 +127,37 @@ impl Connection {
             socket: parking_lot::Mutex::new(None),
             external_exit: parking_lot::Mutex::new(None),
             external_done: Notify::new(),
+            failure: parking_lot::Mutex::new(None),
+            budget: parking_lot::Mutex::new(None),
         }
+    }
+
+    /// Counts this connection's incomplete messages against `budget`.
+    pub fn join_budget(self: &Arc<Self>, budget: &Arc<PartialBudget>) {
+        *self.budget.lock() = Some(budget.join(Arc::downgrade(self)));
+    }
+
+    /// Reports how many bytes of incomplete messages the reader holds
+    /// (after each read). Over the server's budget, the connection holding
+    /// the most is failed, which may be this one.
+    pub fn holding_partial(&self, bytes: usize) {
+        let slot = self.budget.lock();
+        if let Some(slot) = slot.as_ref() {
+            slot.hold(bytes);
+        }
+    }
+
+    /// Fails the connection from outside its tasks: `error` is reported,
+    /// then it closes.
+    pub fn fail_with(&self, error: Error) {
+        {
+            let mut failure = self.failure.lock();
+            if failure.is_some() || self.stop.is_triggered() {
+                return;
+            }
+            *failure = Some(error);
+        }
+        self.destroy();
     }
 
     /// Writes or queues encoded messages (see [`Outbox::write`] for
@@ -243,8 +278,12 @@ impl Connection {
         let (read_exit, write_exit) = tokio::join!(reading, writing);
         self.stop.trigger();
         self.socket.lock().take();
-        match (read_exit, write_exit) {
-            (ReadOutcome::Failed(e), _) | (_, WriterExit::Failed(e)) => sink.emit(Event::Error(e)),
+        self.budget.lock().take();
+        let failure = self.failure.lock().take();
+        match (read_exit, write_exit, failure) {
+            (_, _, Some(e)) | (ReadOutcome::Failed(e), _, _) | (_, WriterExit::Failed(e), _) => {
+                sink.emit(Event::Error(e))
+            }
             _ => {}
         }
         sink.emit(Event::Close);
@@ -349,6 +388,7 @@ impl Connection {
             if let Err(e) = self.frame_messages(&mut deframer, &mut buf, sink) {
                 return ReadOutcome::Failed(e);
             }
+            self.holding_partial(buf.len());
         }
     }
 

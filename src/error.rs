@@ -16,6 +16,11 @@ pub enum Error {
     #[error("message too large; {size} bytes exceeds the limit of {limit} bytes")]
     MessageTooLarge { size: u64, limit: usize },
 
+    /// The server's connections together hold more than `maxBufferedBytes`
+    /// of incomplete messages, and this connection holds the most.
+    #[error("message too large; the server's connections hold more than maxBufferedBytes ({limit} bytes) of incomplete messages, {held} of them on this connection")]
+    BufferBudget { limit: usize, held: usize },
+
     /// A message nests arrays and maps deeper than the configured limit.
     #[error("protocol error; nesting deeper than {limit} levels")]
     TooDeep { limit: usize },
@@ -83,7 +88,9 @@ impl Error {
     pub fn code(&self) -> String {
         match self {
             Error::Protocol(_) | Error::TooDeep { .. } => "ERR_MSGPACK_RPC_PROTOCOL".into(),
-            Error::MessageTooLarge { .. } => "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE".into(),
+            Error::MessageTooLarge { .. } | Error::BufferBudget { .. } => {
+                "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE".into()
+            }
             Error::Closed => "ERR_MSGPACK_RPC_CLOSED".into(),
             Error::Internal(_) => "ERR_MSGPACK_RPC_INTERNAL".into(),
             Error::InvalidAddress(_) => "ERR_MSGPACK_RPC_INVALID_ADDRESS".into(),

@@ -12,6 +12,7 @@
 //! - [`message`]: checks the request/response/notification envelope.
 //! - [`deframer`]: byte stream → batches of checked messages (and error replies).
 //! - [`outbox`]: the coalescing write queue and its writer task.
+//! - [`budget`]: the server-wide cap on bytes held for incomplete messages.
 //! - [`connection`]: one connection: reader, batching, writer, events.
 //! - [`transport`]: addresses, TCP and unix sockets (and the write-only
 //!   handling of sockets read on the JavaScript thread).
@@ -21,6 +22,7 @@
 //! - `js`: the napi binding (feature `node`).
 #![deny(clippy::all)]
 
+pub mod budget;
 pub mod connection;
 pub mod deframer;
 pub mod error;

@@ -280,3 +280,83 @@ async fn read_value_unix(peer: &mut tokio::net::UnixStream) -> Value {
         }
     }
 }
+
+/// A server-side connection sharing `budget`, and its raw client socket.
+async fn budgeted(
+    acceptor: &Acceptor,
+    budget: &Arc<crate::budget::PartialBudget>,
+) -> (Arc<Connection>, mpsc::UnboundedReceiver<Event>, TcpStream) {
+    let port = acceptor.local().local_port.unwrap();
+    let client = transport::connect_tcp("127.0.0.1", port).await.unwrap();
+    let socket = acceptor.accept().await.unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let options = Options::default();
+    let conn = Arc::new(Connection::new(&options));
+    conn.join_budget(budget);
+    tokio::spawn({
+        let conn = conn.clone();
+        async move { socket.run(&conn, Arc::new(Channel(tx)), options).await }
+    });
+    (conn, rx, client)
+}
+
+/// Waits (bounded) until `budget` counts `bytes`.
+async fn until_held(budget: &crate::budget::PartialBudget, bytes: usize) {
+    for _ in 0..500 {
+        if budget.total() == bytes {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    panic!("the budget holds {} bytes, not {bytes}", budget.total());
+}
+
+#[tokio::test]
+async fn the_connection_holding_most_of_the_servers_partial_budget_is_failed() {
+    let acceptor = Acceptor::bind(
+        &Addr::Tcp {
+            host: "127.0.0.1".into(),
+            port: 0,
+        },
+        16,
+    )
+    .unwrap();
+    let budget = crate::budget::PartialBudget::new(1000);
+    let (big, mut big_rx, mut big_client) = budgeted(&acceptor, &budget).await;
+    let (_small, mut small_rx, mut small_client) = budgeted(&acceptor, &budget).await;
+    // One request of about 900 bytes, sent in parts: [0, 1, "m", [bin 880]].
+    let whole = encode(&Value::Array(vec![
+        0.into(),
+        1.into(),
+        "m".into(),
+        Value::Array(vec![Value::Binary(vec![7; 880])]),
+    ]));
+    big_client.write_all(&whole[..600]).await.unwrap();
+    until_held(&budget, 600).await;
+    // The smaller connection's read takes the total over 1000: the bigger one goes.
+    small_client.write_all(&whole[..500]).await.unwrap();
+    match next(&mut big_rx).await {
+        Event::Error(e) => {
+            assert_eq!(e.code(), "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE");
+            assert!(
+                e.to_string().contains("maxBufferedBytes (1000 bytes)"),
+                "{e}"
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(next(&mut big_rx).await, Event::Close));
+    assert!(big.is_destroyed());
+    until_held(&budget, 500).await;
+    // The other connection goes on: its message completes and is delivered.
+    small_client.write_all(&whole[500..]).await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < whole.len() {
+        match next(&mut small_rx).await {
+            Event::Messages(batch) => got.extend(batch),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(got, whole);
+    until_held(&budget, 0).await;
+}

@@ -14,6 +14,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use parking_lot::Mutex;
 
+use crate::budget::PartialBudget;
 use crate::connection::{Connection, Event, EventSink, Options};
 use crate::error::Error;
 use crate::runtime;
@@ -140,10 +141,16 @@ pub struct NativeConnection {
 
 impl NativeConnection {
     /// Wraps a socket a server accepted; it starts reading on `start()`.
-    pub(super) fn accepted(socket: Socket, mut options: Options) -> Self {
+    pub(super) fn accepted(
+        socket: Socket,
+        mut options: Options,
+        budget: &Arc<PartialBudget>,
+    ) -> Self {
         options.external_reader = read_on_js_thread();
+        let conn = Arc::new(Connection::new(&options));
+        conn.join_budget(budget);
         NativeConnection {
-            conn: Arc::new(Connection::new(&options)),
+            conn,
             options,
             sink: None,
             endpoints: socket.endpoints(),

@@ -80,7 +80,10 @@ impl NativeServer {
         options: Option<ConnectionOptions>,
         on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
     ) -> napi::Result<Self> {
-        let options = Options::from(&options.unwrap_or_default());
+        let js_options = options.unwrap_or_default();
+        let options = Options::from(&js_options);
+        // One budget for the incomplete messages of all its connections.
+        let budget = js_options.partial_budget();
         let addr = target.to_addr("::")?;
         let handle = runtime::handle();
         let acceptor = {
@@ -102,7 +105,7 @@ impl NativeServer {
                 Ok(FnArgs::from(match ctx.value {
                     ServerEvent::Connection(socket) => (
                         events::CONNECTION,
-                        Payload::Connection(NativeConnection::accepted(socket, options)),
+                        Payload::Connection(NativeConnection::accepted(socket, options, &budget)),
                     ),
                     ServerEvent::Error(e) => (events::ERROR, Payload::Error(ErrorInfo::from(&e))),
                     ServerEvent::Close => (events::CLOSE, Payload::Nothing),

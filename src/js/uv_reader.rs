@@ -295,6 +295,7 @@ impl Reader {
             return;
         }
         self.deliver();
+        self.conn.holding_partial(self.buf.len());
         if self.js_paused || self.finished {
             return;
         }
@@ -319,6 +320,10 @@ impl Reader {
         self.pause();
         if !self.finished {
             self.finished = true;
+            // Nothing more will be framed: release the buffer and its share
+            // of the server's budget.
+            self.buf = BytesMut::new();
+            self.conn.holding_partial(0);
             self.conn.external_read_finished(outcome);
         }
     }
@@ -368,6 +373,7 @@ impl Reader {
             }
         }
         self.deliver();
+        self.conn.holding_partial(self.buf.len());
         if self.js_paused {
             // Resumed by `resume_reading`.
             self.pause();
