@@ -281,9 +281,12 @@ impl Connection {
         self.budget.lock().take();
         let failure = self.failure.lock().take();
         match (read_exit, write_exit, failure) {
-            (_, _, Some(e)) | (ReadOutcome::Failed(e), _, _) | (_, WriterExit::Failed(e), _) => {
+            (_, _, Some(e)) | (ReadOutcome::Failed(e), _, _) | (_, WriterExit::Failed(e), _)
+                if !e.is_peer_gone() =>
+            {
                 sink.emit(Event::Error(e))
             }
+            // The peer closed (or reset) the connection: a close, not a failure.
             _ => {}
         }
         sink.emit(Event::Close);

@@ -101,6 +101,21 @@ impl Error {
         }
     }
 
+    /// Whether this is the operating system saying the peer is gone (reset,
+    /// broken pipe, no longer connected) on an established connection: the
+    /// peer closed it, which is not a failure of ours.
+    pub fn is_peer_gone(&self) -> bool {
+        match self {
+            Error::Sys { source, .. } => matches!(
+                source.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::NotConnected
+            ),
+            _ => false,
+        }
+    }
+
     /// Node's `errno`, `syscall`, `address`, `port` and `hostname` for this error.
     pub fn details(&self) -> OsDetails {
         let errno = |e: &io::Error| e.raw_os_error().map(|n| -n);

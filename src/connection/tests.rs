@@ -360,3 +360,17 @@ async fn the_connection_holding_most_of_the_servers_partial_budget_is_failed() {
     assert_eq!(got, whole);
     until_held(&budget, 0).await;
 }
+
+#[tokio::test]
+async fn a_peer_that_resets_the_connection_closes_it_without_an_error() {
+    let (_conn, mut rx, client) = pair(Options::default()).await;
+    // SO_LINGER 0: closing sends a reset instead of an orderly end.
+    socket2::SockRef::from(&client)
+        .set_linger(Some(std::time::Duration::ZERO))
+        .unwrap();
+    drop(client);
+    match next(&mut rx).await {
+        Event::Close => {}
+        other => panic!("expected a plain close, got {other:?}"),
+    }
+}

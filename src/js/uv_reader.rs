@@ -242,10 +242,7 @@ extern "C" fn on_readable(handle: *mut c_void, status: c_int, _events: c_int) {
     let reader = unsafe { &mut **handle.cast::<*mut Reader>() };
     guarded(reader, |reader| {
         if status < 0 {
-            return reader.finish(ReadOutcome::Failed(Error::Sys {
-                syscall: "read",
-                source: std::io::Error::from_raw_os_error(-status),
-            }));
+            return reader.on_poll_error(status);
         }
         reader.read_available();
     });
@@ -305,6 +302,29 @@ impl Reader {
         if !self.conn.should_pause_reading(&self.options) {
             self.resume();
         }
+    }
+
+    /// libuv reports `POLLERR` as `UV_EBADF` and stops the handle: the
+    /// socket has a pending error (a reset by the peer, typically), not a
+    /// bad descriptor. Reading reports the real one (or the end, or what
+    /// is still buffered); `SO_ERROR` is the fallback.
+    fn on_poll_error(&mut self, status: c_int) {
+        self.polling = false;
+        self.read_available();
+        if self.finished {
+            return;
+        }
+        // SAFETY: `self.socket` keeps the descriptor open while we poll it.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.socket.as_raw_fd()) };
+        let source = socket2::SockRef::from(&fd)
+            .take_error()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| std::io::Error::from_raw_os_error(-status));
+        self.finish(ReadOutcome::Failed(Error::Sys {
+            syscall: "read",
+            source,
+        }));
     }
 
     /// The peer ended its side; what it sent has all been delivered.
