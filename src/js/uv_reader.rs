@@ -248,6 +248,13 @@ extern "C" fn on_readable(handle: *mut c_void, status: c_int, _events: c_int) {
     });
 }
 
+/// Whether `MSGPACK_RPC_TEST_PANIC=read` asks every read callback to panic,
+/// so that a test can check the guard from JavaScript (read once).
+fn panic_requested() -> bool {
+    static REQUESTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *REQUESTED.get_or_init(|| std::env::var("MSGPACK_RPC_TEST_PANIC").is_ok_and(|v| v == "read"))
+}
+
 /// Runs `f` on `reader`; a panic finishes the connection with
 /// [`Error::Internal`] instead of unwinding into libuv (which aborts).
 fn guarded(reader: &mut Reader, f: impl FnOnce(&mut Reader)) {
@@ -349,6 +356,9 @@ impl Reader {
     }
 
     fn read_available(&mut self) {
+        if panic_requested() {
+            panic!("MSGPACK_RPC_TEST_PANIC=read: a panic in the read callback, as asked");
+        }
         if self.conn.is_destroyed() {
             return self.finish(ReadOutcome::Stopped);
         }
