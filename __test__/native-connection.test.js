@@ -92,6 +92,51 @@ test('the MESSAGES callback returning true pauses delivery until resumeReading()
   }
 })
 
+test('a drain does not resume a reader that JavaScript paused', { skip: tokioReader && 'the Tokio reader cannot pause' }, async () => {
+  const seen = []
+  let conn
+  let drained
+  const drain = new Promise((resolve) => (drained = resolve))
+  // The outbox is over pauseReadingAbove after the first message, so the
+  // core pauses reading too, and resumes it on the drain.
+  const server = nativeServer(
+    (c) => {
+      conn = c
+      conn.start((kind, payload, length) => {
+        if (kind === binding.MESSAGES) {
+          const bytes = payload.subarray(0, length === undefined ? payload.length : length)
+          for (const m of decodeMulti(bytes)) seen.push(m[2][0])
+          if (seen.length === 1) conn.write(Buffer.alloc(4 * 1024 * 1024))
+          return true
+        }
+        if (kind === binding.DRAIN) drained()
+        if (kind === binding.CLOSE) conn.dispose()
+        return undefined
+      })
+    },
+    { pauseReadingAbove: 1024, highWaterMark: 1024 },
+  )
+  const socket = await connectRaw(server.port)
+  try {
+    socket.pause()
+    socket.write(encode([2, 'n', [1]]))
+    for (let i = 0; i < 500 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 2))
+    assert.deepEqual(seen, [1])
+    socket.write(encode([2, 'n', [2]]))
+    socket.resume() // read the 4 MiB: the outbox drains
+    await drain
+    // Give a wrongly resumed reader the chance to deliver.
+    await new Promise((r) => setTimeout(r, 50))
+    assert.deepEqual(seen, [1], 'nothing delivered while JavaScript has delivery paused')
+    conn.resumeReading()
+    for (let i = 0; i < 500 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 2))
+    assert.deepEqual(seen, [1, 2])
+  } finally {
+    socket.destroy()
+    await server.close()
+  }
+})
+
 test('write() returns the bytes still waiting to be written, and -1 once ended', async () => {
   let conn
   let accepted
