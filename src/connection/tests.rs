@@ -374,3 +374,21 @@ async fn a_peer_that_resets_the_connection_closes_it_without_an_error() {
         other => panic!("expected a plain close, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_backlog_over_pause_reading_above_drains_even_under_the_high_water_mark() {
+    let (conn, mut rx, mut client) = pair(Options {
+        pause_reading_above: Some(100),
+        high_water_mark: 1024 * 1024,
+        ..Options::default()
+    })
+    .await;
+    // Queued (not direct), well under the high-water mark but over the
+    // pause threshold: a paused reader waits for this drain.
+    let pending = conn.write(&[0xc0; 200], false).unwrap();
+    assert!(pending > 100);
+    let mut got = [0u8; 200];
+    client.read_exact(&mut got).await.unwrap();
+    assert!(matches!(next(&mut rx).await, Event::Drain));
+    conn.destroy();
+}
