@@ -66,10 +66,7 @@ class DuplexTransport {
 
   _fail(err) {
     if (this._closed) return
-    const m = /^([A-Z][A-Z0-9_]+): ([\s\S]*)$/.exec(err.message)
-    // Native errors carry their code as a message prefix.
-    const code = m ? m[1] : err.code || 'ERR_MSGPACK_RPC_PROTOCOL'
-    this._onEvent(binding.ERROR, { code, message: m ? m[2] : err.message })
+    this._onEvent(binding.ERROR, { code: err.code || 'ERR_MSGPACK_RPC_PROTOCOL', message: err.message })
     this.destroy()
   }
 
@@ -82,7 +79,9 @@ class DuplexTransport {
   write(batch, _direct) {
     if (this._closed || this._ended) return -1
     // The batch is a view into a reused buffer: streams keep what they are given.
-    return this._writable.write(Buffer.from(batch)) ? 1 : 0
+    this._writable.write(Buffer.from(batch))
+    // Like NativeConnection#write: the bytes waiting to be written.
+    return this._writable.writableLength || 0
   }
 
   pendingBytes() {

@@ -119,16 +119,6 @@ function fromNative(info) {
   return err
 }
 
-/** Native exceptions carry their code as a `CODE: message` prefix. */
-function withNativeCode(err) {
-  const m = /^([A-Z][A-Z0-9_]+): ([\s\S]*)$/.exec(err && err.message)
-  if (m) {
-    err.code = m[1]
-    err.message = m[2]
-  }
-  return err
-}
-
 /**
  * Reports a fault of user code (a handler, a listener, a callback) that
  * nobody else can receive: `'error'` on `primary` if anyone listens, else on
@@ -167,6 +157,5 @@ module.exports = {
   ClosedError,
   AbortError,
   fromNative,
-  withNativeCode,
   reportFault,
 }

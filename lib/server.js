@@ -60,7 +60,6 @@ class Server extends EventEmitter {
         this._onEvent
       )
     } catch (err) {
-      errors.withNativeCode(err)
       process.nextTick(() => this.emit('error', err))
       return this
     }
@@ -258,6 +257,7 @@ function connectionOptions(options = {}, server = false) {
     maxDepth: options.maxDepth,
     highWaterMark,
     pauseReadingAbove: server ? replyBudget(options) : undefined,
+    maxBufferedBytes: server ? options.maxBufferedBytes : undefined,
   }
 }
 

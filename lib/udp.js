@@ -47,10 +47,7 @@ class DatagramTransport {
       batch = this._deframer.datagram(datagram)
     } catch (err) {
       // No connection to close: report (if anyone listens) and drop it.
-      const m = /^([A-Z][A-Z0-9_]+): ([\s\S]*)$/.exec(err.message)
-      const e = new Error(m ? m[2] : err.message)
-      e.code = m ? m[1] : errors.codes.PROTOCOL
-      return this._onEvent(binding.ERROR, { code: e.code, message: e.message })
+      return this._onEvent(binding.ERROR, { code: err.code || errors.codes.PROTOCOL, message: err.message })
     }
     if (batch.replies) this._send(batch.replies)
     if (batch.messages) this._onEvent(binding.MESSAGES, batch.messages)
@@ -66,7 +63,8 @@ class DatagramTransport {
   write(batch) {
     if (this._closed) return -1
     this._send(batch)
-    return 1
+    // Like NativeConnection#write: nothing waits (datagrams are sent at once).
+    return 0
   }
 
   pendingBytes() {

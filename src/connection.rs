@@ -4,8 +4,9 @@
 //!
 //! The connection answers requests whose envelope is broken (when their msgid
 //! can be read) by itself; anything else that is not MessagePack-RPC ends the
-//! connection with an [`Event::Error`]. The last event is always
-//! [`Event::Close`].
+//! connection with an [`Event::Error`]. The peer ending its side is
+//! reported as [`Event::End`] and leaves ours open until [`Connection::end`].
+//! The last event is always [`Event::Close`].
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -13,9 +14,11 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use tokio::sync::Notify;
 
+use crate::budget::{BudgetSlot, PartialBudget};
 use crate::deframer::Deframer;
 use crate::error::{Error, Result};
 use crate::framer::Limits;
+use crate::guard::panic_message;
 use crate::outbox::{Outbox, WriterExit, DEFAULT_HIGH_WATER_MARK};
 use crate::shutdown::Stop;
 use crate::transport::{Endpoints, Io, SharedSocket};
@@ -59,12 +62,22 @@ pub struct Options {
     /// Servers set it so a peer that sends requests but does not read the
     /// responses cannot grow our memory; `None` reads regardless.
     pub pause_reading_above: Option<usize>,
-    /// Backlog size past which writes report backpressure.
+    /// Backlog size past which the caller should wait for [`Event::Drain`].
     pub high_water_mark: usize,
     /// Reads are done by someone else (the binding reads on the JavaScript
     /// thread through libuv) who reports the end with
     /// [`Connection::external_read_finished`]; no reader task runs.
     pub external_reader: bool,
+}
+
+impl Options {
+    /// Pending size past which the outbox reports a drain when it empties:
+    /// writers wait for one past the high-water mark, and a paused reader
+    /// past `pause_reading_above`, whichever is lower.
+    pub fn backlog_threshold(&self) -> usize {
+        self.pause_reading_above
+            .map_or(self.high_water_mark, |p| p.min(self.high_water_mark))
+    }
 }
 
 impl Default for Options {
@@ -84,13 +97,16 @@ pub struct Connection {
     outbox: Arc<Outbox>,
     stop: Arc<Stop>,
     undelivered: Arc<Undelivered>,
-    high_water_mark: usize,
     /// The connected socket, for an external reader; dropped when the
     /// connection closes so the descriptor does not outlive it.
     socket: parking_lot::Mutex<Option<SharedSocket>>,
     /// How an external reader ended, and the signal that it did.
     external_exit: parking_lot::Mutex<Option<ReadOutcome>>,
     external_done: Notify,
+    /// Why the connection was failed from outside (see `fail_with`).
+    failure: parking_lot::Mutex<Option<Error>>,
+    /// This connection's share of its server's budget for incomplete messages.
+    budget: parking_lot::Mutex<Option<BudgetSlot>>,
 }
 
 #[derive(Debug, Default)]
@@ -105,29 +121,54 @@ impl Connection {
     /// is still connecting).
     pub fn new(options: &Options) -> Self {
         Connection {
-            outbox: Arc::new(Outbox::new()),
+            outbox: Arc::new(Outbox::with_threshold(options.backlog_threshold())),
             stop: Arc::new(Stop::new()),
             undelivered: Arc::default(),
-            high_water_mark: options.high_water_mark,
             socket: parking_lot::Mutex::new(None),
             external_exit: parking_lot::Mutex::new(None),
             external_done: Notify::new(),
+            failure: parking_lot::Mutex::new(None),
+            budget: parking_lot::Mutex::new(None),
         }
     }
 
+    /// Counts this connection's incomplete messages against `budget`.
+    pub fn join_budget(self: &Arc<Self>, budget: &Arc<PartialBudget>) {
+        *self.budget.lock() = Some(budget.join(Arc::downgrade(self)));
+    }
+
+    /// Reports how many bytes of incomplete messages the reader holds
+    /// (after each read). Over the server's budget, the connection holding
+    /// the most is failed, which may be this one.
+    pub fn holding_partial(&self, bytes: usize) {
+        let slot = self.budget.lock();
+        if let Some(slot) = slot.as_ref() {
+            slot.hold(bytes);
+        }
+    }
+
+    /// Fails the connection from outside its tasks: `error` is reported,
+    /// then it closes.
+    pub fn fail_with(&self, error: Error) {
+        {
+            let mut failure = self.failure.lock();
+            if failure.is_some() || self.stop.is_triggered() {
+                return;
+            }
+            *failure = Some(error);
+        }
+        self.destroy();
+    }
+
     /// Writes or queues encoded messages (see [`Outbox::write`] for
-    /// `direct`). Returns `true` while the backlog is under the high-water
-    /// mark, `false` when the caller should wait for [`Event::Drain`].
+    /// `direct`). Returns the bytes now waiting to be written (0 when the
+    /// socket took everything); past the high-water mark the caller should
+    /// wait for [`Event::Drain`], which is then sure to come.
     ///
     /// # Errors
     /// [`Error::Closed`] once the connection is ending or closed.
-    pub fn write(&self, data: &[u8], direct: bool) -> Result<bool> {
-        let pending = self.outbox.write(data, direct)?;
-        if pending > self.high_water_mark {
-            self.outbox.set_backlogged();
-            return Ok(false);
-        }
-        Ok(true)
+    pub fn write(&self, data: &[u8], direct: bool) -> Result<usize> {
+        self.outbox.write(data, direct)
     }
 
     /// Bytes waiting to be written.
@@ -192,13 +233,9 @@ impl Connection {
     /// For an external reader: whether to stop reading until
     /// [`Event::Drain`] because too many replies wait to be written.
     pub fn should_pause_reading(&self, options: &Options) -> bool {
-        match options.pause_reading_above {
-            Some(limit) if self.outbox.pending() > limit => {
-                self.outbox.set_backlogged();
-                true
-            }
-            _ => false,
-        }
+        options
+            .pause_reading_above
+            .is_some_and(|limit| self.outbox.over(limit))
     }
 
     /// Resolves once the connection is destroyed or has failed.
@@ -222,10 +259,9 @@ impl Connection {
                 self.read_loop(&*io, &*sink, options).await
             };
             match &exit {
-                ReadOutcome::Eof => {
-                    sink.emit(Event::End);
-                    self.outbox.end();
-                }
+                // Half-close: the peer may still read. The consumer ends our
+                // side once it has answered what it received.
+                ReadOutcome::Eof => sink.emit(Event::End),
                 ReadOutcome::Failed(_) => self.outbox.close(),
                 ReadOutcome::Stopped => {}
             }
@@ -242,8 +278,15 @@ impl Connection {
         let (read_exit, write_exit) = tokio::join!(reading, writing);
         self.stop.trigger();
         self.socket.lock().take();
-        match (read_exit, write_exit) {
-            (ReadOutcome::Failed(e), _) | (_, WriterExit::Failed(e)) => sink.emit(Event::Error(e)),
+        self.budget.lock().take();
+        let failure = self.failure.lock().take();
+        match (read_exit, write_exit, failure) {
+            (_, _, Some(e)) | (ReadOutcome::Failed(e), _, _) | (_, WriterExit::Failed(e), _)
+                if !e.is_peer_gone() =>
+            {
+                sink.emit(Event::Error(e))
+            }
+            // The peer closed (or reset) the connection: a close, not a failure.
             _ => {}
         }
         sink.emit(Event::Close);
@@ -338,11 +381,17 @@ impl Connection {
                     }
                 }
                 Ok(_) => {}
-                Err(e) => return ReadOutcome::Failed(e.into()),
+                Err(source) => {
+                    return ReadOutcome::Failed(Error::Sys {
+                        syscall: "read",
+                        source,
+                    })
+                }
             }
             if let Err(e) = self.frame_messages(&mut deframer, &mut buf, sink) {
                 return ReadOutcome::Failed(e);
             }
+            self.holding_partial(buf.len());
         }
     }
 
@@ -372,13 +421,6 @@ impl Connection {
             .fetch_add(batch.len(), Ordering::SeqCst);
         sink.emit(Event::Messages(batch));
     }
-}
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a connection task panicked".into())
 }
 
 /// How reading a connection ended.

@@ -8,9 +8,11 @@
 //! # Layout
 //! - [`error`]: the error enum and its stable codes.
 //! - [`framer`]: finds message boundaries and enforces size and depth limits.
+//! - [`guard`]: turns a panic into [`error::Error::Internal`] at FFI entry points.
 //! - [`message`]: checks the request/response/notification envelope.
 //! - [`deframer`]: byte stream → batches of checked messages (and error replies).
 //! - [`outbox`]: the coalescing write queue and its writer task.
+//! - [`budget`]: the server-wide cap on bytes held for incomplete messages.
 //! - [`connection`]: one connection: reader, batching, writer, events.
 //! - [`transport`]: addresses, TCP and unix sockets (and the write-only
 //!   handling of sockets read on the JavaScript thread).
@@ -20,10 +22,12 @@
 //! - `js`: the napi binding (feature `node`).
 #![deny(clippy::all)]
 
+pub mod budget;
 pub mod connection;
 pub mod deframer;
 pub mod error;
 pub mod framer;
+pub mod guard;
 pub mod message;
 pub mod outbox;
 pub mod runtime;

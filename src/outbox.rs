@@ -8,7 +8,6 @@
 //! across an `.await`.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -35,17 +34,21 @@ struct Queue {
     ending: bool,
     /// Nothing more may be queued.
     closed: bool,
+    /// The queue went over the backlog threshold since it last emptied:
+    /// the writer owes a drain. Kept under the queue's lock so that the
+    /// writer emptying the queue and a write going over the threshold
+    /// cannot interleave and lose the drain.
+    backlogged: bool,
 }
 
 /// Bytes waiting to be written to one connection.
-#[derive(Default)]
 pub struct Outbox {
     queue: Mutex<Queue>,
     wake: Notify,
     /// Notified whenever the queue empties, for anyone waiting to drain.
     drained: Notify,
-    /// Set when the queue went over the high-water mark; cleared on drain.
-    backlogged: AtomicBool,
+    /// Pending size past which the queue is backlogged (a drain follows).
+    threshold: usize,
     /// Triggered by `close()`: interrupts a write blocked on a peer that does not read.
     aborted: Stop,
 }
@@ -69,10 +72,28 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
+impl Default for Outbox {
+    fn default() -> Self {
+        Self::with_threshold(DEFAULT_HIGH_WATER_MARK)
+    }
+}
+
 impl Outbox {
-    /// An empty outbox.
+    /// An empty outbox with the default backlog threshold.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty outbox that reports a drain once its queue, having held
+    /// more than `threshold` bytes, empties.
+    pub fn with_threshold(threshold: usize) -> Self {
+        Outbox {
+            queue: Mutex::default(),
+            wake: Notify::new(),
+            drained: Notify::new(),
+            threshold,
+            aborted: Stop::new(),
+        }
     }
 
     /// Writes `data` straight to the socket when the writer is idle and
@@ -80,7 +101,9 @@ impl Outbox {
     /// for the writer task (the syscall then runs on a runtime thread, in
     /// parallel with the caller: best for bursts).
     ///
-    /// Returns the bytes now waiting to be written (queued and in flight).
+    /// Returns the bytes now waiting to be written (queued and in flight);
+    /// more than the threshold marks the queue backlogged, and the writer
+    /// reports a drain when it empties.
     ///
     /// # Errors
     /// [`Error::Closed`] once the connection was ended or closed.
@@ -103,6 +126,9 @@ impl Outbox {
         }
         q.bytes.extend_from_slice(data);
         let pending = q.bytes.len() + q.in_flight;
+        if pending > self.threshold {
+            q.backlogged = true;
+        }
         if !q.writing {
             q.writing = true;
             self.wake.notify_one();
@@ -116,9 +142,15 @@ impl Outbox {
         q.bytes.len() + q.in_flight
     }
 
-    /// Marks the outbox as over its high-water mark; `drained` fires later.
-    pub fn set_backlogged(&self) {
-        self.backlogged.store(true, Ordering::SeqCst);
+    /// Whether more than `limit` bytes wait; if so the queue is marked
+    /// backlogged (in the same critical section), so a drain follows.
+    pub fn over(&self, limit: usize) -> bool {
+        let mut q = self.queue.lock();
+        let over = q.bytes.len() + q.in_flight > limit;
+        if over {
+            q.backlogged = true;
+        }
+        over
     }
 
     /// Resolves when nothing is waiting to be written.
@@ -175,7 +207,7 @@ impl Outbox {
     async fn write_loop<S: Io>(&self, io: &S, on_drain: impl Fn()) -> WriterExit {
         let mut batch = Vec::new();
         loop {
-            let idle_ending = {
+            let idle = {
                 let mut q = self.queue.lock();
                 q.in_flight = 0;
                 if q.closed {
@@ -183,7 +215,7 @@ impl Outbox {
                 }
                 if q.bytes.is_empty() {
                     q.writing = false;
-                    Some(q.ending)
+                    Some((q.ending, std::mem::take(&mut q.backlogged)))
                 } else {
                     // Swap buffers so the lock is never held while writing.
                     batch.clear();
@@ -192,15 +224,18 @@ impl Outbox {
                     None
                 }
             };
-            if let Some(ending) = idle_ending {
+            if let Some((ending, was_backlogged)) = idle {
                 self.drained.notify_waiters();
-                if self.backlogged.swap(false, Ordering::SeqCst) {
+                if was_backlogged {
                     on_drain();
                 }
                 if ending {
                     return match io.shutdown_write() {
                         Ok(()) => WriterExit::Ended,
-                        Err(e) => WriterExit::Failed(e.into()),
+                        Err(source) => WriterExit::Failed(Error::Sys {
+                            syscall: "shutdown",
+                            source,
+                        }),
                     };
                 }
                 self.wake.notified().await;
@@ -208,9 +243,9 @@ impl Outbox {
             }
             tokio::select! {
                 written = write_all(io, &batch) => {
-                    if let Err(e) = written {
+                    if let Err(source) = written {
                         self.close();
-                        return WriterExit::Failed(e.into());
+                        return WriterExit::Failed(Error::Sys { syscall: "write", source });
                     }
                 }
                 _ = self.aborted.wait() => return WriterExit::Aborted,
@@ -277,5 +312,52 @@ mod tests {
         assert!(outbox.pending() > 0);
         outbox.close();
         assert!(matches!(writer.await.unwrap(), WriterExit::Aborted));
+    }
+
+    /// Writes from a plain thread race the writer task emptying the queue;
+    /// every write that leaves the queue over the threshold must be followed
+    /// by a drain, or a caller waiting for one waits forever.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_backlogged_episode_ends_in_a_drain() {
+        const THRESHOLD: usize = 64;
+        const WRITES: usize = 4000;
+        const PAIRS: usize = 3;
+        let mut threads = Vec::new();
+        for _ in 0..PAIRS {
+            let (ours, mut peer) = UnixStream::pair().unwrap();
+            tokio::spawn(async move {
+                let mut sink = vec![0u8; 64 * 1024];
+                while peer.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+            });
+            let outbox = Arc::new(Outbox::with_threshold(THRESHOLD));
+            let (drains, drained) = std::sync::mpsc::channel();
+            tokio::spawn({
+                let outbox = outbox.clone();
+                async move {
+                    outbox
+                        .run(Arc::new(ours), move || drains.send(()).unwrap())
+                        .await
+                }
+            });
+            threads.push(std::thread::spawn(move || {
+                for i in 0..WRITES {
+                    // Alternate direct and queued writes, of sizes on both
+                    // sides of the threshold.
+                    let size = [THRESHOLD * 2, THRESHOLD / 2, THRESHOLD * 4][i % 3];
+                    let pending = outbox.write(&vec![0xc0; size], i % 2 == 0).unwrap();
+                    if pending > THRESHOLD {
+                        drained
+                            .recv_timeout(std::time::Duration::from_secs(5))
+                            .unwrap_or_else(|_| panic!("write {i} was never followed by a drain"));
+                    }
+                }
+                outbox.close();
+            }));
+        }
+        for t in threads {
+            tokio::task::spawn_blocking(move || t.join().unwrap())
+                .await
+                .unwrap();
+        }
     }
 }

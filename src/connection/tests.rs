@@ -87,14 +87,21 @@ async fn delivers_every_message_of_one_read_in_one_batch() {
 }
 
 #[tokio::test]
-async fn writes_what_is_queued_and_ends_when_the_peer_ends() {
+async fn a_peer_that_ends_its_side_still_gets_what_is_written_until_we_end() {
     let (conn, mut rx, mut client) = pair(Options::default()).await;
-    assert!(conn.write(&request(9, "hello"), true).unwrap());
+    conn.write(&request(9, "hello"), true).unwrap();
     let reply = read_value(&mut client).await;
     assert_eq!(reply[1], Value::from(9));
     client.shutdown().await.unwrap();
     assert!(matches!(next(&mut rx).await, Event::End));
+    // Half-closed: our side stays open for answers owed.
+    conn.write(&request(10, "late answer"), true).unwrap();
+    let reply = read_value(&mut client).await;
+    assert_eq!(reply[1], Value::from(10));
+    conn.end();
     assert!(matches!(next(&mut rx).await, Event::Close));
+    let mut buf = [0u8; 8];
+    assert_eq!(client.read(&mut buf).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -255,6 +262,7 @@ async fn an_external_reader_hands_messages_over_and_reports_the_end() {
     assert_eq!(reply[1], Value::from(3));
     conn.external_read_finished(ReadOutcome::Eof);
     assert!(matches!(next(&mut rx).await, Event::End));
+    conn.end();
     assert!(matches!(next(&mut rx).await, Event::Close));
     assert!(conn.socket().is_none(), "the socket is released on close");
 }
@@ -271,4 +279,116 @@ async fn read_value_unix(peer: &mut tokio::net::UnixStream) -> Value {
             return rmpv::decode::read_value(&mut &buf[..len]).unwrap();
         }
     }
+}
+
+/// A server-side connection sharing `budget`, and its raw client socket.
+async fn budgeted(
+    acceptor: &Acceptor,
+    budget: &Arc<crate::budget::PartialBudget>,
+) -> (Arc<Connection>, mpsc::UnboundedReceiver<Event>, TcpStream) {
+    let port = acceptor.local().local_port.unwrap();
+    let client = transport::connect_tcp("127.0.0.1", port).await.unwrap();
+    let socket = acceptor.accept().await.unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let options = Options::default();
+    let conn = Arc::new(Connection::new(&options));
+    conn.join_budget(budget);
+    tokio::spawn({
+        let conn = conn.clone();
+        async move { socket.run(&conn, Arc::new(Channel(tx)), options).await }
+    });
+    (conn, rx, client)
+}
+
+/// Waits (bounded) until `budget` counts `bytes`.
+async fn until_held(budget: &crate::budget::PartialBudget, bytes: usize) {
+    for _ in 0..500 {
+        if budget.total() == bytes {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    panic!("the budget holds {} bytes, not {bytes}", budget.total());
+}
+
+#[tokio::test]
+async fn the_connection_holding_most_of_the_servers_partial_budget_is_failed() {
+    let acceptor = Acceptor::bind(
+        &Addr::Tcp {
+            host: "127.0.0.1".into(),
+            port: 0,
+        },
+        16,
+    )
+    .unwrap();
+    let budget = crate::budget::PartialBudget::new(1000);
+    let (big, mut big_rx, mut big_client) = budgeted(&acceptor, &budget).await;
+    let (_small, mut small_rx, mut small_client) = budgeted(&acceptor, &budget).await;
+    // One request of about 900 bytes, sent in parts: [0, 1, "m", [bin 880]].
+    let whole = encode(&Value::Array(vec![
+        0.into(),
+        1.into(),
+        "m".into(),
+        Value::Array(vec![Value::Binary(vec![7; 880])]),
+    ]));
+    big_client.write_all(&whole[..600]).await.unwrap();
+    until_held(&budget, 600).await;
+    // The smaller connection's read takes the total over 1000: the bigger one goes.
+    small_client.write_all(&whole[..500]).await.unwrap();
+    match next(&mut big_rx).await {
+        Event::Error(e) => {
+            assert_eq!(e.code(), "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE");
+            assert!(
+                e.to_string().contains("maxBufferedBytes (1000 bytes)"),
+                "{e}"
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(next(&mut big_rx).await, Event::Close));
+    assert!(big.is_destroyed());
+    until_held(&budget, 500).await;
+    // The other connection goes on: its message completes and is delivered.
+    small_client.write_all(&whole[500..]).await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < whole.len() {
+        match next(&mut small_rx).await {
+            Event::Messages(batch) => got.extend(batch),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(got, whole);
+    until_held(&budget, 0).await;
+}
+
+#[tokio::test]
+async fn a_peer_that_resets_the_connection_closes_it_without_an_error() {
+    let (_conn, mut rx, client) = pair(Options::default()).await;
+    // SO_LINGER 0: closing sends a reset instead of an orderly end.
+    socket2::SockRef::from(&client)
+        .set_linger(Some(std::time::Duration::ZERO))
+        .unwrap();
+    drop(client);
+    match next(&mut rx).await {
+        Event::Close => {}
+        other => panic!("expected a plain close, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_backlog_over_pause_reading_above_drains_even_under_the_high_water_mark() {
+    let (conn, mut rx, mut client) = pair(Options {
+        pause_reading_above: Some(100),
+        high_water_mark: 1024 * 1024,
+        ..Options::default()
+    })
+    .await;
+    // Queued (not direct), well under the high-water mark but over the
+    // pause threshold: a paused reader waits for this drain.
+    let pending = conn.write(&[0xc0; 200], false).unwrap();
+    assert!(pending > 100);
+    let mut got = [0u8; 200];
+    client.read_exact(&mut got).await.unwrap();
+    assert!(matches!(next(&mut rx).await, Event::Drain));
+    conn.destroy();
 }

@@ -14,6 +14,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use parking_lot::Mutex;
 
+use crate::budget::PartialBudget;
 use crate::connection::{Connection, Event, EventSink, Options};
 use crate::error::Error;
 use crate::runtime;
@@ -140,10 +141,16 @@ pub struct NativeConnection {
 
 impl NativeConnection {
     /// Wraps a socket a server accepted; it starts reading on `start()`.
-    pub(super) fn accepted(socket: Socket, mut options: Options) -> Self {
+    pub(super) fn accepted(
+        socket: Socket,
+        mut options: Options,
+        budget: &Arc<PartialBudget>,
+    ) -> Self {
         options.external_reader = read_on_js_thread();
+        let conn = Arc::new(Connection::new(&options));
+        conn.join_budget(budget);
         NativeConnection {
-            conn: Arc::new(Connection::new(&options)),
+            conn,
             options,
             sink: None,
             endpoints: socket.endpoints(),
@@ -254,8 +261,7 @@ impl NativeConnection {
         *sink.endpoints.lock() = self.endpoints.clone();
         self.sink = Some(sink.clone());
         self.register_cleanup(&env)?;
-        let socket =
-            share(socket, &self.options).map_err(|e| napi::Error::from_reason(e.to_string()))?;
+        let socket = share(socket, &self.options).map_err(|e| events::to_js_error(&env, &e))?;
         self.conn.set_socket(socket.clone());
         if self.options.external_reader {
             let started = UvReader::start(
@@ -278,15 +284,29 @@ impl NativeConnection {
     }
 
     /// Writes encoded messages: from this thread when the writer is idle
-    /// and the socket takes them, else through the writer task. `1` written
-    /// or queued under the high-water mark, `0` queued over it (wait for
-    /// drain), `-1` closed.
+    /// and the socket takes them, else through the writer task. Returns the
+    /// bytes now waiting to be written (0: the socket took everything; past
+    /// the high-water mark a drain event follows), `-1` when closed or ending.
     #[napi]
-    pub fn write(&self, data: &[u8]) -> i32 {
+    pub fn write(&self, data: &[u8]) -> f64 {
         match self.conn.write(data, true) {
-            Ok(true) => 1,
-            Ok(false) => 0,
-            Err(_) => -1,
+            // Exact: queues cannot approach 2^53 bytes.
+            Ok(pending) => pending as f64,
+            Err(_) => -1.0,
+        }
+    }
+
+    /// Resumes delivery after the MESSAGES callback returned `true`:
+    /// delivers the complete messages buffered meanwhile (calling that
+    /// callback now, which may pause again), then reads the socket again.
+    #[napi]
+    pub fn resume_reading(&self) {
+        // Copied out so that no borrow is held while JavaScript runs (it
+        // may dispose of this connection).
+        let reader = self.reader.borrow().as_ref().map(UvReader::raw);
+        if let Some(reader) = reader {
+            // SAFETY: taken from the live reader just now, on the JS thread.
+            unsafe { reader.resume_reading() };
         }
     }
 

@@ -2,13 +2,14 @@
 //! JavaScript (any Duplex stream, child processes, stdio, UDP datagrams).
 
 use bytes::BytesMut;
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, Env};
 use napi_derive::napi;
 
 use crate::connection::Options;
 use crate::deframer::Deframer;
 use crate::error::Error;
 
+use super::events::to_js_error;
 use super::options::ConnectionOptions;
 
 /// What one `push` found.
@@ -39,12 +40,15 @@ impl NativeDeframer {
     }
 
     /// Adds `chunk`; returns the complete messages and any replies owed.
-    /// Throws (`ERR_MSGPACK_RPC_PROTOCOL: …`) on bytes that are not
+    /// Throws (`code` `ERR_MSGPACK_RPC_PROTOCOL`, ...) on bytes that are not
     /// MessagePack-RPC; the stream cannot continue after that.
     #[napi]
-    pub fn push(&mut self, chunk: &[u8]) -> napi::Result<DeframedBatch> {
+    pub fn push(&mut self, env: Env, chunk: &[u8]) -> napi::Result<DeframedBatch> {
         self.buf.extend_from_slice(chunk);
-        let deframed = self.deframer.take(&mut self.buf).map_err(to_napi)?;
+        let deframed = self
+            .deframer
+            .take(&mut self.buf)
+            .map_err(|e| to_js_error(&env, &e))?;
         Ok(DeframedBatch {
             messages: non_empty(deframed.messages),
             replies: non_empty(deframed.replies),
@@ -53,20 +57,19 @@ impl NativeDeframer {
 
     /// Checks that the stream did not end inside a message.
     #[napi]
-    pub fn finish(&mut self) -> napi::Result<()> {
-        Deframer::check_end(self.buf.len()).map_err(to_napi)
+    pub fn finish(&mut self, env: Env) -> napi::Result<()> {
+        Deframer::check_end(self.buf.len()).map_err(|e| to_js_error(&env, &e))
     }
 
     /// Frames one datagram, which must hold exactly one message.
     #[napi]
-    pub fn datagram(&mut self, datagram: &[u8]) -> napi::Result<DeframedBatch> {
+    pub fn datagram(&mut self, env: Env, datagram: &[u8]) -> napi::Result<DeframedBatch> {
         self.buf.clear();
-        let batch = self.push(datagram)?;
+        let batch = self.push(env, datagram)?;
         if !self.buf.is_empty() {
             self.buf.clear();
-            return Err(to_napi(Error::Protocol(
-                "a datagram must hold exactly one whole message".into(),
-            )));
+            let e = Error::Protocol("a datagram must hold exactly one whole message".into());
+            return Err(to_js_error(&env, &e));
         }
         Ok(batch)
     }
@@ -74,9 +77,4 @@ impl NativeDeframer {
 
 fn non_empty(bytes: Vec<u8>) -> Option<Buffer> {
     (!bytes.is_empty()).then(|| Buffer::from(bytes))
-}
-
-/// A core error as a JS error whose message starts with its code.
-pub(super) fn to_napi(e: Error) -> napi::Error {
-    napi::Error::new(napi::Status::GenericFailure, format!("{}: {e}", e.code()))
 }

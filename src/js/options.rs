@@ -2,6 +2,9 @@
 
 use napi_derive::napi;
 
+use std::sync::Arc;
+
+use crate::budget::{PartialBudget, DEFAULT_MAX_BUFFERED_BYTES};
 use crate::connection::Options;
 use crate::framer::Limits;
 use crate::transport::Addr;
@@ -42,6 +45,21 @@ pub struct ConnectionOptions {
     pub high_water_mark: Option<u32>,
     /// Servers: stop reading requests while this many bytes of replies wait.
     pub pause_reading_above: Option<u32>,
+    /// Servers: bytes of incomplete messages all connections may hold
+    /// together (default 256 MiB; validated in JavaScript).
+    pub max_buffered_bytes: Option<f64>,
+}
+
+impl ConnectionOptions {
+    /// The server-wide budget for incomplete messages these options ask for.
+    pub fn partial_budget(&self) -> Arc<PartialBudget> {
+        PartialBudget::new(
+            self.max_buffered_bytes
+                .filter(|n| n.is_finite() && *n >= 1.0)
+                // Saturating: a budget past usize::MAX is no budget.
+                .map_or(DEFAULT_MAX_BUFFERED_BYTES, |n| n as usize),
+        )
+    }
 }
 
 impl From<&ConnectionOptions> for Options {

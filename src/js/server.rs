@@ -16,8 +16,7 @@ use crate::server::{Listener, ServerSink};
 use crate::transport::{Acceptor, Socket};
 
 use super::connection::NativeConnection;
-use super::deframer::to_napi;
-use super::events::{self, EndpointInfo, ErrorInfo, Payload};
+use super::events::{self, to_js_error, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
 use super::teardown;
 
@@ -81,7 +80,10 @@ impl NativeServer {
         options: Option<ConnectionOptions>,
         on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
     ) -> napi::Result<Self> {
-        let options = Options::from(&options.unwrap_or_default());
+        let js_options = options.unwrap_or_default();
+        let options = Options::from(&js_options);
+        // One budget for the incomplete messages of all its connections.
+        let budget = js_options.partial_budget();
         let addr = target.to_addr("::")?;
         let handle = runtime::handle();
         let acceptor = {
@@ -95,7 +97,7 @@ impl NativeServer {
                 bound => bound,
             }
         }
-        .map_err(to_napi)?;
+        .map_err(|e| to_js_error(&env, &e))?;
         let tsfn: EventFn = on_event
             .build_threadsafe_function::<ServerEvent>()
             .callee_handled::<false>()
@@ -103,7 +105,7 @@ impl NativeServer {
                 Ok(FnArgs::from(match ctx.value {
                     ServerEvent::Connection(socket) => (
                         events::CONNECTION,
-                        Payload::Connection(NativeConnection::accepted(socket, options)),
+                        Payload::Connection(NativeConnection::accepted(socket, options, &budget)),
                     ),
                     ServerEvent::Error(e) => (events::ERROR, Payload::Error(ErrorInfo::from(&e))),
                     ServerEvent::Close => (events::CLOSE, Payload::Nothing),

@@ -10,6 +10,8 @@ use std::rc::Rc;
 
 use napi::Env;
 
+use crate::guard::catch_panic;
+
 #[derive(Default)]
 struct Registry {
     next: Cell<u64>,
@@ -32,10 +34,18 @@ pub fn register(env: &Env, action: Box<dyn FnOnce()>) -> napi::Result<u64> {
         }
         let r = Rc::new(Registry::default());
         env.add_env_cleanup_hook(r.clone(), |r: Rc<Registry>| {
-            REGISTRY.with(|slot| slot.borrow_mut().take());
-            let actions: Vec<_> = r.actions.borrow_mut().drain().map(|(_, a)| a).collect();
-            for action in actions {
-                action();
+            // Called from C: a panic must not unwind into it, and one
+            // failing action must not keep the others from running.
+            let _ = catch_panic(|| REGISTRY.with(|slot| slot.borrow_mut().take()));
+            let actions = catch_panic(|| {
+                r.actions
+                    .borrow_mut()
+                    .drain()
+                    .map(|(_, a)| a)
+                    .collect::<Vec<_>>()
+            });
+            for action in actions.unwrap_or_default() {
+                let _ = catch_panic(action);
             }
         })?;
         *slot.borrow_mut() = Some(r.clone());

@@ -21,6 +21,7 @@ use napi::{sys, Env};
 use crate::connection::{Connection, Options, ReadOutcome};
 use crate::deframer::Deframer;
 use crate::error::Error;
+use crate::guard::catch_panic;
 use crate::transport::SharedSocket;
 
 use super::{events, read_buffer};
@@ -60,6 +61,15 @@ struct Reader {
     deframer: Deframer,
     buf: BytesMut,
     polling: bool,
+    /// JavaScript asked to stop delivery (over its reply budget); complete
+    /// messages wait in `buf` until `resume_reading`.
+    js_paused: bool,
+    /// The peer's end was read while JavaScript had delivery paused: the
+    /// end is reported once what is buffered has been delivered.
+    eof_seen: bool,
+    /// Inside `deliver` (JavaScript may call `resume_reading` from the
+    /// callback; that must not start a second delivery over the same buffer).
+    delivering: bool,
     finished: bool,
     /// The environment is being torn down: leave its references to it.
     env_gone: bool,
@@ -125,6 +135,9 @@ impl UvReader {
                 deframer: Deframer::new(options.limits),
                 buf: BytesMut::with_capacity(READ_CHUNK),
                 polling: false,
+                js_paused: false,
+                eof_seen: false,
+                delivering: false,
                 finished: false,
                 env_gone: false,
             }));
@@ -140,10 +153,17 @@ impl UvReader {
         }
     }
 
-    /// Starts reading again after a pause for backpressure (on drain).
+    /// Starts reading again after a pause for backpressure (on drain),
+    /// unless JavaScript paused delivery itself.
     pub fn resume(&self) {
         // SAFETY: the reader lives until `close`, which consumes self.
         unsafe { (*self.reader).resume() }
+    }
+
+    /// The raw reader, for [`resume_reading`] (which may run JavaScript
+    /// that closes this handle, so callers must not hold a borrow of it).
+    pub fn raw(&self) -> RawReader {
+        RawReader(self.reader)
     }
 
     /// Whether this reader keeps the event loop alive.
@@ -181,32 +201,78 @@ impl UvReader {
     }
 }
 
-extern "C" fn on_close(handle: *mut c_void) {
-    // SAFETY: `data` was set to the Box-allocated reader in `start`.
-    unsafe {
-        let reader = Box::from_raw(*handle.cast::<*mut Reader>());
-        if !reader.env_gone {
-            sys::napi_delete_reference(reader.env, reader.callback);
-            sys::napi_async_destroy(reader.env, reader.context);
-        }
-        drop(reader);
+/// A reader as `NativeConnection::resumeReading` reaches it.
+#[derive(Clone, Copy)]
+pub struct RawReader(*mut Reader);
+
+impl RawReader {
+    /// Delivers the complete messages buffered while JavaScript had paused
+    /// delivery (calling JavaScript, which may pause again or close the
+    /// connection), then polls the socket again.
+    ///
+    /// # Safety
+    /// The reader must not have been closed: call it on the JS thread with
+    /// a pointer taken from a live [`UvReader`] in the same call.
+    pub unsafe fn resume_reading(self) {
+        // SAFETY: the caller guarantees the reader is live; after a close
+        // during the JavaScript call it stays allocated until `on_close`,
+        // which libuv runs on a later loop iteration.
+        let reader = unsafe { &mut *self.0 };
+        guarded(reader, Reader::resume_reading);
     }
+}
+
+extern "C" fn on_close(handle: *mut c_void) {
+    // A panic must not unwind into libuv; nothing is left to report to.
+    let _ = catch_panic(|| {
+        // SAFETY: `data` was set to the Box-allocated reader in `start`.
+        unsafe {
+            let reader = Box::from_raw(*handle.cast::<*mut Reader>());
+            if !reader.env_gone {
+                sys::napi_delete_reference(reader.env, reader.callback);
+                sys::napi_async_destroy(reader.env, reader.context);
+            }
+            drop(reader);
+        }
+    });
 }
 
 extern "C" fn on_readable(handle: *mut c_void, status: c_int, _events: c_int) {
     // SAFETY: libuv calls this on the JS thread while the handle is open.
     let reader = unsafe { &mut **handle.cast::<*mut Reader>() };
-    if status < 0 {
-        return reader.finish(ReadOutcome::Failed(Error::Io(
-            std::io::Error::from_raw_os_error(-status),
-        )));
+    guarded(reader, |reader| {
+        if status < 0 {
+            return reader.on_poll_error(status);
+        }
+        reader.read_available();
+    });
+}
+
+/// Whether `MSGPACK_RPC_TEST_PANIC=read` asks every read callback to panic,
+/// so that a test can check the guard from JavaScript (read once).
+fn panic_requested() -> bool {
+    static REQUESTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *REQUESTED.get_or_init(|| std::env::var("MSGPACK_RPC_TEST_PANIC").is_ok_and(|v| v == "read"))
+}
+
+/// Runs `f` on `reader`; a panic finishes the connection with
+/// [`Error::Internal`] instead of unwinding into libuv (which aborts).
+fn guarded(reader: &mut Reader, f: impl FnOnce(&mut Reader)) {
+    if let Err(e) = catch_panic(|| f(reader)) {
+        let finished = catch_panic(|| {
+            // The reader may have panicked half-way through `finish`.
+            reader.finished = false;
+            reader.finish(ReadOutcome::Failed(e));
+        });
+        if finished.is_err() {
+            reader.conn.destroy();
+        }
     }
-    reader.read_available();
 }
 
 impl Reader {
     fn resume(&mut self) {
-        if self.finished || self.polling {
+        if self.finished || self.polling || self.js_paused {
             return;
         }
         // SAFETY: the handle was initialised by uv_poll_init.
@@ -224,17 +290,80 @@ impl Reader {
         }
     }
 
+    /// JavaScript lifted its pause: deliver what is buffered, then read on
+    /// (unless paused again, or the outbox is over its limit: then the
+    /// drain resumes reading).
+    fn resume_reading(&mut self) {
+        self.js_paused = false;
+        if self.finished || self.delivering {
+            return;
+        }
+        self.deliver();
+        self.conn.holding_partial(self.buf.len());
+        if self.js_paused || self.finished {
+            return;
+        }
+        if self.eof_seen {
+            return self.finish_at_eof();
+        }
+        if !self.conn.should_pause_reading(&self.options) {
+            self.resume();
+        }
+    }
+
+    /// libuv reports `POLLERR` as `UV_EBADF` and stops the handle: the
+    /// socket has a pending error (a reset by the peer, typically), not a
+    /// bad descriptor. Reading reports the real one (or the end, or what
+    /// is still buffered); `SO_ERROR` is the fallback.
+    fn on_poll_error(&mut self, status: c_int) {
+        self.polling = false;
+        self.read_available();
+        if self.finished {
+            return;
+        }
+        // SAFETY: `self.socket` keeps the descriptor open while we poll it.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.socket.as_raw_fd()) };
+        let source = socket2::SockRef::from(&fd)
+            .take_error()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| std::io::Error::from_raw_os_error(-status));
+        self.finish(ReadOutcome::Failed(Error::Sys {
+            syscall: "read",
+            source,
+        }));
+    }
+
+    /// The peer ended its side; what it sent has all been delivered.
+    fn finish_at_eof(&mut self) {
+        let outcome = match Deframer::check_end(self.buf.len()) {
+            Ok(()) => ReadOutcome::Eof,
+            Err(e) => ReadOutcome::Failed(e),
+        };
+        self.finish(outcome);
+    }
+
     fn finish(&mut self, outcome: ReadOutcome) {
         self.pause();
         if !self.finished {
             self.finished = true;
+            // Nothing more will be framed: release the buffer and its share
+            // of the server's budget.
+            self.buf = BytesMut::new();
+            self.conn.holding_partial(0);
             self.conn.external_read_finished(outcome);
         }
     }
 
     fn read_available(&mut self) {
+        if panic_requested() {
+            panic!("MSGPACK_RPC_TEST_PANIC=read: a panic in the read callback, as asked");
+        }
         if self.conn.is_destroyed() {
             return self.finish(ReadOutcome::Stopped);
+        }
+        if self.js_paused {
+            return self.pause();
         }
         let mut read = 0;
         while read < READ_BUDGET {
@@ -254,23 +383,31 @@ impl Reader {
             match result {
                 Ok(0) => {
                     self.deliver();
-                    let outcome = match Deframer::check_end(self.buf.len()) {
-                        Ok(()) => ReadOutcome::Eof,
-                        Err(e) => ReadOutcome::Failed(e),
-                    };
-                    return self.finish(outcome);
+                    if self.js_paused && !self.finished {
+                        // Report the end after what JavaScript has yet to take.
+                        self.eof_seen = true;
+                        return self.pause();
+                    }
+                    return self.finish_at_eof();
                 }
                 Ok(n) => read += n,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
+                Err(source) => {
                     self.deliver();
-                    return self.finish(ReadOutcome::Failed(e.into()));
+                    return self.finish(ReadOutcome::Failed(Error::Sys {
+                        syscall: "read",
+                        source,
+                    }));
                 }
             }
         }
         self.deliver();
-        if self.conn.should_pause_reading(&self.options) {
+        self.conn.holding_partial(self.buf.len());
+        if self.js_paused {
+            // Resumed by `resume_reading`.
+            self.pause();
+        } else if self.conn.should_pause_reading(&self.options) {
             // Resumed on drain (see the connection's event callback).
             self.pause();
         }
@@ -279,11 +416,13 @@ impl Reader {
     /// Hands every complete message buffered to JavaScript, one call per
     /// batch of up to [`read_buffer::CAPACITY`] bytes.
     fn deliver(&mut self) {
-        if self.finished {
+        if self.finished || self.js_paused {
             return;
         }
         let (env, callback, context) = (self.env, self.callback, self.context);
         let conn = &self.conn;
+        let js_paused = &mut self.js_paused;
+        self.delivering = true;
         let drained = conn.drain_messages(
             &mut self.deframer,
             &mut self.buf,
@@ -293,10 +432,11 @@ impl Reader {
                 if conn.is_destroyed() {
                     return false;
                 }
-                call_js(env, callback, context, batch);
-                true
+                *js_paused = call_js(env, callback, context, batch);
+                !*js_paused
             },
         );
+        self.delivering = false;
         if let Err(e) = drained {
             self.finish(ReadOutcome::Failed(e));
         }
@@ -306,18 +446,20 @@ impl Reader {
 /// Calls `callback(MESSAGES, buffer, length)`: a batch that fits is copied
 /// into the thread's reusable buffer (`length` says how much of it is the
 /// batch); a bigger one gets a Buffer of its own (`length` undefined).
+/// Returns whether the callback returned `true`: "pause delivery".
 fn call_js(
     env: sys::napi_env,
     callback: sys::napi_ref,
     context: sys::napi_async_context,
     messages: &[u8],
-) {
+) -> bool {
+    let mut pause = false;
     // SAFETY: N-API calls on the JS thread inside a handle scope;
     // napi_make_callback runs the microtask and nextTick queues after.
     unsafe {
         let mut scope = ptr::null_mut();
         if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
-            return;
+            return false;
         }
         let mut function = ptr::null_mut();
         let mut recv = ptr::null_mut();
@@ -366,10 +508,14 @@ fn call_js(
                 let mut exception = ptr::null_mut();
                 sys::napi_get_and_clear_last_exception(env, &mut exception);
                 sys::napi_fatal_exception(env, exception);
+            } else if status == sys::Status::napi_ok && !result.is_null() {
+                // Anything but a boolean leaves `pause` false.
+                sys::napi_get_value_bool(env, result, &mut pause);
             }
         }
         sys::napi_close_handle_scope(env, scope);
     }
+    pause
 }
 
 fn check(status: sys::napi_status) -> napi::Result<()> {

@@ -132,15 +132,18 @@ impl std::os::fd::AsRawFd for SharedSocket {
 /// # Errors
 /// The operating system's error (`ECONNREFUSED`, `ENOENT`, ...).
 pub async fn connect(addr: &Addr) -> Result<Socket> {
-    let connected = match addr {
+    match addr {
         Addr::Tcp { host, port } => connect_tcp(host, *port).await.map(Socket::Tcp),
-        Addr::Unix(path) => connect_unix(path).await.map(Socket::Unix),
-    };
-    connected.map_err(|source| Error::Os {
-        op: "connect",
-        target: addr.to_string(),
-        source,
-    })
+        Addr::Unix(path) => connect_unix(path)
+            .await
+            .map(Socket::Unix)
+            .map_err(|source| Error::Os {
+                syscall: "connect",
+                address: path.display().to_string(),
+                port: None,
+                source,
+            }),
+    }
 }
 
 impl std::fmt::Display for Addr {
@@ -167,15 +170,17 @@ impl Acceptor {
     /// # Errors
     /// The operating system's error (`EADDRINUSE`, `EACCES`, ...).
     pub fn bind(addr: &Addr, backlog: u32) -> Result<Acceptor> {
-        let bound = match addr {
+        match addr {
             Addr::Tcp { host, port } => TcpAcceptor::bind(host, *port, backlog).map(Acceptor::Tcp),
-            Addr::Unix(path) => UnixAcceptor::bind(path).map(Acceptor::Unix),
-        };
-        bound.map_err(|source| Error::Os {
-            op: "listen",
-            target: addr.to_string(),
-            source,
-        })
+            Addr::Unix(path) => UnixAcceptor::bind(path)
+                .map(Acceptor::Unix)
+                .map_err(|source| Error::Os {
+                    syscall: "listen",
+                    address: path.display().to_string(),
+                    port: None,
+                    source,
+                }),
+        }
     }
 
     /// Waits for the next connection.

@@ -6,26 +6,37 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 use super::Endpoints;
+use crate::error::{Error, Result};
 
 /// Connects to `host:port`, trying each resolved address in turn.
 ///
 /// # Errors
-/// The last address's error, or `ENOTFOUND`-like `InvalidInput` when the
-/// name resolves to nothing.
-pub async fn connect_tcp(host: &str, port: u16) -> io::Result<TcpStream> {
+/// [`Error::NotFound`] when the name resolves to nothing, else the last
+/// address's [`Error::Os`] (`connect`, with that address and port).
+pub async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream> {
     let target = format!("{}:{port}", bracket(host));
-    let mut last = io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!("no address for {host}"),
-    );
-    for addr in tokio::net::lookup_host(target).await? {
-        match TcpStream::connect(addr).await {
-            Ok(stream) => {
-                // RPC messages are small and latency-bound.
-                stream.set_nodelay(true)?;
-                return Ok(stream);
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(target)
+        .await
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    let mut last = Error::NotFound {
+        hostname: host.to_string(),
+    };
+    for addr in addrs {
+        let connected = TcpStream::connect(addr)
+            .await
+            // RPC messages are small and latency-bound.
+            .and_then(|stream| stream.set_nodelay(true).map(|()| stream));
+        match connected {
+            Ok(stream) => return Ok(stream),
+            Err(source) => {
+                last = Error::Os {
+                    syscall: "connect",
+                    address: ip_text(&addr),
+                    port: Some(addr.port()),
+                    source,
+                }
             }
-            Err(e) => last = e,
         }
     }
     Err(last)
@@ -70,22 +81,37 @@ impl TcpAcceptor {
     /// Binds `host:port` with `SO_REUSEADDR`, as Node does.
     ///
     /// # Errors
-    /// Resolution or bind errors.
-    pub fn bind(host: &str, port: u16, backlog: u32) -> io::Result<Self> {
-        let mut last = io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("no address for {host}"),
-        );
-        for addr in (host, port).to_socket_addrs()? {
-            let socket = if addr.is_ipv4() {
-                TcpSocket::new_v4()?
-            } else {
-                TcpSocket::new_v6()?
-            };
-            socket.set_reuseaddr(true)?;
-            match socket.bind(addr).and_then(|()| socket.listen(backlog)) {
+    /// [`Error::NotFound`] when the name resolves to nothing, else the last
+    /// address's [`Error::Os`] (`listen`, with that address and port).
+    pub fn bind(host: &str, port: u16, backlog: u32) -> Result<Self> {
+        let addrs: Vec<SocketAddr> = (host, port)
+            .to_socket_addrs()
+            .map(Iterator::collect)
+            .unwrap_or_default();
+        let mut last = Error::NotFound {
+            hostname: host.to_string(),
+        };
+        for addr in addrs {
+            let listening = (|| {
+                let socket = if addr.is_ipv4() {
+                    TcpSocket::new_v4()?
+                } else {
+                    TcpSocket::new_v6()?
+                };
+                socket.set_reuseaddr(true)?;
+                socket.bind(addr)?;
+                socket.listen(backlog)
+            })();
+            match listening {
                 Ok(listener) => return Ok(TcpAcceptor { listener }),
-                Err(e) => last = e,
+                Err(source) => {
+                    last = Error::Os {
+                        syscall: "listen",
+                        address: ip_text(&addr),
+                        port: Some(addr.port()),
+                        source,
+                    }
+                }
             }
         }
         Err(last)
