@@ -133,16 +133,33 @@ export type MethodParams<Api, M extends MethodName<Api>> = Api[M] extends (...ar
 export type MethodResult<Api, M extends MethodName<Api>> = Api[M] extends (...args: any[]) => infer R ? Awaited<R> : never
 
 /**
+ * The ways to send params `P` when a callback follows: an optional param may
+ * be left out only with the ones after it, so `[a: A, b?: B]` gives `[A] | [A, B]`.
+ */
+type Sendable<P extends unknown[]> = P extends []
+  ? []
+  : number extends P['length']
+    ? P // a rest param: any count may be sent
+    : P extends [infer Head, ...infer Tail]
+      ? [Head, ...Sendable<Tail>]
+      : P extends [(infer Head)?, ...infer Tail]
+        ? [] | [Head, ...Sendable<Tail>]
+        : P
+
+/**
  * An object implementing `Api`: every method takes the caller's params and
  * answers with its return value (or a Promise of it); in the default
  * (legacy) mode it may instead take a trailing `response` and answer through
- * it (then it returns nothing). With `appendResponse: false` only the first
- * shape is called that way.
+ * it (then it returns nothing). A method with a rest param is typed without
+ * `response`: serve it with `appendResponse: false`, or its rest param gets
+ * the response too.
  */
 export type Implementation<Api> = {
-  [M in MethodName<Api>]: (
-    ...paramsAndResponse: [...params: MethodParams<Api, M>, response: Response<MethodResult<Api, M>>]
-  ) => MethodResult<Api, M> | PromiseLike<MethodResult<Api, M> | void> | void
+  [M in MethodName<Api>]: number extends MethodParams<Api, M>['length']
+    ? (...params: MethodParams<Api, M>) => MethodResult<Api, M> | PromiseLike<MethodResult<Api, M>>
+    : (
+        ...paramsAndResponse: [...params: MethodParams<Api, M>, response: Response<MethodResult<Api, M>>]
+      ) => MethodResult<Api, M> | PromiseLike<MethodResult<Api, M> | void> | void
 }
 
 /**
@@ -171,7 +188,7 @@ export interface TypedInvoke<Api> {
   /** Legacy form: the last argument is `cb(err, result)`; returns false when the caller should wait for 'drain'. */
   <M extends MethodName<Api>>(
     method: M,
-    ...paramsAndCallback: [...params: MethodParams<Api, M>, callback: LegacyCallback<MethodResult<Api, M>>]
+    ...paramsAndCallback: [...params: Sendable<MethodParams<Api, M>>, callback: LegacyCallback<MethodResult<Api, M>>]
   ): boolean
   /** Promise form. */
   <M extends MethodName<Api>>(method: M, ...params: MethodParams<Api, M>): Promise<MethodResult<Api, M>>
