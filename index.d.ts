@@ -194,8 +194,11 @@ export interface TypedInvoke<Api> {
   <M extends MethodName<Api>>(method: M, ...params: MethodParams<Api, M>): Promise<MethodResult<Api, M>>
 }
 
+/** `stream.invoke`: untyped or checked against `Api`. */
+export type InvokeFn<Api> = IsAny<Api> extends true ? UntypedInvoke : TypedInvoke<Api>
+
 /** `stream.request`: params as an array, per-call options. */
-export type Request<Api> = IsAny<Api> extends true
+export type RequestFn<Api> = IsAny<Api> extends true
   ? <T = any>(method: string, params?: readonly Encodable[], options?: CallOptions) => Promise<T>
   : <M extends MethodName<Api>>(
       method: M,
@@ -204,7 +207,7 @@ export type Request<Api> = IsAny<Api> extends true
     ) => Promise<MethodResult<Api, M>>
 
 /** `stream.notify`: sends a notification; returns false when the caller should wait for 'drain'. */
-export type Notify<Api> = IsAny<Api> extends true
+export type NotifyFn<Api> = IsAny<Api> extends true
   ? (method: string, ...params: Encodable[]) => boolean
   : <M extends MethodName<Api>>(method: M, ...params: MethodParams<Api, M>) => boolean
 
@@ -335,11 +338,11 @@ export class RpcStream<Api = any> extends EventEmitter {
    * the legacy values and it returns false when the caller should wait for
    * 'drain'; without one, a Promise of the result.
    */
-  invoke: IsAny<Api> extends true ? UntypedInvoke : TypedInvoke<Api>
+  invoke: InvokeFn<Api>
   /** Calls `method` with an array of params and per-call options (`timeout`, `signal`). */
-  request: Request<Api>
+  request: RequestFn<Api>
   /** Sends a notification (no reply); returns false when the caller should wait for 'drain'. */
-  notify: Notify<Api>
+  notify: NotifyFn<Api>
   setTimeout(ms?: number): this
   close(cb: () => void): this
   close(): Promise<void>
@@ -409,7 +412,7 @@ export function createClient<Api = any>(path: string, readyCb?: () => void): Rpc
 export function createClient<Api = any>(options: ClientOptions, readyCb?: () => void): RpcStream<Api>
 /** Resolves with a connected client; rejects with the connect error. */
 export function connect<Api = any>(port: number | string, host?: string, options?: ClientOptions): Promise<RpcStream<Api>>
-export function connect<Api = any>(target: string | ClientOptions, options?: ClientOptions): Promise<RpcStream<Api>>
+export function connect<Api = any>(target: number | string | ClientOptions, options?: ClientOptions): Promise<RpcStream<Api>>
 /** Creates a server and resolves once it listens. */
 export function listen<Api = any>(
   target: number | string | ListenOptions,
@@ -470,6 +473,10 @@ export class UdpServer<Api = any> extends EventEmitter {
   on(event: 'connection', listener: (peer: RpcStream) => void): this
   on(event: 'error', listener: (err: Error) => void): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
+  once(event: 'listening' | 'close', listener: () => void): this
+  once(event: 'connection', listener: (peer: RpcStream) => void): this
+  once(event: 'error', listener: (err: Error) => void): this
+  once(event: string | symbol, listener: (...args: any[]) => void): this
 }
 export function createUdpServer<Api = any>(listener?: ConnectionListener | Handler<Api>, options?: UdpServerOptions): UdpServer<Api>
 /** A UDP client for one server address. There is no retransmission: give calls a timeout. */

@@ -33,8 +33,10 @@ test('the typings reject every line of wrong.ts marked @ts-expect-error', async 
   assert.equal(code, 0, output)
 })
 
-/** The string literal types of an exported type or const of index.d.ts, as tsc sees them. */
-function declared(name) {
+let typings
+/** index.d.ts as the compiler reads it: its checker and its exports. */
+function loadTypings() {
+  if (typings) return typings
   const file = path.join(__dirname, '..', 'index.d.ts')
   const program = ts.createProgram([file], {
     strict: true,
@@ -45,7 +47,13 @@ function declared(name) {
     types: ['node'],
   })
   const checker = program.getTypeChecker()
-  const exported = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(file)))
+  typings = { checker, exported: checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(file))) }
+  return typings
+}
+
+/** The string literal types of an exported type or const of index.d.ts, as tsc sees them. */
+function declared(name) {
+  const { checker, exported } = loadTypings()
   const symbol = exported.find((s) => s.name === name)
   assert.ok(symbol, `index.d.ts exports ${name}`)
   if (symbol.flags & ts.SymbolFlags.TypeAlias) {

@@ -1,5 +1,5 @@
 // Compiles cleanly: every public form, checked by types.test.js with tsc --noEmit.
-import rpc, { createServer, createClient, connect, listen, attach, spawn, stdio, createUdpServer, createUdpClient, encode, RemoteError, codes, Ext, Server, SessionPool, UdpServer, type MsgpackValue, type Encodable, type ErrorCode, type Handler, type RpcStream, type Response } from 'msgpack-rpc'
+import rpc, { createServer, createClient, connect, listen, attach, spawn, stdio, createUdpServer, createUdpClient, encode, RemoteError, codes, Ext, Server, SessionPool, UdpServer, type MsgpackValue, type Encodable, type ErrorCode, type Client, type Handler, type RpcStream, type Response } from 'msgpack-rpc'
 import * as net from 'node:net'
 
 const server = createServer({ add: (a: number, b: number, res: Response) => res.result(a + b) }, { maxMessageSize: 1 << 20, closeTimeout: 100 })
@@ -102,8 +102,11 @@ async function typedClient(): Promise<void> {
   const child = spawn<Calc>(process.execPath, ['peer.js'], { appendResponse: false })
   const piped: RpcStream<Calc> = attach<Calc>(net.connect(1234), { handler: { ping: () => 'pong' }, errorFields: true })
   const pooled: RpcStream<Calc> = new SessionPool().getClient<Calc>(1234)
+  const byOptions: Client<Calc> = await connect<Calc>(1234, { host: '127.0.0.1', maxMessageSize: 1 << 20 })
+  const loose: RpcStream = byOptions
+  const again: RpcStream<Calc> = loose
   await child.invoke('add', 1, 2)
-  void three, hello, hi, centre, total, done, wrote, four, typed, udpCalc, piped, pooled
+  void three, hello, hi, centre, total, done, wrote, four, typed, udpCalc, piped, pooled, again
 }
 
 // A typed server: the handler must implement the interface, in either shape.
