@@ -128,6 +128,28 @@ const calcServer: Server<Calc> = createServer<Calc>(calcHandler, {
   maxQueuedReplies: 1 << 20,
 })
 calcServer.setHandler(calcHandler)
+class CalcService implements Calc {
+  private calls = 0
+  add(a: number, b: number): number {
+    this.calls++
+    return a + b
+  }
+  async greet(name: string, greeting?: string): Promise<string> {
+    return `${greeting ?? 'hello'}, ${name}`
+  }
+  centre(shape: readonly Point[]): Point {
+    return shape[0] ?? { x: 0, y: 0 }
+  }
+  sum(...values: number[]): number {
+    return values.length
+  }
+  reset(): void {
+    this.calls = 0
+  }
+}
+calcServer.setHandler(new CalcService())
+const decoded: MsgpackValue = { echoed: [1, 'two'] }
+const echoed: Encodable = decoded
 new Server<Calc>(calcHandler).close(() => {})
 void listen<Calc>({ port: 0, host: '127.0.0.1' }, calcHandler)
 const udpServer: UdpServer<Calc> = createUdpServer<Calc>(calcHandler, { peerIdleTimeout: 10000, maxDatagramSize: 1200 })
@@ -139,4 +161,4 @@ function isStream(value: unknown): boolean {
 }
 const code: ErrorCode = codes.HANDLER
 const more: ErrorCode[] = [codes.CALLBACK, codes.INTERNAL, codes.NO_ADDON]
-void bytes, anything, typedClient, isStream, code, more
+void bytes, anything, typedClient, isStream, code, more, echoed
