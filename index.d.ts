@@ -260,7 +260,7 @@ export interface ClientOptions extends ConnectionOptions {
   host?: string
   path?: string
   /** Methods answering requests the server sends to this client. */
-  handler?: Handler
+  handler?: Handler | null
 }
 
 export interface ListenOptions {
@@ -279,7 +279,7 @@ export interface CallOptions {
 /** Options of `attach()` and `stdio()`. */
 export interface AttachOptions extends ConnectionOptions {
   /** Methods answering requests the peer sends. */
-  handler?: Handler
+  handler?: Handler | null
 }
 
 // ---- connections ------------------------------------------------------------------
@@ -422,7 +422,7 @@ export function listen<Api = any>(
 
 export interface SpawnOptions extends ConnectionOptions {
   /** Methods answering requests the child sends. */
-  handler?: Handler
+  handler?: Handler | null
   cwd?: string
   env?: NodeJS.ProcessEnv
   /** Only the third entry (stderr) is used: 'inherit' (default), 'pipe' or 'ignore'. */
@@ -450,7 +450,7 @@ export function stdio<Api = any>(options: AttachOptions & { handler: Handler }):
 export interface UdpOptions extends ConnectionOptions {
   /** Largest datagram sent or accepted (default 65507). */
   maxDatagramSize?: number
-  handler?: Handler
+  handler?: Handler | null
 }
 
 export interface UdpServerOptions extends UdpOptions {
