@@ -2,7 +2,10 @@
 
 import { EventEmitter } from 'node:events'
 
-/** Values that travel over MessagePack-RPC (see README "Values"). */
+/**
+ * A value as it comes back from the peer (see README "Values"): what a call
+ * resolves to, `RemoteError#data`, `decode()`.
+ */
 export type MsgpackValue =
   | null
   | undefined
@@ -18,6 +21,44 @@ export type MsgpackValue =
   | Map<MsgpackValue, MsgpackValue>
   | { [key: string]: MsgpackValue }
 
+/**
+ * A value that can be sent: params, results, errors, `encode()`. Wider than
+ * `MsgpackValue`: readonly arrays and maps, any typed array, a Set (sent as
+ * an array), an Error (sent as its message), and objects typed with an
+ * `interface` or a class (sent as a map of their own enumerable properties).
+ * TypeScript cannot check the members of an interface against an index
+ * signature, so only a function or symbol in a place the type can see is
+ * refused here; the encoder refuses the rest with `ERR_MSGPACK_RPC_ENCODE`.
+ */
+export type Encodable =
+  | null
+  | undefined
+  | boolean
+  | number
+  | bigint
+  | string
+  | ArrayBufferView
+  | ArrayBuffer
+  | Date
+  | Ext
+  | Error
+  | readonly Encodable[]
+  | ReadonlyMap<Encodable, Encodable>
+  | ReadonlySet<Encodable>
+  | { readonly [key: string]: Encodable }
+  | EncodableObject
+
+/**
+ * Any object but a function or a collection: functions have `Symbol.hasInstance`
+ * and collections `Symbol.iterator` (arrays, maps and sets are checked by their
+ * own members above); plain data has neither.
+ * (`object &` keeps TypeScript from treating this as a "weak" all-optional type.)
+ */
+export type EncodableObject = object & {
+  readonly [Symbol.hasInstance]?: never
+  readonly [Symbol.iterator]?: never
+}
+
 /** A MessagePack extension value other than the timestamp (type -1). */
 export class Ext {
   constructor(type: number, data: Uint8Array)
@@ -25,7 +66,7 @@ export class Ext {
   readonly data: Buffer
 }
 
-/** Stable error codes. */
+/** Stable error codes (`err.code`); the same list as `require('msgpack-rpc').codes`. */
 export const codes: {
   readonly TIMEOUT: 'ERR_MSGPACK_RPC_TIMEOUT'
   readonly CLOSED: 'ERR_MSGPACK_RPC_CLOSED'
@@ -37,8 +78,17 @@ export const codes: {
   readonly UNKNOWN_MSGID: 'ERR_MSGPACK_RPC_UNKNOWN_MSGID'
   readonly ALREADY_RESPONDED: 'ERR_MSGPACK_RPC_ALREADY_RESPONDED'
   readonly TOO_MANY_PENDING: 'ERR_MSGPACK_RPC_TOO_MANY_PENDING'
+  /** A request or notification handler, or a 'request'/'notify' listener, threw or rejected. */
+  readonly HANDLER: 'ERR_MSGPACK_RPC_HANDLER'
+  /** The callback given to `invoke(..., cb)` threw. */
+  readonly CALLBACK: 'ERR_MSGPACK_RPC_CALLBACK'
+  /** A bug in this library (a native panic, a decoder fault); the connection closes. */
+  readonly INTERNAL: 'ERR_MSGPACK_RPC_INTERNAL'
+  /** The native addon could not be loaded. */
+  readonly NO_ADDON: 'ERR_MSGPACK_RPC_NO_ADDON'
 }
 
+/** Every `code` in `codes`. */
 export type ErrorCode = (typeof codes)[keyof typeof codes]
 
 export class RpcError extends Error {
@@ -61,7 +111,109 @@ export class AbortError extends RpcError {
   code: 'ERR_MSGPACK_RPC_ABORTED'
 }
 
-/** Limits and buffering shared by servers and clients. */
+// ---- typed APIs --------------------------------------------------------------
+//
+// An `Api` is an interface of the methods one side answers:
+//   interface Calc { add(a: number, b: number): number; greet(name: string): Promise<string> }
+// `RpcStream<Calc>` checks calls against it; `createServer<Calc>(handler)` checks the
+// handler. `Api = any` (the default) keeps everything as loose as the untyped API.
+
+/** True only for `any`: the untyped default switches the checks off. */
+type IsAny<T> = 0 extends 1 & T ? true : false
+
+/** The names of `Api`'s methods. */
+export type MethodName<Api> = {
+  [K in keyof Api & string]: Api[K] extends (...args: any[]) => any ? K : never
+}[keyof Api & string]
+
+/** The params of `Api[M]`, as a caller sends them. */
+export type MethodParams<Api, M extends MethodName<Api>> = Api[M] extends (...args: infer P) => any ? P : never
+
+/** What a call to `Api[M]` resolves to (a Promise-returning method resolves to its value). */
+export type MethodResult<Api, M extends MethodName<Api>> = Api[M] extends (...args: any[]) => infer R ? Awaited<R> : never
+
+/**
+ * The ways to send params `P` when a callback follows: an optional param may
+ * be left out only with the ones after it, so `[a: A, b?: B]` gives `[A] | [A, B]`.
+ */
+type Sendable<P extends unknown[]> = P extends []
+  ? []
+  : number extends P['length']
+    ? P // a rest param: any count may be sent
+    : P extends [infer Head, ...infer Tail]
+      ? [Head, ...Sendable<Tail>]
+      : P extends [(infer Head)?, ...infer Tail]
+        ? [] | [Head, ...Sendable<Tail>]
+        : P
+
+/**
+ * An object implementing `Api`: every method takes the caller's params and
+ * answers with its return value (or a Promise of it); in the default
+ * (legacy) mode it may instead take a trailing `response` and answer through
+ * it (then it returns nothing). A method with a rest param is typed without
+ * `response`: serve it with `appendResponse: false`, or its rest param gets
+ * the response too.
+ */
+export type Implementation<Api> = {
+  [M in MethodName<Api>]: number extends MethodParams<Api, M>['length']
+    ? (...params: MethodParams<Api, M>) => MethodResult<Api, M> | PromiseLike<MethodResult<Api, M>>
+    : (
+        ...paramsAndResponse: [...params: MethodParams<Api, M>, response: Response<MethodResult<Api, M>>]
+      ) => MethodResult<Api, M> | PromiseLike<MethodResult<Api, M> | void> | void
+}
+
+/**
+ * Request handlers: `method(...params, response)` (legacy) or
+ * `method(...params)` returning the answer or a Promise of it. `Handler<Api>`
+ * checks the handler against an interface of methods; plain `Handler` takes
+ * any object.
+ */
+export type Handler<Api = any> = IsAny<Api> extends true
+  ? { [method: string]: (...args: any[]) => unknown } | object
+  : Implementation<Api>
+
+/** The legacy callback: `(err, result)` with the values of README "Callback values". */
+export type LegacyCallback<T = any> = (err: any, result: T) => void
+
+/** `stream.invoke` on an untyped stream (`RpcStream` / `RpcStream<any>`). */
+export interface UntypedInvoke {
+  /** Legacy form: the last argument is `cb(err, result)`; returns false when the caller should wait for 'drain'. */
+  (method: string, ...paramsAndCallback: [...params: any[], callback: LegacyCallback]): boolean
+  /** Promise form. */
+  <T = any>(method: string, ...params: Encodable[]): Promise<T>
+}
+
+/** `stream.invoke` on a typed stream: the method name, params and result come from `Api`. */
+export interface TypedInvoke<Api> {
+  /** Legacy form: the last argument is `cb(err, result)`; returns false when the caller should wait for 'drain'. */
+  <M extends MethodName<Api>>(
+    method: M,
+    ...paramsAndCallback: [...params: Sendable<MethodParams<Api, M>>, callback: LegacyCallback<MethodResult<Api, M>>]
+  ): boolean
+  /** Promise form. */
+  <M extends MethodName<Api>>(method: M, ...params: MethodParams<Api, M>): Promise<MethodResult<Api, M>>
+}
+
+/** `stream.invoke`: untyped or checked against `Api`. */
+export type InvokeFn<Api> = IsAny<Api> extends true ? UntypedInvoke : TypedInvoke<Api>
+
+/** `stream.request`: params as an array, per-call options. */
+export type RequestFn<Api> = IsAny<Api> extends true
+  ? <T = any>(method: string, params?: readonly Encodable[], options?: CallOptions) => Promise<T>
+  : <M extends MethodName<Api>>(
+      method: M,
+      params: Readonly<MethodParams<Api, M>>,
+      options?: CallOptions
+    ) => Promise<MethodResult<Api, M>>
+
+/** `stream.notify`: sends a notification; returns false when the caller should wait for 'drain'. */
+export type NotifyFn<Api> = IsAny<Api> extends true
+  ? (method: string, ...params: Encodable[]) => boolean
+  : <M extends MethodName<Api>>(method: M, ...params: MethodParams<Api, M>) => boolean
+
+// ---- options -------------------------------------------------------------------
+
+/** Limits, buffering and handler rules shared by servers and clients. */
 export interface ConnectionOptions {
   /** Largest message accepted, in bytes (default 64 MiB). */
   maxMessageSize?: number
@@ -73,6 +225,19 @@ export interface ConnectionOptions {
   timeout?: number
   /** Calls awaiting a reply (and requests awaiting our answer) per connection (default 65536). */
   maxPendingCalls?: number
+  /**
+   * Whether request handlers get a `response` after the caller's params
+   * (default true, the legacy rule). `false`: a handler is called with exactly
+   * the params the caller sent and answers with what it returns or resolves
+   * (`undefined` answers `null`; a throw or rejection answers the error).
+   */
+  appendResponse?: boolean
+  /**
+   * How an `Error` answered or thrown by a handler is sent (default false: its
+   * message string, as the old module did). `true`: a map
+   * `{ message, code, ...its own enumerable fields }`.
+   */
+  errorFields?: boolean
 }
 
 export interface ServerOptions extends ConnectionOptions {
@@ -80,8 +245,14 @@ export interface ServerOptions extends ConnectionOptions {
   closeTimeout?: number
   /** Connections past this many are closed as soon as they are accepted. */
   maxConnections?: number
-  /** Bytes of replies queued on one connection past which it stops reading requests (default 16 MiB). */
+  /** Bytes of replies queued on one connection past which it stops dispatching its requests until they drain (default 16 MiB). */
   maxQueuedReplies?: number
+  /**
+   * Bytes all connections together may hold for messages not yet complete
+   * (default 256 MiB). Past it, the connection with the largest partial
+   * message is closed with `ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE`.
+   */
+  maxBufferedBytes?: number
 }
 
 export interface ClientOptions extends ConnectionOptions {
@@ -89,7 +260,7 @@ export interface ClientOptions extends ConnectionOptions {
   host?: string
   path?: string
   /** Methods answering requests the server sends to this client. */
-  handler?: Handler
+  handler?: Handler | null
 }
 
 export interface ListenOptions {
@@ -105,16 +276,22 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
-/** Request handlers: `method(...params, response)`; may return a value or a Promise instead. */
-export type Handler = { [method: string]: (...args: any[]) => unknown } | object
+/** Options of `attach()` and `stdio()`. */
+export interface AttachOptions extends ConnectionOptions {
+  /** Methods answering requests the peer sends. */
+  handler?: Handler | null
+}
 
-export type LegacyCallback = (err: any, result?: any) => void
+// ---- connections ------------------------------------------------------------------
 
-export class Response {
+/** The answer handle a legacy handler gets as its last argument. */
+export class Response<T = Encodable> {
   readonly msgid: number
   readonly sent: boolean
-  result(value?: MsgpackValue): boolean
-  error(error: MsgpackValue | Error): boolean
+  /** Answers with `value`; a second answer throws `ERR_MSGPACK_RPC_ALREADY_RESPONDED`. */
+  result(value?: T): boolean
+  /** Answers with an error value (an Error is sent as its message, or as a map with `errorFields`). */
+  error(error: Encodable): boolean
 }
 
 /** The socket-like object at `rpcStream.stream`. */
@@ -144,18 +321,28 @@ export interface StreamSocket extends EventEmitter {
   on(event: string | symbol, listener: (...args: any[]) => void): this
 }
 
-/** One connection; the same class on both ends. */
-export class RpcStream extends EventEmitter {
+/**
+ * One connection; the same class on both ends. `Api` types the calls this
+ * side makes (the peer's methods); the default `any` leaves them unchecked.
+ * Made by `createClient`, `connect`, `attach`, `spawn`, `stdio`, a server's
+ * `'connection'` event and `createUdpClient`; never with `new`.
+ */
+export class RpcStream<Api = any> extends EventEmitter {
+  private constructor()
   readonly stream: StreamSocket
   readonly handler: Handler | undefined
   readonly pendingCalls: number
   readonly closed: boolean
-  /** Legacy form: the last argument is `cb(err, result)`; returns false when the caller should wait for 'drain'. */
-  invoke(method: string, ...paramsAndCallback: [...params: any[], callback: LegacyCallback]): boolean
-  /** Promise form. */
-  invoke<T = any>(method: string, ...params: MsgpackValue[]): Promise<T>
-  request<T = any>(method: string, params?: MsgpackValue[], options?: CallOptions): Promise<T>
-  notify(method: string, ...params: MsgpackValue[]): boolean
+  /**
+   * Calls `method` on the peer. With a callback last, `cb(err, result)` gets
+   * the legacy values and it returns false when the caller should wait for
+   * 'drain'; without one, a Promise of the result.
+   */
+  invoke: InvokeFn<Api>
+  /** Calls `method` with an array of params and per-call options (`timeout`, `signal`). */
+  request: RequestFn<Api>
+  /** Sends a notification (no reply); returns false when the caller should wait for 'drain'. */
+  notify: NotifyFn<Api>
   setTimeout(ms?: number): this
   close(cb: () => void): this
   close(): Promise<void>
@@ -176,13 +363,17 @@ export class RpcStream extends EventEmitter {
 }
 export { RpcStream as Client }
 
-export class Server extends EventEmitter {
-  constructor(listener?: ((stream: RpcStream) => void) | Handler, options?: ServerOptions)
-  readonly handler: Handler | undefined
+/** `function (rpcStream)`, run for each connection. */
+export type ConnectionListener = (stream: RpcStream) => void
+
+/** A server; `Api` is the interface its handler implements (default: unchecked). */
+export class Server<Api = any> extends EventEmitter {
+  constructor(listener?: ConnectionListener | Handler<Api>, options?: ServerOptions)
+  readonly handler: Handler<Api> | undefined
   readonly listening: boolean
   readonly connections: RpcStream[]
   maxConnections: number | undefined
-  setHandler(handler: Handler): this
+  setHandler(handler: Handler<Api>): this
   listen(port?: number | string, host?: string, backlog?: number, callback?: () => void): this
   listen(port?: number | string, host?: string, callback?: () => void): this
   listen(port?: number | string, callback?: () => void): this
@@ -209,24 +400,29 @@ export class Server extends EventEmitter {
 export class SessionPool {
   constructor(options?: ConnectionOptions)
   clients: Record<string, RpcStream>
-  getClient(port: number | string, host?: string): RpcStream
+  /** The client for this address; `Api` types its calls. */
+  getClient<Api = any>(port: number | string, host?: string): RpcStream<Api>
   closeClients(): Promise<void[]>
 }
 
-export function createServer(listener?: ((stream: RpcStream) => void) | Handler, options?: ServerOptions): Server
-export function createClient(port: number | string, host?: string, readyCb?: () => void): RpcStream
-export function createClient(port: number | string, readyCb?: () => void): RpcStream
-export function createClient(path: string, readyCb?: () => void): RpcStream
-export function createClient(options: ClientOptions, readyCb?: () => void): RpcStream
+export function createServer<Api = any>(listener?: ConnectionListener | Handler<Api>, options?: ServerOptions): Server<Api>
+export function createClient<Api = any>(port: number | string, host?: string, readyCb?: () => void): RpcStream<Api>
+export function createClient<Api = any>(port: number | string, readyCb?: () => void): RpcStream<Api>
+export function createClient<Api = any>(path: string, readyCb?: () => void): RpcStream<Api>
+export function createClient<Api = any>(options: ClientOptions, readyCb?: () => void): RpcStream<Api>
 /** Resolves with a connected client; rejects with the connect error. */
-export function connect(port: number | string, host?: string, options?: ClientOptions): Promise<RpcStream>
-export function connect(target: string | ClientOptions, options?: ClientOptions): Promise<RpcStream>
+export function connect<Api = any>(port: number | string, host?: string, options?: ClientOptions): Promise<RpcStream<Api>>
+export function connect<Api = any>(target: number | string | ClientOptions, options?: ClientOptions): Promise<RpcStream<Api>>
 /** Creates a server and resolves once it listens. */
-export function listen(target: number | string | ListenOptions, handler?: ((stream: RpcStream) => void) | Handler, options?: ServerOptions): Promise<Server>
+export function listen<Api = any>(
+  target: number | string | ListenOptions,
+  handler?: ConnectionListener | Handler<Api>,
+  options?: ServerOptions
+): Promise<Server<Api>>
 
 export interface SpawnOptions extends ConnectionOptions {
   /** Methods answering requests the child sends. */
-  handler?: Handler
+  handler?: Handler | null
   cwd?: string
   env?: NodeJS.ProcessEnv
   /** Only the third entry (stderr) is used: 'inherit' (default), 'pipe' or 'ignore'. */
@@ -234,27 +430,38 @@ export interface SpawnOptions extends ConnectionOptions {
 }
 
 /** A stream over a child process; `process` is the ChildProcess. */
-export interface SpawnedStream extends RpcStream {
+export interface SpawnedStream<Api = any> extends RpcStream<Api> {
   process: import('node:child_process').ChildProcess
 }
 
-/** Runs MessagePack-RPC over a Duplex you already have (a TLS socket, a pipe, a WebSocket stream). */
-export function attach(duplex: import('node:stream').Duplex, handler?: Handler, options?: ConnectionOptions): RpcStream
+/**
+ * Runs MessagePack-RPC over a Duplex you already have (a TLS socket, a pipe, a WebSocket stream).
+ * `Api` types the calls made to the peer.
+ */
+export function attach<Api = any>(duplex: import('node:stream').Duplex, handler?: Handler, options?: AttachOptions): RpcStream<Api>
+export function attach<Api = any>(duplex: import('node:stream').Duplex, options: AttachOptions & { handler: Handler }): RpcStream<Api>
 /** Starts `command` and talks MessagePack-RPC over its stdin/stdout (e.g. `nvim --embed`). */
-export function spawn(command: string, args?: readonly string[], options?: SpawnOptions): SpawnedStream
+export function spawn<Api = any>(command: string, args?: readonly string[], options?: SpawnOptions): SpawnedStream<Api>
+export function spawn<Api = any>(command: string, options?: SpawnOptions): SpawnedStream<Api>
 /** Serves (and calls) over this process's stdin/stdout; other stdout output goes to stderr from then on. */
-export function stdio(handler?: Handler, options?: ConnectionOptions): RpcStream
+export function stdio<Api = any>(handler?: Handler, options?: AttachOptions): RpcStream<Api>
+export function stdio<Api = any>(options: AttachOptions & { handler: Handler }): RpcStream<Api>
 
 export interface UdpOptions extends ConnectionOptions {
   /** Largest datagram sent or accepted (default 65507). */
   maxDatagramSize?: number
-  handler?: Handler
+  handler?: Handler | null
+}
+
+export interface UdpServerOptions extends UdpOptions {
+  /** A peer that sent nothing for this many ms, with no call of ours in flight to it, is forgotten (default 60000). */
+  peerIdleTimeout?: number
 }
 
 /** A UDP server: one message per datagram; each remote address is its own RpcStream. */
-export class UdpServer extends EventEmitter {
-  constructor(listener?: ((peer: RpcStream) => void) | Handler, options?: UdpOptions)
-  setHandler(handler: Handler): this
+export class UdpServer<Api = any> extends EventEmitter {
+  constructor(listener?: ConnectionListener | Handler<Api>, options?: UdpServerOptions)
+  setHandler(handler: Handler<Api>): this
   listen(port?: number, host?: string, callback?: () => void): this
   listen(port: number, callback: () => void): this
   address(): import('node:net').AddressInfo | null
@@ -266,13 +473,17 @@ export class UdpServer extends EventEmitter {
   on(event: 'connection', listener: (peer: RpcStream) => void): this
   on(event: 'error', listener: (err: Error) => void): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
+  once(event: 'listening' | 'close', listener: () => void): this
+  once(event: 'connection', listener: (peer: RpcStream) => void): this
+  once(event: 'error', listener: (err: Error) => void): this
+  once(event: string | symbol, listener: (...args: any[]) => void): this
 }
-export function createUdpServer(listener?: ((peer: RpcStream) => void) | Handler, options?: UdpOptions): UdpServer
+export function createUdpServer<Api = any>(listener?: ConnectionListener | Handler<Api>, options?: UdpServerOptions): UdpServer<Api>
 /** A UDP client for one server address. There is no retransmission: give calls a timeout. */
-export function createUdpClient(port: number, host?: string, options?: UdpOptions): RpcStream
+export function createUdpClient<Api = any>(port: number, host?: string, options?: UdpOptions): RpcStream<Api>
 
 /** Encodes one value with the library's value table. */
-export function encode(value: MsgpackValue): Buffer
+export function encode(value: Encodable): Buffer
 /** Decodes one value. */
 export function decode(buffer: Uint8Array): any
 
