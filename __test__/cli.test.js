@@ -1,7 +1,7 @@
 'use strict'
 // The `msgpack-rpc` command, run as a child process against real servers:
 // ours (started here), its own `serve`, and Neovim for `call --spawn`.
-const test = require('node:test')
+const nodeTest = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const net = require('node:net')
@@ -19,6 +19,12 @@ let nvimVersion
 try {
   nvimVersion = execFileSync('nvim', ['--version'], { encoding: 'utf8' }).split('\n')[0]
 } catch {}
+
+/** Every test is bounded: a hung child or socket fails that test, not the run. */
+function test(name, options, fn) {
+  if (typeof options === 'function') [options, fn] = [{}, options]
+  return nodeTest(name, { timeout: 60000, ...options }, fn)
+}
 
 /** Runs the command to completion: { status, stdout, stderr }. */
 function run(args, options = {}) {
@@ -40,9 +46,10 @@ function run(args, options = {}) {
 /**
  * Starts a long-running subcommand (serve, tap); resolves once it prints
  * "listening on <address>" on stderr. `stop(signal)` resolves with
- * { status, stdout, stderr } once it has exited.
+ * { status, stdout, stderr } once it has exited; the test `t` kills it at
+ * the end whatever happens.
  */
-function start(args) {
+function start(t, args) {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const out = []
   let stderr = ''
@@ -55,6 +62,7 @@ function start(args) {
     const { status, signal: by } = await exited
     return { status, signal: by, stdout: Buffer.concat(out).toString(), stderr }
   }
+  t.after(() => stop('SIGKILL'))
   return new Promise((resolve, reject) => {
     child.stderr.on('data', (d) => {
       const before = stderr
@@ -307,8 +315,7 @@ test('notify sends a notification and exits once it is written', async (t) => {
 })
 
 test('serve answers the demo methods, logs them with --verbose and exits 0 on SIGTERM', async (t) => {
-  const served = await start(['serve', '127.0.0.1:0', '--verbose'])
-  t.after(() => served.stop('SIGKILL'))
+  const served = await start(t, ['serve', '127.0.0.1:0', '--verbose'])
   assert.match(served.address, /^127\.0\.0\.1:\d+$/)
   const [, port] = served.address.split(':')
   assert.notEqual(port, '0')
@@ -335,8 +342,7 @@ test('serve answers the demo methods, logs them with --verbose and exits 0 on SI
 })
 
 test('serve serves a CommonJS module\'s functions and exits 0 on SIGINT', async (t) => {
-  const served = await start(['serve', '0', cjsModule])
-  t.after(() => served.stop('SIGKILL'))
+  const served = await start(t, ['serve', '0', cjsModule])
   const port = Number(served.address.split(':')[1])
   const greeting = await run(['call', String(port), 'greet', 'Ada'])
   assert.deepEqual([greeting.status, greeting.stdout], [0, '"hello, Ada"\n'])
@@ -354,13 +360,9 @@ test('serve serves a CommonJS module\'s functions and exits 0 on SIGINT', async 
 
 test('serve serves an ES module\'s named exports over a unix socket and UDP', async (t) => {
   const file = socketPath('cli-serve')
-  const onUnix = await start(['serve', `unix:${file}`, esmModule])
-  const onUdp = await start(['serve', 'udp://127.0.0.1:0', esmModule])
-  t.after(async () => {
-    await onUnix.stop('SIGKILL')
-    await onUdp.stop('SIGKILL')
-    removeSocket(file)
-  })
+  const onUnix = await start(t, ['serve', `unix:${file}`, esmModule])
+  const onUdp = await start(t, ['serve', 'udp://127.0.0.1:0', esmModule])
+  t.after(() => removeSocket(file))
   assert.equal(onUnix.address, `unix:${file}`)
   assert.match(onUdp.address, /^udp:\/\/127\.0\.0\.1:\d+$/)
   assert.equal((await run(['call', file, 'shout', 'quiet'])).stdout, '"QUIET"\n')
@@ -383,11 +385,8 @@ test('tap forwards calls both ways and prints each message with the call\'s dura
       if (method === 'askBack') stream.notify('told', await stream.invoke('whoAreYou'))
     })
   })
-  const tap = await start(['tap', '127.0.0.1:0', `127.0.0.1:${server.address().port}`, '--json'])
-  t.after(async () => {
-    await tap.stop('SIGKILL')
-    await closeAll(server)
-  })
+  t.after(() => closeAll(server))
+  const tap = await start(t, ['tap', '127.0.0.1:0', `127.0.0.1:${server.address().port}`, '--json'])
   const [host, port] = tap.address.split(':')
   const client = await rpc.connect(Number(port), host, { handler: { whoAreYou: () => 'the client' } })
   const told = new Promise((resolve) => client.on('notify', (method, params) => resolve([method, params])))
@@ -436,12 +435,10 @@ test('tap passes bytes through unchanged, however they are split, and prints tex
     })
   })
   await new Promise((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  const tap = await start(['tap', '0', String(upstream.address().port)])
-  t.after(async () => {
-    await tap.stop('SIGKILL')
-    await new Promise((resolve) => upstream.close(resolve))
-  })
+  t.after(() => new Promise((resolve) => upstream.close(resolve)))
+  const tap = await start(t, ['tap', '0', String(upstream.address().port)])
   const socket = net.connect(Number(tap.address.split(':')[1]), '127.0.0.1')
+  t.after(() => socket.destroy())
   const back = []
   socket.on('data', (d) => back.push(d))
   const ended = new Promise((resolve) => socket.once('end', resolve))
@@ -468,11 +465,8 @@ test('tap passes bytes through unchanged, however they are split, and prints tex
 
 test('tap --spawn puts a child process behind the listening address', async (t) => {
   const file = socketPath('cli-tap')
-  const tap = await start(['tap', file, '--spawn', `'${process.execPath}' '${stdioPeer}'`])
-  t.after(async () => {
-    await tap.stop('SIGKILL')
-    removeSocket(file)
-  })
+  t.after(() => removeSocket(file))
+  const tap = await start(t, ['tap', file, '--spawn', `'${process.execPath}' '${stdioPeer}'`])
   assert.equal(tap.address, `unix:${file}`)
   const r = await run(['call', file, 'add', '40', '2'])
   assert.deepEqual([r.status, r.stdout], [0, '42\n'])
