@@ -419,12 +419,12 @@ test('tap forwards calls both ways and prints each message with the call\'s dura
   ])
 })
 
-test('tap passes bytes through unchanged, however they are split, and prints text lines', async (t) => {
+test('tap passes bytes through unchanged, however they are split or half-closed, and prints text lines', async (t) => {
   const request = rpc.encode([0, 7, 'echo', ['x'.repeat(3000), Buffer.alloc(5000, 1)]])
   const notification = rpc.encode([2, 'note', [{ k: 2n ** 60n }]])
   const reply = rpc.encode([1, 7, null, 'done'])
   const received = []
-  const upstream = net.createServer((socket) => {
+  const upstream = net.createServer({ allowHalfOpen: true }, (socket) => {
     socket.on('data', (d) => {
       received.push(d)
       if (Buffer.concat(received).length === request.length + notification.length) {
@@ -437,7 +437,7 @@ test('tap passes bytes through unchanged, however they are split, and prints tex
   await new Promise((resolve) => upstream.listen(0, '127.0.0.1', resolve))
   t.after(() => new Promise((resolve) => upstream.close(resolve)))
   const tap = await start(t, ['tap', '0', String(upstream.address().port)])
-  const socket = net.connect(Number(tap.address.split(':')[1]), '127.0.0.1')
+  const socket = net.connect({ port: Number(tap.address.split(':')[1]), host: '127.0.0.1', allowHalfOpen: true })
   t.after(() => socket.destroy())
   const back = []
   socket.on('data', (d) => back.push(d))
@@ -448,6 +448,8 @@ test('tap passes bytes through unchanged, however they are split, and prints tex
     socket.write(sent.subarray(i, i + 777))
     await new Promise((resolve) => setImmediate(resolve))
   }
+  // Done sending: the answer must still come back through the half-closed tap.
+  socket.end()
   await ended
   socket.destroy()
   assert.deepEqual(Buffer.concat(received), sent)

@@ -61,7 +61,9 @@ function dial(target) {
       },
     }
   }
-  const socket = target.kind === 'unix' ? net.connect(target.path) : net.connect(target.port, target.host)
+  // Half-open like the client: each side's end is forwarded, and answers still flow the other way.
+  const where = target.kind === 'unix' ? { path: target.path } : { port: target.port, host: target.host }
+  const socket = net.connect({ ...where, allowHalfOpen: true })
   return { readable: socket, writable: socket, emitter: socket, close: () => socket.destroy() }
 }
 
@@ -161,7 +163,7 @@ async function run(options, positionals, io) {
   const write = (line) => io.stdout.write(`${line}\n`)
   const open = new Set()
   let count = 0
-  const server = net.createServer((client) => {
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
     const printer = new Printer(++count, options.json, write)
     printer.event('open', client.remoteAddress ? `${client.remoteAddress}:${client.remotePort}` : undefined)
     proxy(client, target, printer, open)
