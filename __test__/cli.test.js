@@ -271,7 +271,8 @@ test('usage errors exit with status 2 and say what was wrong', async (t) => {
     [['bench', String(port), '--connections', '0'], /--connections must be an integer ≥ 1/],
     [['bench', String(port), '--args', '{"a":1}'], /--args must be a JSON array/],
     [['serve', '127.0.0.1:0', path.join(__dirname, 'fixtures', 'no-such-module.js')], /cannot load/],
-    [['tap', '0', 'udp://127.0.0.1:9'], /not UDP/],
+    [['tap', '0', 'udp://127.0.0.1:9'], /tap forwards UDP to UDP only/],
+    [['tap', 'udp://127.0.0.1:0', '--spawn', 'cat'], /tap forwards UDP to UDP only/],
   ]
   for (const [args, message] of cases) {
     const r = await run(args)
@@ -476,6 +477,19 @@ test('tap --spawn puts a child process behind the listening address', async (t) 
   const { status, stdout } = await tap.stop()
   assert.equal(status, 0)
   assert.match(stdout, /^#1 open\n#1 -> request 0 add \[40,2\]\n#1 <- response 0 42 \(\d+(\.\d+)? ms\)\n#1 closed/)
+})
+
+test('tap forwards UDP datagrams to a UDP server and prints them', async (t) => {
+  const server = rpc.createUdpServer({ add: (a, b) => a + b })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => server.close())
+  const tap = await start(t, ['tap', 'udp://127.0.0.1:0', `udp://127.0.0.1:${server.address().port}`])
+  assert.match(tap.address, /^udp:\/\/127\.0\.0\.1:\d+$/)
+  const r = await run(['call', tap.address, 'add', '3', '4', '--timeout', '5000'])
+  assert.deepEqual([r.status, r.stdout, r.stderr], [0, '7\n', ''])
+  const { status, stdout } = await tap.stop()
+  assert.equal(status, 0)
+  assert.match(stdout, /^#1 open 127\.0\.0\.1:\d+\n#1 -> request 0 add \[3,4\]\n#1 <- response 0 7 \(\d+(\.\d+)? ms\)\n#1 closed tap stopped\n$/)
 })
 
 test('bench --json runs calls for the given duration and prints a summary', async (t) => {

@@ -4,11 +4,10 @@
 
 const net = require('node:net')
 const childProcess = require('node:child_process')
-const { performance } = require('node:perf_hooks')
-const rpc = require('../..')
 const { UsageError } = require('./args')
 const { Framer } = require('./framer')
-const { format, toJSONValue } = require('./json')
+const { Printer } = require('./printer')
+const { tapUdp } = require('./tap-udp')
 const { parseTarget, clientTarget, describe } = require('./target')
 const { signalled } = require('./serve')
 const { EXIT } = require('./exit')
@@ -31,7 +30,9 @@ a response line ends with how long its call took. Values print as in
 Prints "listening on <listen>" on stderr once it listens; SIGINT or SIGTERM
 closes every connection and exits with status 0.
 
-<listen> and <target>: host:port, port (127.0.0.1), unix:/path or a path.
+<listen> and <target>: host:port, port (127.0.0.1), unix:/path or a path;
+or both udp://host:port (each datagram is one message; #n is a client
+address, "closed" only when tap stops).
 
 Options:
   --spawn <command line> the target is this program, one per connection
@@ -65,54 +66,6 @@ function dial(target) {
   const where = target.kind === 'unix' ? { path: target.path } : { port: target.port, host: target.host }
   const socket = net.connect({ ...where, allowHalfOpen: true })
   return { readable: socket, writable: socket, emitter: socket, close: () => socket.destroy() }
-}
-
-/** Prints what one connection carries. */
-class Printer {
-  constructor(id, json, write) {
-    this.id = id
-    this.json = json
-    this.write = write
-    this.started = new Map() // `${dir}${msgid}` of a request → when it was seen
-  }
-
-  event(event, detail) {
-    if (this.json) this.write(JSON.stringify({ conn: this.id, event, ...(detail && { detail }) }))
-    else this.write(`#${this.id} ${event}${detail ? ` ${detail}` : ''}`)
-  }
-
-  message(dir, bytes) {
-    let m
-    try {
-      m = rpc.decode(bytes)
-    } catch (err) {
-      return this.event('undecodable', err.message)
-    }
-    const [kind, a, b, c] = Array.isArray(m) ? m : []
-    const back = dir === '->' ? '<-' : '->'
-    if (kind === 0 && m.length === 4) {
-      this.started.set(`${dir}${a}`, performance.now())
-      this.line({ dir, kind: 'request', msgid: a, method: b, params: c }, `request ${a} ${b} ${format(c)}`)
-    } else if (kind === 1 && m.length === 4) {
-      const start = this.started.get(`${back}${a}`)
-      this.started.delete(`${back}${a}`)
-      const ms = start === undefined ? undefined : Number((performance.now() - start).toFixed(3))
-      const took = ms === undefined ? '' : ` (${ms} ms)`
-      const text = b === null ? `response ${a} ${format(c)}${took}` : `response ${a} error ${format(b)}${took}`
-      this.line({ dir, kind: 'response', msgid: a, error: b, result: c, ms }, text)
-    } else if (kind === 2 && m.length === 3) {
-      this.line({ dir, kind: 'notify', method: a, params: b }, `notify ${a} ${format(b)}`)
-    } else {
-      this.line({ dir, kind: 'invalid', message: m }, `invalid ${format(m)}`)
-    }
-  }
-
-  line(fields, text) {
-    if (!this.json) return this.write(`#${this.id} ${fields.dir} ${text}`)
-    const out = { conn: this.id }
-    for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = k === 'dir' || k === 'kind' || k === 'ms' ? v : toJSONValue(v)
-    this.write(JSON.stringify(out))
-  }
 }
 
 /** Forwards `from` to `to` unchanged and feeds a copy to the printer. */
@@ -155,12 +108,22 @@ function proxy(client, target, printer, open) {
 
 async function run(options, positionals, io) {
   const listenAt = parseTarget(positionals[0])
-  if (listenAt.kind === 'udp') throw new UsageError('tap listens on TCP or a unix socket, not UDP')
   const target = clientTarget(options, positionals.slice(1))
-  if (target.kind === 'udp') throw new UsageError('tap forwards to TCP, a unix socket or --spawn, not UDP')
+  // Datagrams and byte streams do not mix: one message per datagram on both sides.
+  if ((listenAt.kind === 'udp') !== (target.kind === 'udp')) {
+    throw new UsageError('tap forwards UDP to UDP only, and TCP, unix sockets and --spawn to any of those')
+  }
   const rest = options.spawn !== undefined ? positionals.slice(1) : positionals.slice(2)
   if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`)
   const write = (line) => io.stdout.write(`${line}\n`)
+  if (listenAt.kind === 'udp') {
+    const stop = signalled()
+    const tap = await tapUdp(listenAt, target, options.json, write)
+    io.stderr.write(`listening on ${tap.bound}, forwarding to ${describe(target)}\n`)
+    await stop
+    await tap.close()
+    return EXIT.OK
+  }
   const open = new Set()
   let count = 0
   const server = net.createServer({ allowHalfOpen: true }, (client) => {
