@@ -135,6 +135,8 @@ test('each subcommand has --help, and no or an unknown command is a usage error'
   const top = await run(['--help'])
   assert.equal(top.status, 0)
   assert.match(top.stdout, /Commands:[\s\S]*call[\s\S]*bench/)
+  const version = await run(['--version'])
+  assert.deepEqual([version.status, version.stdout], [0, `${require('../package.json').version}\n`])
   assert.equal((await run([])).status, 2)
   const unknown = await run(['frobnicate'])
   assert.equal(unknown.status, 2)

@@ -3,7 +3,7 @@
 // The `msgpack-rpc` command: call, notify, serve, tap and bench from a shell.
 // Each subcommand lives in lib/cli/<name>.js and resolves with an exit status.
 
-const { parse, UsageError } = require('../lib/cli/args')
+const { parse } = require('../lib/cli/args')
 const { EXIT, exitCodeFor } = require('../lib/cli/exit')
 const { format } = require('../lib/cli/json')
 
@@ -21,7 +21,8 @@ MessagePack-RPC from the shell.
 Commands:
 ${lines.join('\n')}
 
-Run \`msgpack-rpc <command> --help\` for a command's arguments and options.
+Run \`msgpack-rpc <command> --help\` for a command's arguments and options,
+\`msgpack-rpc --version\` for the version.
 Exit status: 0 success, 1 the peer answered an error, 2 usage error,
 3 cannot connect, connection lost or timed out.
 `
@@ -32,6 +33,10 @@ async function main(argv) {
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     process.stdout.write(usage())
     return name === undefined ? EXIT.USAGE : EXIT.OK
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${require('../package.json').version}\n`)
+    return EXIT.OK
   }
   if (!commands.includes(name)) {
     process.stderr.write(`msgpack-rpc: unknown command ${JSON.stringify(name)}\n\n${usage()}`)

@@ -1,5 +1,6 @@
 'use strict'
-// Exit statuses of the command, and which one an error means.
+// Exit statuses of the command, which one an error means, and when the
+// long-running subcommands (serve, tap) stop.
 
 const rpc = require('../..')
 const { UsageError } = require('./args')
@@ -39,4 +40,20 @@ function withDeadline(promise, ms, what) {
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }
 
-module.exports = { EXIT, exitCodeFor, withDeadline }
+/**
+ * Resolves on the first SIGINT or SIGTERM; a second one is not caught, so it
+ * ends the process at once if closing hangs.
+ */
+function signalled() {
+  return new Promise((resolve) => {
+    const on = (signal) => {
+      process.removeListener('SIGINT', on)
+      process.removeListener('SIGTERM', on)
+      resolve(signal)
+    }
+    process.on('SIGINT', on)
+    process.on('SIGTERM', on)
+  })
+}
+
+module.exports = { EXIT, exitCodeFor, withDeadline, signalled }

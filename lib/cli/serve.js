@@ -9,7 +9,7 @@ const rpc = require('../..')
 const { UsageError } = require('./args')
 const { format } = require('./json')
 const { parseTarget, describe } = require('./target')
-const { EXIT } = require('./exit')
+const { EXIT, signalled } = require('./exit')
 
 const help = `Usage: msgpack-rpc serve <target> [module]
 
@@ -132,19 +132,6 @@ function boundTarget(target, server) {
   return { kind: target.kind, host: a.address, port: a.port }
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
-function signalled() {
-  return new Promise((resolve) => {
-    const on = (signal) => {
-      process.removeListener('SIGINT', on)
-      process.removeListener('SIGTERM', on)
-      resolve(signal)
-    }
-    process.on('SIGINT', on)
-    process.on('SIGTERM', on)
-  })
-}
-
 async function run(options, positionals, io) {
   if (positionals.length > 2) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[2])}`)
   const target = parseTarget(positionals[0])
@@ -159,4 +146,4 @@ async function run(options, positionals, io) {
   return EXIT.OK
 }
 
-module.exports = { name: 'serve', summary: 'serve a module\'s functions, or demo methods', help, spec, run, listen, boundTarget, signalled }
+module.exports = { name: 'serve', summary: 'serve a module\'s functions, or demo methods', help, spec, run }

@@ -9,8 +9,7 @@ const { Framer } = require('./framer')
 const { Printer } = require('./printer')
 const { tapUdp } = require('./tap-udp')
 const { parseTarget, clientTarget, describe } = require('./target')
-const { signalled } = require('./serve')
-const { EXIT } = require('./exit')
+const { EXIT, signalled } = require('./exit')
 
 const help = `Usage: msgpack-rpc tap <listen> <target>
        msgpack-rpc tap <listen> --spawn '<command line>'
