@@ -298,6 +298,20 @@ test('a refused connection exits with status 3', async () => {
   assert.match(r.stderr, /ENOENT/)
 })
 
+test('a peer that drops the connection, or a port already taken, exits with status 3', async (t) => {
+  const rude = net.createServer((socket) => socket.destroy())
+  await new Promise((resolve) => rude.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise((resolve) => rude.close(resolve)))
+  const port = rude.address().port
+  const r = await run(['call', String(port), 'add', '1', '2'])
+  assert.equal(r.status, 3)
+  assert.equal(r.stdout, '')
+  assert.match(r.stderr, /\(ERR_MSGPACK_RPC_CLOSED\)\n$/)
+  const taken = await run(['serve', `127.0.0.1:${port}`])
+  assert.equal(taken.status, 3)
+  assert.match(taken.stderr, /EADDRINUSE/)
+})
+
 test('a call that times out exits with status 3', async (t) => {
   const { server, port } = await tcpServer()
   t.after(() => closeAll(server))

@@ -5,6 +5,9 @@ const { performance } = require('node:perf_hooks')
 const rpc = require('../..')
 const { format, toJSONValue } = require('./json')
 
+/** Calls in flight whose start time is kept, per connection (the library's default limit). */
+const MAX_TRACKED = 65536
+
 /** Prints what one connection carries. */
 class Printer {
   constructor(id, json, write) {
@@ -29,6 +32,8 @@ class Printer {
     const [kind, a, b, c] = Array.isArray(m) ? m : []
     const back = dir === '->' ? '<-' : '->'
     if (kind === 0 && m.length === 4) {
+      // Requests never answered must not pile up: forget the oldest.
+      if (this.started.size >= MAX_TRACKED) this.started.delete(this.started.keys().next().value)
       this.started.set(`${dir}${a}`, performance.now())
       this.line({ dir, kind: 'request', msgid: a, method: b, params: c }, `request ${a} ${b} ${format(c)}`)
     } else if (kind === 1 && m.length === 4) {
