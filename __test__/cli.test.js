@@ -525,6 +525,34 @@ test('bench --json runs calls for the given duration and prints a summary', asyn
   assert.ok(p50 > 0 && p50 <= p90 && p90 <= p99 && p99 <= max, JSON.stringify(summary.latency))
 })
 
+let hasScript = false
+try {
+  execFileSync('script', ['--version'], { stdio: 'ignore' })
+  hasScript = true
+} catch {}
+
+test('bench shows a progress line when stderr is a terminal', { skip: !hasScript && 'script(1) from util-linux is not installed' }, async (t) => {
+  const { server, port } = await tcpServer()
+  t.after(() => closeAll(server))
+  // script(1) gives the command a pseudo-terminal; its output comes back on our pipe.
+  const command = `'${process.execPath}' '${cli}' bench ${port} --duration 1.5 --connections 2 --pipeline 2`
+  const r = await new Promise((resolve) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.resume()
+    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_LIMIT)
+    child.once('close', (status) => {
+      clearTimeout(timer)
+      resolve({ status, out })
+    })
+  })
+  assert.equal(r.status, 0)
+  assert.match(r.out, /\r\x1b\[K1 s: [\d,]+ calls, [\d,]+\/s, 0 errors/)
+  // The line is cleared before the summary.
+  assert.match(r.out, /\r\x1b\[K127\.0\.0\.1:\d+ add\(1,2\), 2 connections × 2 in flight/)
+})
+
 test('bench counts failed calls as errors and prints a text summary', async (t) => {
   const { server, port } = await tcpServer()
   t.after(() => closeAll(server))

@@ -34,6 +34,9 @@ Options:
   --verbose     log each call on stderr: method, arguments, result or error, ms
   -h, --help    show this help
 
+Exit status: 0 after SIGINT or SIGTERM, 2 usage error (or a module that
+cannot be loaded), 3 cannot listen (EADDRINUSE, ...).
+
 Example: msgpack-rpc serve 127.0.0.1:6666
 `
 

@@ -39,6 +39,12 @@ Options:
                          ({"conn","dir","kind","msgid","method","params",
                          "error","result","ms"}, or {"conn","event"})
   -h, --help             show this help
+
+Exit status: 0 after SIGINT or SIGTERM, 2 usage error, 3 cannot listen.
+A target that cannot be reached closes that one connection ("#n closed
+target: ...") and tap goes on.
+
+Example: msgpack-rpc tap 127.0.0.1:7777 127.0.0.1:6666
 `
 
 const spec = {
