@@ -584,3 +584,37 @@ test('legacy callbacks still get the raw values (drop-in)', async () => {
   assert.equal(err, "can't hello")
   await closeAll(client, server)
 })
+
+test('a peer that never reads cannot make the server queue answers far past maxQueuedReplies, whatever their size', async () => {
+  const budget = 1024 * 1024
+  for (const [size, isAsync] of [
+    [8 * 1024, false],
+    [64 * 1024, false],
+    [8 * 1024, true],
+    [64 * 1024, true],
+  ]) {
+    const payload = 'x'.repeat(size)
+    const server = rpc.createServer({ big: isAsync ? async () => payload : () => payload }, { maxQueuedReplies: budget })
+    const port = await listen(server)
+    const socket = net.connect({ port, host: '127.0.0.1' })
+    await once(socket, 'connect')
+    socket.on('error', () => {})
+    socket.pause() // reads nothing: every answer stays with the server
+    // 2.4 MiB of small requests, sent in a few writes.
+    const one = frame([0, 1, 'big', []])
+    const requests = Buffer.concat(Array.from({ length: Math.floor((2.4 * 1024 * 1024) / one.length) }, () => one))
+    for (let at = 0; at < requests.length; at += 256 * 1024) socket.write(requests.subarray(at, at + 256 * 1024))
+    let most = 0
+    // Bounded sampling: the server answers what it can, then waits for the peer.
+    for (let i = 0; i < 150; i++) {
+      await new Promise((r) => setTimeout(r, 4))
+      const stream = server.connections[0]
+      if (stream) most = Math.max(most, stream._bufferedBytes())
+    }
+    const label = `${size / 1024} KiB ${isAsync ? 'async' : 'sync'} answers`
+    assert.ok(most > budget / 2, `${label}: the server did answer (${most} bytes queued)`)
+    assert.ok(most <= 5 * budget, `${label}: ${most} bytes queued for a budget of ${budget}`)
+    socket.destroy()
+    await server.close()
+  }
+})

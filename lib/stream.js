@@ -21,8 +21,14 @@ const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
 const DEFAULT_MAX_PENDING_CALLS = 65536
 /** Messages encoded in one tick before they are written without waiting for its end. */
 const FLUSH_EVERY = 64
-/** Weight of the newest answer in the running mean of answer sizes (1/8). */
-const ANSWER_SIZE_WEIGHT = 8
+/**
+ * Before a connection's first answer its size is unknown: this fraction of
+ * the reply budget is assumed, so at most this many requests are handled
+ * at once until one has answered.
+ */
+const COLD_REQUESTS = 64
+/** How fast the answer-size estimate (a decaying maximum) forgets a large answer: 1/16 per answer. */
+const ANSWER_SIZE_DECAY = 16
 /**
  * Operating-system errors that mean the peer went away. They close the
  * stream like a clean close by the peer (`ClosedError`, the OS error as its
@@ -88,7 +94,8 @@ class RpcStream extends EventEmitter {
     /** Reply budget (servers): dispatch pauses past it, the rest of the batch held. */
     this._maxQueuedReplies = options.maxQueuedReplies
     this._pendingBytes = 0
-    this._answerSize = 0
+    /** Estimated size of one answer (a decaying maximum); -1 until the first answer. */
+    this._answerSize = -1
     this._paused = false
     this._held = undefined
     /** AbortSignal -> { ids, onAbort }: one listener per signal, however many calls share it. */
@@ -365,7 +372,9 @@ class RpcStream extends EventEmitter {
     try {
       this._encoder.response(id, error, result)
       if (this._maxQueuedReplies !== undefined) {
-        this._answerSize += (this._encoder.length - before - this._answerSize) / ANSWER_SIZE_WEIGHT
+        const size = this._encoder.length - before
+        const decayed = this._answerSize - this._answerSize / ANSWER_SIZE_DECAY
+        this._answerSize = size > decayed ? size : decayed
       }
       // A datagram too big to send throws here.
       this._queued()
@@ -388,10 +397,12 @@ class RpcStream extends EventEmitter {
   /**
    * Whether answers owed or queued are over the reply budget: bytes encoded
    * and not yet written, plus the requests still being handled at the
-   * running mean answer size.
+   * estimated answer size (so async handlers count before they answer).
    */
   _overReplyBudget() {
-    return this._encoder.length + this._pendingBytes + this._incoming * this._answerSize > this._maxQueuedReplies
+    const budget = this._maxQueuedReplies
+    const perAnswer = this._answerSize < 0 ? budget / COLD_REQUESTS : this._answerSize
+    return this._encoder.length + this._pendingBytes + this._incoming * perAnswer > budget
   }
 
   /** Keeps the undispatched rest of a batch until the budget allows more. */
