@@ -1,0 +1,420 @@
+'use strict'
+// Fuzzes the whole stack: random and mutated MessagePack (bench/fuzz/inputs.js)
+// sent to a server in a child process (bench/fuzz/target.js) over TCP, UDP and
+// rpc.attach, while checking that the process lives, that a canary client
+// keeps getting correct answers, and that its memory stays bounded.
+//
+//   npm run fuzz -- [--seconds 60] [--seed N] [--transport tcp|udp|attach|all]
+//                   [--keep-going] [--canary-limit 1000] [--rss-limit-mib 200]
+//                   [--findings-dir bench/fuzz/findings] [--concurrency 8]
+//   npm run fuzz -- --replay bench/fuzz/findings/<seed>.hex [--transport tcp]
+//   --plant-bug[=crash|stall|memory]: the target gets a bug of that kind (see
+//   bench/fuzz/target.js), to check that the fuzzer reports it.
+//
+// Exit code 0: no finding; 1: a finding (crash, canary starved or wrong,
+// memory over the bound); 2: the fuzzer itself failed.
+
+const crypto = require('node:crypto')
+const path = require('node:path')
+const { Rng } = require('./fuzz/rng')
+const { Inputs } = require('./fuzz/inputs')
+const { Target, Canary } = require('./fuzz/child')
+const { streamPlan, sendStream, DatagramSender } = require('./fuzz/send')
+const { Reproducer, reproduce, minimise, save, load, signature } = require('./fuzz/finding')
+
+const TRANSPORTS = ['tcp', 'udp', 'attach']
+const MIB = 1024 * 1024
+/** Recent inputs kept per transport, to find the one that killed the target. */
+const RECENT = 32
+/** How often the monitor checks the target, the canaries and RSS. */
+const MONITOR_MS = 100
+/** Time allowed to find and shrink the input behind one crash. */
+const FINDING_BUDGET_MS = 30000
+
+function parseArgs(argv) {
+  const o = {
+    seconds: 60,
+    seed: undefined,
+    transport: 'all',
+    keepGoing: false,
+    canaryLimit: 1000,
+    rssLimitMib: 200,
+    findingsDir: path.join(__dirname, 'fuzz', 'findings'),
+    concurrency: 8,
+    plantBug: false,
+    replay: undefined,
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const value = () => {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`)
+      return argv[++i]
+    }
+    const number = () => {
+      const v = Number(value())
+      if (!Number.isFinite(v) || v < 0) usage(`${a} needs a non-negative number`)
+      return v
+    }
+    if (a === '--seconds') o.seconds = number()
+    else if (a === '--seed') o.seed = Math.floor(number()) >>> 0
+    else if (a === '--transport') o.transport = value()
+    else if (a === '--keep-going') o.keepGoing = true
+    else if (a === '--canary-limit') o.canaryLimit = number()
+    else if (a === '--rss-limit-mib') o.rssLimitMib = number()
+    else if (a === '--findings-dir') o.findingsDir = path.resolve(value())
+    else if (a === '--concurrency') o.concurrency = Math.max(1, Math.min(14, Math.floor(number())))
+    else if (a === '--plant-bug') o.plantBug = 'crash'
+    else if (a.startsWith('--plant-bug=')) {
+      o.plantBug = a.slice('--plant-bug='.length)
+      if (!['crash', 'stall', 'memory'].includes(o.plantBug)) usage('--plant-bug= takes crash, stall or memory')
+    }
+    else if (a === '--replay') o.replay = value()
+    else usage(`unknown argument ${a}`)
+  }
+  if (o.transport !== 'all' && !TRANSPORTS.includes(o.transport)) usage(`--transport must be tcp, udp, attach or all`)
+  o.transports = o.transport === 'all' ? TRANSPORTS : [o.transport]
+  return o
+}
+
+function usage(problem) {
+  console.error(`fuzz: ${problem}\nusage: node bench/fuzz.js [--seconds N] [--seed N] [--transport tcp|udp|attach|all] [--keep-going] [--replay file.hex]`)
+  process.exit(2)
+}
+
+/** Exits (code 2) when nothing has kicked it for `ms`. */
+const watchdog = {
+  start(ms) {
+    this.ms = ms
+    this.kick()
+  },
+  kick() {
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      console.log(`fuzz: no progress for ${this.ms / 1000} s; giving up`)
+      for (const t of Target.all) t.child.kill('SIGKILL')
+      process.exit(2)
+    }, this.ms)
+    this.timer.unref()
+  },
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+function mib(bytes) {
+  return `${(bytes / MIB).toFixed(1)} MiB`
+}
+
+/** One fuzz run: the target, its canaries, the senders per transport, the findings. */
+class Run {
+  constructor(o, seed) {
+    this.o = o
+    this.seed = seed
+    this.findings = []
+    this.target = undefined
+    this.canaries = []
+    this.live = new Set()
+    this.stopping = false
+    this.paused = true
+    this._resume = undefined
+    this._resumed = Promise.resolve()
+    this.fuzzMs = 0 // time spent sending (not finding or restarting)
+    this._since = 0
+    this.rss = { start: 0, max: 0, bound: 0 }
+    this.canaryMax = {}
+    const root = new Rng(seed)
+    this.per = {}
+    for (const name of TRANSPORTS) {
+      // One generator per transport, forked in a fixed order: `--seed` replays each transport's sequence.
+      const rng = root.fork()
+      this.per[name] = { name, rng, inputs: new Inputs(rng), count: 0, recent: [] }
+    }
+  }
+
+  /** The next input for `transport`, recorded among its recent ones. */
+  next(transport) {
+    const t = this.per[transport]
+    const input = transport === 'udp' ? t.inputs.next() : t.inputs.session()
+    const plan = transport === 'udp' ? undefined : streamPlan(t.rng, input.bytes.length)
+    const record = { transport, index: t.count++, bytes: input.bytes, strategy: input.strategy, plan, sentAt: Date.now(), doneAt: undefined }
+    t.recent.push(record)
+    if (t.recent.length > RECENT) t.recent.shift()
+    return record
+  }
+
+  async streamWorker(transport) {
+    while (!this.stopping) {
+      if (this.paused) {
+        await this._resumed
+        continue
+      }
+      const record = this.next(transport)
+      await sendStream(this.target.ports[transport], record.bytes, record.plan, this.live)
+      record.doneAt = Date.now()
+    }
+  }
+
+  async datagramWorker() {
+    let sender
+    let port
+    while (!this.stopping) {
+      if (this.paused) {
+        await this._resumed
+        continue
+      }
+      if (port !== this.target.ports.udp) {
+        if (sender) sender.close()
+        port = this.target.ports.udp
+        sender = new DatagramSender(port)
+      }
+      const record = this.next('udp')
+      await sender.send(record.bytes)
+      record.doneAt = Date.now()
+    }
+    if (sender) sender.close()
+  }
+
+  /** Starts a target and its canaries, then lets the workers send. */
+  async startTarget() {
+    this.target = await Target.start({ plantBug: this.o.plantBug })
+    const target = this.target
+    target.exited.then(() => {
+      if (!target.killed) this.finding('crash', target)
+    })
+    for (const name of this.o.transports) {
+      this.canaries.push(new Canary(name, target.ports[name], { timeout: this.o.canaryLimit }))
+    }
+    // RSS once every canary has been answered: the baseline for the bound.
+    const ready = Date.now()
+    while (this.canaries.some((c) => c.ok === 0) && Date.now() - ready < 5000 && target.alive) await sleep(10)
+    this.rss.start = target.rss()
+    this.rss.bound = this.rss.start + this.o.rssLimitMib * MIB
+    this.rss.max = Math.max(this.rss.max, this.rss.start)
+    for (const c of this.canaries) c.excuse(Date.now() - c.lastOk)
+    this.paused = false
+    this._since = Date.now()
+    if (this._resume) this._resume()
+  }
+
+  pause() {
+    if (this.paused) return
+    this.paused = true
+    this.fuzzMs += Date.now() - this._since
+    this._resumed = new Promise((resolve) => (this._resume = resolve))
+    for (const s of this.live) s.destroy()
+    for (const c of this.canaries) {
+      this.canaryMax[c.transport] = Math.max(this.canaryMax[c.transport] || 0, c.maxLatency)
+      c.stop()
+    }
+    this.canaries = []
+  }
+
+  /** Checks canaries and RSS; `lag` is how late this check itself ran. */
+  monitor(lag) {
+    if (this.paused || this.stopping) return
+    const now = Date.now()
+    for (const c of this.canaries) {
+      // The fuzzer's own stalls are not the target's.
+      if (lag > MONITOR_MS / 2) c.excuse(lag)
+      if (c.wrong) return this.finding('canary', this.target, `canary on ${c.transport}: ${c.wrong}`)
+      if (now - c.lastOk > this.o.canaryLimit + MONITOR_MS) {
+        return this.finding('canary', this.target, `canary on ${c.transport}: no correct answer to add for ${now - c.lastOk} ms (limit ${this.o.canaryLimit} ms)`)
+      }
+    }
+    const rss = this.target.rss()
+    this.rss.max = Math.max(this.rss.max, rss)
+    if (rss > this.rss.bound) return this.finding('memory', this.target, `RSS ${mib(rss)} over the bound ${mib(this.rss.bound)} (start ${mib(this.rss.start)} + ${this.o.rssLimitMib} MiB)`)
+  }
+
+  /** Records a finding: stops sending, reports it, restarts the target with --keep-going. */
+  async finding(kind, target, detail) {
+    if (this.paused || this.stopping || target !== this.target) return
+    this.pause()
+    const at = Date.now()
+    // Findings of the same kind count as one (digits blurred); a crash's signature is set once known.
+    const finding = { kind, detail, signature: detail && detail.replace(/\d+/g, 'N'), at: (this.fuzzMs / 1000).toFixed(1) }
+    this.findings.push(finding)
+    this._handling = this._report(finding, target, at).catch((err) => {
+      console.log(`fuzz: could not analyse the finding: ${err.stack}`)
+    })
+    await this._handling
+    watchdog.kick()
+    if (this.o.keepGoing && !this.stopping && this.fuzzMs < this.o.seconds * 1000) {
+      console.log('fuzz: --keep-going: restarting the target')
+      await this.startTarget().catch((err) => {
+        console.log(`fuzz: could not restart the target: ${err.message}`)
+        this.stopping = true
+      })
+    } else {
+      this.stopping = true
+      if (this._resume) this._resume()
+    }
+  }
+
+  async _report(finding, target, at) {
+    const n = this.findings.length
+    const o = this.o
+    const candidates = []
+    for (const name of o.transports) for (const r of this.per[name].recent) if (r.doneAt === undefined || r.doneAt > at - 1000) candidates.push(r)
+    // In flight first, then the most recent.
+    candidates.sort((a, b) => (a.doneAt === undefined) - (b.doneAt === undefined) || b.sentAt - a.sentAt)
+    if (finding.kind === 'crash') {
+      const exit = target.exit
+      const stderr = await target.stderr()
+      const sig = signature(exit, stderr)
+      finding.signature = sig
+      if (this.findings.slice(0, -1).some((f) => f.signature === sig)) {
+        console.log(`FINDING ${n}: the target exited again with "${sig}" after ${finding.at} s (seen before: not analysed again)`)
+        return
+      }
+      console.log(`\nFINDING ${n}: the target exited (code ${exit.code}, signal ${exit.signal}) after ${finding.at} s of fuzzing; seed ${this.seed}`)
+      console.log(indent('child stderr', tail(stderr)))
+      const reproducer = new Reproducer({ plantBug: o.plantBug })
+      try {
+        const deadline = Date.now() + FINDING_BUDGET_MS
+        const found = await reproduce(reproducer, candidates, sig, deadline)
+        if (!found) {
+          console.log(`  no single recent input (of ${candidates.length}) crashes a fresh target alone; they were:`)
+          for (const r of candidates.slice(0, 8)) console.log(`    ${describe(r)}: ${hex(r.bytes)}`)
+          const file = save(o.findingsDir, this.seed, [`# seed ${this.seed}: recent inputs before a crash (${sig}), none crashes alone`, ...candidates.map((r) => `# ${describe(r)}\n${r.bytes.toString('hex')}`)])
+          console.log(`  saved: ${file}`)
+          return
+        }
+        const { candidate, crash } = found
+        console.log(`  input: ${describe(candidate)} (${candidate.bytes.length} bytes): ${hex(candidate.bytes)}`)
+        console.log(`  reproduced alone: ${crash.signature}`)
+        const small = await minimise(reproducer, candidate.transport, candidate.bytes, crash.signature, deadline)
+        console.log(`  minimised (${small.length} bytes, ${reproducer.probes} probes): ${hex(small)}`)
+        const file = save(o.findingsDir, this.seed, [`# seed ${this.seed}, ${describe(candidate)}: ${crash.signature}`, small.toString('hex')])
+        console.log(`  saved: ${file}`)
+        console.log(`  replay: npm run fuzz -- --replay ${path.relative(process.cwd(), file)} --transport ${candidate.transport}`)
+      } finally {
+        await reproducer.close()
+      }
+    } else if (this.findings.slice(0, -1).some((f) => f.signature === finding.signature)) {
+      console.log(`FINDING ${n}: ${finding.detail} after ${finding.at} s (seen before: not analysed again)`)
+      await target.kill()
+    } else {
+      console.log(`\nFINDING ${n}: ${finding.detail}; after ${finding.at} s of fuzzing; seed ${this.seed}`)
+      for (const r of candidates.slice(0, 8)) console.log(`    ${describe(r)}: ${hex(r.bytes)}`)
+      const file = save(o.findingsDir, this.seed, [`# seed ${this.seed}: ${finding.detail}; recent inputs`, ...candidates.map((r) => `# ${describe(r)}\n${r.bytes.toString('hex')}`)])
+      console.log(`  saved: ${file}`)
+      console.log(indent('child stderr', tail(await target.stderr(0))))
+      await target.kill()
+    }
+  }
+
+  async run() {
+    const o = this.o
+    await this.startTarget()
+    const workers = []
+    for (const name of o.transports) {
+      if (name === 'udp') for (let i = 0; i < Math.ceil(o.concurrency / 2); i++) workers.push(this.datagramWorker())
+      else for (let i = 0; i < o.concurrency; i++) workers.push(this.streamWorker(name))
+    }
+    let last = Date.now()
+    const monitor = setInterval(() => {
+      const now = Date.now()
+      if (!this.paused) watchdog.kick()
+      this.monitor(now - last - MONITOR_MS)
+      last = now
+      if (!this.paused && this.fuzzMs + (now - this._since) >= o.seconds * 1000) this.stopping = true
+      if (this.stopping && this._resume) this._resume()
+    }, MONITOR_MS)
+    await Promise.all(workers)
+    clearInterval(monitor)
+    await this._handling
+    if (!this.paused) this.pause()
+    if (this.target) await this.target.kill()
+  }
+
+  summary() {
+    const secs = this.fuzzMs / 1000
+    const inputs = {}
+    console.log(`\nfuzz: seed ${this.seed}, ${secs.toFixed(1)} s of fuzzing`)
+    for (const name of this.o.transports) {
+      const n = this.per[name].count
+      inputs[name] = n
+      console.log(`  ${name}: ${n} inputs (${secs > 0 ? Math.round(n / secs) : 0}/s), canary latency max ${this.canaryMax[name] || 0} ms`)
+    }
+    const kinds = new Map()
+    for (const f of this.findings) {
+      const key = `${f.kind}: ${f.signature}`
+      kinds.set(key, (kinds.get(key) || 0) + 1)
+    }
+    console.log(`  findings: ${this.findings.length}`)
+    for (const [key, count] of kinds) console.log(`    ${count} x ${key}`)
+    if (this.findings.length) console.log(`  time to first finding: ${this.findings[0].at} s`)
+    console.log(`  target RSS: start ${mib(this.rss.start)}, max ${mib(this.rss.max)} (bound start + ${this.o.rssLimitMib} MiB)`)
+    const data = { seed: this.seed, seconds: Number(secs.toFixed(2)), inputs, findings: this.findings.length, kinds: Object.fromEntries(kinds), firstFindingAt: this.findings[0] ? Number(this.findings[0].at) : null, canaryMaxMs: this.canaryMax, rss: this.rss }
+    console.log(`FUZZ_SUMMARY ${JSON.stringify(data)}`)
+  }
+}
+
+function describe(r) {
+  return `${r.transport} input #${r.index} (${r.strategy}${r.plan ? `, ${r.plan.mode}/${r.plan.close}` : ''})`
+}
+
+function hex(bytes) {
+  const s = bytes.toString('hex')
+  return s.length > 400 ? `${s.slice(0, 400)}… (${bytes.length} bytes)` : s
+}
+
+function tail(text) {
+  const lines = (text || '').trimEnd().split('\n')
+  return lines.slice(-30).join('\n') || '(empty)'
+}
+
+function indent(title, text) {
+  return `  ${title}:\n${text.replace(/^/gm, '    | ')}`
+}
+
+/** `--replay file`: each input of the file alone, on each chosen transport. */
+async function replay(o) {
+  const inputs = load(o.replay)
+  const reproducer = new Reproducer({ plantBug: o.plantBug })
+  let crashes = 0
+  try {
+    for (const bytes of inputs) {
+      for (const name of o.transports) {
+        const crash = await reproducer.crash(name, bytes)
+        watchdog.kick()
+        console.log(`${name}: ${hex(bytes)}: ${crash ? `CRASH ${crash.signature}` : 'no crash'}`)
+        if (crash) {
+          crashes++
+          console.log(indent('child stderr', tail(crash.stderr)))
+        }
+      }
+    }
+  } finally {
+    await reproducer.close()
+  }
+  return crashes ? 1 : 0
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2))
+  // Whatever happens, never hang: a fuzzer that makes no progress for this long has failed.
+  watchdog.start(FINDING_BUDGET_MS + 60000)
+  if (o.replay) return replay(o)
+  const seed = o.seed !== undefined ? o.seed : crypto.randomInt(2 ** 31)
+  console.log(`fuzz: seed ${seed} (replay with --seed ${seed}), ${o.seconds} s on ${o.transports.join(', ')}`)
+  const run = new Run(o, seed)
+  await run.run()
+  run.summary()
+  return run.findings.length ? 1 : 0
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code
+    // Sockets of our own library may hold the loop for a moment; nothing is left to do.
+    setTimeout(() => process.exit(code), 200).unref()
+  },
+  (err) => {
+    console.error(`fuzz: ${err.stack}`)
+    for (const t of Target.all) t.child.kill('SIGKILL')
+    process.exit(2)
+  }
+)

@@ -1,0 +1,140 @@
+'use strict'
+// What happens after the target dies: find which recent input kills a fresh
+// target on its own, shrink it by removing bytes while it still kills the
+// target the same way, and save it as hex.
+
+const fs = require('node:fs')
+const path = require('node:path')
+const rpc = require('../..')
+const { Target } = require('./child')
+const { sendStream, DatagramSender } = require('./send')
+
+const SINGLE = { mode: 'single', chunks: [], close: 'linger' }
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/**
+ * What a crash looks like, to tell two crashes apart: the exit and the first
+ * `SomeError: message` line of stderr, digits blurred.
+ */
+function signature(exit, stderr) {
+  const line = /^(?:\w*Error|Uncaught|thread '.*' panicked|FATAL|#).*$/m.exec(stderr || '')
+  const text = line ? line[0].replace(/\d+/g, 'N').slice(0, 200) : ''
+  return `exit ${exit.code === null ? exit.signal : exit.code}${text ? `: ${text}` : ''}`
+}
+
+/** Runs inputs one at a time against its own target, restarting it after each crash. */
+class Reproducer {
+  constructor(options = {}) {
+    this.options = options
+    this.target = undefined
+    this.client = undefined
+    this.probes = 0
+    this.live = new Set()
+  }
+
+  async _ensure() {
+    if (this.target && this.target.alive && this.client && !this.client.closed) return
+    await this._drop()
+    this.target = await Target.start({ plantBug: this.options.plantBug })
+    this.client = await rpc.connect(this.target.ports.tcp, '127.0.0.1')
+    this.client.on('error', () => {})
+  }
+
+  async _drop() {
+    if (this.client) this.client.close().catch(() => {})
+    this.client = undefined
+    if (this.target) await this.target.kill()
+  }
+
+  /**
+   * Sends `bytes` alone over `transport` to a live target. Resolves with
+   * `{ exit, stderr, signature }` if the target died of it, else undefined.
+   */
+  async crash(transport, bytes) {
+    await this._ensure()
+    this.probes++
+    const target = this.target
+    if (transport === 'udp') {
+      const sender = new DatagramSender(target.ports.udp)
+      await sender.send(bytes)
+      sender.close()
+    } else {
+      await sendStream(target.ports[transport], bytes, SINGLE, this.live)
+    }
+    // A round trip after the input: whatever the input set off has run by now.
+    if (target.alive) {
+      const answered = await this.client.request('add', [1, 2], { timeout: 2000 }).then(
+        (v) => v === 3,
+        () => false
+      )
+      if (answered) await sleep(10)
+      else await target.waitExit(1000)
+    }
+    if (target.alive) return undefined
+    const stderr = await target.stderr()
+    return { exit: target.exit, stderr, signature: signature(target.exit, stderr) }
+  }
+
+  async close() {
+    for (const s of this.live) s.destroy()
+    await this._drop()
+  }
+}
+
+/**
+ * Tries `candidates` (most likely first) each alone; resolves with the first
+ * that crashes a fresh target with signature `sig` (else the first that
+ * crashes it at all), as `{ candidate, crash }`, or undefined.
+ */
+async function reproduce(reproducer, candidates, sig, deadline) {
+  let other
+  for (const candidate of candidates) {
+    if (Date.now() > deadline) break
+    const crash = await reproducer.crash(candidate.transport, candidate.bytes)
+    if (crash && crash.signature === sig) return { candidate, crash }
+    if (crash && !other) other = { candidate, crash }
+  }
+  return other
+}
+
+/**
+ * Removes ever smaller runs of bytes while the input still crashes the target
+ * with the same signature. Bounded by `deadline` and `maxProbes`.
+ */
+async function minimise(reproducer, transport, bytes, sig, deadline, maxProbes = 400) {
+  let current = bytes
+  const start = reproducer.probes
+  for (let run = Math.max(1, current.length >> 1); run >= 1; run >>= 1) {
+    for (let i = 0; i < current.length; ) {
+      if (Date.now() > deadline || reproducer.probes - start >= maxProbes) return current
+      const shorter = Buffer.concat([current.subarray(0, i), current.subarray(i + run)])
+      const crash = shorter.length > 0 ? await reproducer.crash(transport, shorter) : undefined
+      if (crash && crash.signature === sig) current = shorter
+      else i += run
+    }
+  }
+  return current
+}
+
+/** Writes `lines` to `<dir>/<seed>.hex` (or `<seed>-N.hex` if taken); returns the path. */
+function save(dir, seed, lines) {
+  fs.mkdirSync(dir, { recursive: true })
+  let file = path.join(dir, `${seed}.hex`)
+  for (let n = 2; fs.existsSync(file); n++) file = path.join(dir, `${seed}-${n}.hex`)
+  fs.writeFileSync(file, lines.join('\n') + '\n')
+  return file
+}
+
+/** The inputs of a .hex file: one per line, `#` lines are comments. */
+function load(file) {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.trim().startsWith('#'))
+    .map((l) => Buffer.from(l.replace(/\s+/g, ''), 'hex'))
+}
+
+module.exports = { Reproducer, reproduce, minimise, save, load, signature }

@@ -1,0 +1,157 @@
+'use strict'
+// Delivering one input to the target: over a fresh TCP connection (in one
+// write, in chunks, or byte by byte; then a half-close, a linger or a reset),
+// or as one UDP datagram. Every wait has a timeout; every socket is closed
+// before the returned Promise settles.
+
+const dgram = require('node:dgram')
+const net = require('node:net')
+
+/** Longest a stream delivery may take before its socket is destroyed. */
+const HARD_MS = 3000
+/** A connection with no reply for this long after the last write is done. */
+const QUIET_MS = 40
+/** After a half-close, how long to wait for the server to answer and close. */
+const END_MS = 200
+/** Read at most this much back per connection. */
+const MAX_READ = 4 * 1024 * 1024
+/** The largest UDP payload over IPv4. */
+const MAX_DATAGRAM = 65507
+/** A datagram with no reply within this is done (notifications get none). */
+const DATAGRAM_WAIT_MS = 5
+/** A UDP source port serves this many datagrams, then a new one (a new peer) takes over. */
+const DATAGRAMS_PER_PORT = 256
+
+/**
+ * How to deliver `len` bytes over a stream: `{ mode, chunks, close }`.
+ * @param {import('./rng').Rng} rng
+ */
+function streamPlan(rng, len) {
+  let mode = rng.weighted([[60, 'single'], [25, 'chunked'], [15, 'bytewise']])
+  if (mode === 'bytewise' && len > 512) mode = 'chunked'
+  const chunks = []
+  if (mode === 'chunked') {
+    for (let left = len; left > 0 && chunks.length < 256; ) {
+      const n = Math.min(left, rng.range(1, Math.max(2, Math.ceil(len / 4))))
+      chunks.push(n)
+      left -= n
+    }
+  }
+  return { mode, chunks, close: rng.weighted([[50, 'end'], [35, 'linger'], [15, 'reset']]) }
+}
+
+function tick() {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+/**
+ * Sends `bytes` on a new connection to 127.0.0.1:`port` following `plan`.
+ * `live` (a Set) holds the socket while it is open, so it can be destroyed
+ * from outside. Resolves with `{ received }` (bytes read back).
+ */
+function sendStream(port, bytes, plan, live) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1')
+    live.add(socket)
+    let received = 0
+    let done = false
+    let idle
+    const finish = () => {
+      if (done) return
+      done = true
+      clearTimeout(idle)
+      clearTimeout(hard)
+      live.delete(socket)
+      socket.destroy()
+      resolve({ received })
+    }
+    const hard = setTimeout(finish, HARD_MS)
+    const quiet = (ms) => {
+      clearTimeout(idle)
+      idle = setTimeout(finish, ms)
+    }
+    socket.on('error', finish)
+    socket.on('close', finish)
+    socket.on('data', (d) => {
+      received += d.length
+      if (received > MAX_READ) finish()
+      else if (idle) quiet(QUIET_MS)
+    })
+    socket.once('connect', async () => {
+      socket.setNoDelay(true)
+      if (plan.mode === 'single') socket.write(bytes)
+      else {
+        const sizes = plan.mode === 'chunked' ? plan.chunks : Array(bytes.length).fill(1)
+        let at = 0
+        for (const n of sizes) {
+          if (done) return
+          socket.write(bytes.subarray(at, at + n))
+          at += n
+          await tick()
+        }
+        if (at < bytes.length && !done) socket.write(bytes.subarray(at))
+      }
+      if (done) return
+      if (plan.close === 'end') {
+        socket.end()
+        quiet(END_MS)
+      } else if (plan.close === 'linger') quiet(QUIET_MS)
+      else socket.resetAndDestroy ? socket.resetAndDestroy() : finish()
+    })
+  })
+}
+
+/** One UDP source port at a time, replaced every DATAGRAMS_PER_PORT sends. */
+class DatagramSender {
+  constructor(port) {
+    this.port = port
+    this._socket = undefined
+    this._sent = 0
+    this._onReply = undefined
+  }
+
+  _open() {
+    const socket = dgram.createSocket('udp4')
+    socket.on('error', () => {})
+    socket.on('message', () => {
+      if (this._onReply) this._onReply()
+    })
+    this._socket = socket
+    this._sent = 0
+  }
+
+  /** Sends one datagram; resolves on a reply or after a short wait. */
+  send(bytes) {
+    if (!this._socket || this._sent >= DATAGRAMS_PER_PORT) {
+      this.close()
+      this._open()
+    }
+    this._sent++
+    const data = bytes.length > MAX_DATAGRAM ? bytes.subarray(0, MAX_DATAGRAM) : bytes
+    return new Promise((resolve) => {
+      let timer
+      const done = () => {
+        clearTimeout(timer)
+        this._onReply = undefined
+        resolve()
+      }
+      this._onReply = done
+      this._socket.send(data, this.port, '127.0.0.1', (err) => {
+        if (err) done()
+        else timer = setTimeout(done, DATAGRAM_WAIT_MS)
+      })
+    })
+  }
+
+  close() {
+    if (this._socket) {
+      const s = this._socket
+      this._socket = undefined
+      try {
+        s.close()
+      } catch {}
+    }
+  }
+}
+
+module.exports = { streamPlan, sendStream, DatagramSender, MAX_DATAGRAM }

@@ -1,0 +1,76 @@
+'use strict'
+// The server the fuzzer attacks, in its own process (forked by child.js) so
+// that a crash is observed, not suffered. It serves one handler over TCP
+// (rpc.createServer), UDP (rpc.createUdpServer) and rpc.attach on a plain net
+// server, adds no 'error' or 'uncaughtException' listeners (whatever the
+// library leaves unhandled must show), and reports its ports over IPC.
+//
+// `--plant-bug=crash|stall|memory` plants a bug of that kind, triggered when
+// echo's first param is an integer: exit with code 70, block the event loop
+// for 3 s, or keep 16 MiB more. It tests the fuzzer's own finding paths,
+// whatever the state of the library.
+
+const net = require('node:net')
+const rpc = require('../..')
+
+const planted = (process.argv.find((a) => a.startsWith('--plant-bug=')) || '').slice('--plant-bug='.length)
+const kept = []
+
+function plantedBug() {
+  if (planted === 'crash') process.exit(70)
+  if (planted === 'stall') {
+    const until = Date.now() + 3000
+    while (Date.now() < until);
+  }
+  if (planted === 'memory') kept.push(Buffer.alloc(16 * 1024 * 1024, 1))
+}
+
+/** The params and the response, whether or not the library appended one. */
+function split(args) {
+  const last = args[args.length - 1]
+  return last instanceof rpc.Response ? [args.slice(0, -1), last] : [args, undefined]
+}
+
+const handler = {
+  echo(...args) {
+    const [params, res] = split(args)
+    if (planted && Number.isInteger(params[0])) plantedBug()
+    if (res) res.result(params[0] === undefined ? null : params[0])
+  },
+  add(...args) {
+    const [params, res] = split(args)
+    const sum = params[0] + params[1]
+    if (res) res.result(sum)
+  },
+  fail() {
+    throw new Error('fail: thrown on purpose')
+  },
+  async reject() {
+    throw new Error('reject: rejected on purpose')
+  },
+  twice(...args) {
+    const [params, res] = split(args)
+    if (res) {
+      res.result(params[0] === undefined ? null : params[0])
+      res.result(null)
+    }
+  },
+}
+
+function listening(server, ...args) {
+  return new Promise((resolve) => server.listen(...args, resolve))
+}
+
+async function main() {
+  const tcp = rpc.createServer(handler)
+  await listening(tcp, 0, '127.0.0.1')
+  const udp = rpc.createUdpServer(handler)
+  await listening(udp, 0, '127.0.0.1')
+  const attach = net.createServer((socket) => rpc.attach(socket, handler))
+  await listening(attach, 0, '127.0.0.1')
+  process.send({ ports: { tcp: tcp.address().port, udp: udp.address().port, attach: attach.address().port } })
+  // The parent going away ends the fuzz run: do not outlive it.
+  process.on('disconnect', () => process.exit(0))
+}
+
+main()
