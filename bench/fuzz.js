@@ -28,6 +28,13 @@ const MIB = 1024 * 1024
 const RECENT = 32
 /** How often the monitor checks the target, the canaries and RSS. */
 const MONITOR_MS = 100
+/** How often a progress line is printed. */
+const PROGRESS_MS = 10000
+/**
+ * Senders per stream transport (UDP gets half as many): with three canaries,
+ * at most 11 + 11 + 6 + 3 = 31 sockets are open at a time.
+ */
+const MAX_CONCURRENCY = 11
 /** Time allowed to find and shrink the input behind one crash. */
 const FINDING_BUDGET_MS = 30000
 
@@ -62,7 +69,7 @@ function parseArgs(argv) {
     else if (a === '--canary-limit') o.canaryLimit = number()
     else if (a === '--rss-limit-mib') o.rssLimitMib = number()
     else if (a === '--findings-dir') o.findingsDir = path.resolve(value())
-    else if (a === '--concurrency') o.concurrency = Math.max(1, Math.min(14, Math.floor(number())))
+    else if (a === '--concurrency') o.concurrency = Math.max(1, Math.min(MAX_CONCURRENCY, Math.floor(number())))
     else if (a === '--plant-bug') o.plantBug = 'crash'
     else if (a.startsWith('--plant-bug=')) {
       o.plantBug = a.slice('--plant-bug='.length)
@@ -313,6 +320,7 @@ class Run {
       if (name === 'udp') for (let i = 0; i < Math.ceil(o.concurrency / 2); i++) workers.push(this.datagramWorker())
       else for (let i = 0; i < o.concurrency; i++) workers.push(this.streamWorker(name))
     }
+    const progress = setInterval(() => this.progress(), PROGRESS_MS)
     let last = Date.now()
     const monitor = setInterval(() => {
       const now = Date.now()
@@ -324,9 +332,21 @@ class Run {
     }, MONITOR_MS)
     await Promise.all(workers)
     clearInterval(monitor)
+    clearInterval(progress)
     await this._handling
     if (!this.paused) this.pause()
     if (this.target) await this.target.kill()
+  }
+
+  /** One line: inputs so far, the target's memory, the canaries' worst latency. */
+  async progress() {
+    if (this.paused) return
+    const secs = (this.fuzzMs + Date.now() - this._since) / 1000
+    const counts = this.o.transports.map((name) => `${name} ${this.per[name].count}`).join(', ')
+    const latency = Math.max(0, ...this.canaries.map((c) => c.maxLatency))
+    const stats = await this.target.stats()
+    const memory = stats ? `RSS ${mib(stats.rss)} (heap ${mib(stats.heapUsed)}, external ${mib(stats.external)})` : `RSS ${mib(this.target.rss())}`
+    console.log(`fuzz: ${secs.toFixed(0)} s: inputs ${counts}; ${memory}; canary latency max ${latency} ms; findings ${this.findings.length}`)
   }
 
   summary() {
@@ -336,7 +356,7 @@ class Run {
     for (const name of this.o.transports) {
       const n = this.per[name].count
       inputs[name] = n
-      console.log(`  ${name}: ${n} inputs (${secs > 0 ? Math.round(n / secs) : 0}/s), canary latency max ${this.canaryMax[name] || 0} ms`)
+      console.log(`  ${name}: ${n} inputs (${secs > 0 ? Math.round(n / secs) : 0}/s), canary latency max ${this.canaryMax[name] || 0} ms; ${this.per[name].inputs.coverage()}`)
     }
     const kinds = new Map()
     for (const f of this.findings) {
@@ -404,6 +424,13 @@ async function main() {
   await run.run()
   run.summary()
   return run.findings.length ? 1 : 0
+}
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    console.log(`fuzz: ${signal}: stopping`)
+    process.exit(2) // the 'exit' handler in fuzz/child.js kills the targets
+  })
 }
 
 main().then(

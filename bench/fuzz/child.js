@@ -77,6 +77,25 @@ class Target {
     }
   }
 
+  /** Its process.memoryUsage(), or undefined if it does not answer within `ms`. */
+  stats(ms = 1000) {
+    return new Promise((resolve) => {
+      if (!this.alive || !this.child.connected) return resolve(undefined)
+      const done = (m) => {
+        if (!m || !m.stats) return
+        clearTimeout(timer)
+        this.child.removeListener('message', done)
+        resolve(m.stats)
+      }
+      const timer = setTimeout(() => {
+        this.child.removeListener('message', done)
+        resolve(undefined)
+      }, ms)
+      this.child.on('message', done)
+      this.child.send('stats', () => {})
+    })
+  }
+
   /** The tail of its stderr, once the pipe has closed (or after `wait` ms). */
   async stderr(wait = 1000) {
     let timer

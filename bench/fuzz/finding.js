@@ -39,8 +39,15 @@ class Reproducer {
     if (this.target && this.target.alive && this.client && !this.client.closed) return
     await this._drop()
     this.target = await Target.start({ plantBug: this.options.plantBug })
-    this.client = await rpc.connect(this.target.ports.tcp, '127.0.0.1')
-    this.client.on('error', () => {})
+    let timer
+    const client = rpc.createClient(this.target.ports.tcp, '127.0.0.1')
+    client.on('error', () => {})
+    this.client = client
+    await new Promise((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('could not connect to a fresh fuzz target')), 5000)
+      client.once('ready', resolve)
+      client.once('close', () => reject(new Error('a fresh fuzz target refused the connection')))
+    }).finally(() => clearTimeout(timer))
   }
 
   async _drop() {

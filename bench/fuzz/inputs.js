@@ -36,6 +36,7 @@ const MARKER_CASES = KINDS.reduce((n, k) => n + k.slots, 0) * 256
 /** ext length classes: fixext 1/2/4/8/16 (markers 0xd4-0xd8), ext 8/16/32 (0xc7-0xc9). */
 const EXT_CLASSES = [0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xc7, 0xc8, 0xc9]
 const TIMESTAMP_CASES = 5 + 3 * TIMESTAMP_SIZES.length
+const EXT_TYPE_CASES = 256 * EXT_CLASSES.length
 
 class Inputs {
   /** @param {import('./rng').Rng} rng */
@@ -54,6 +55,14 @@ class Inputs {
     if (bytes.length > MAX_INPUT) bytes = bytes.subarray(0, MAX_INPUT)
     this._previous = bytes
     return { bytes, strategy }
+  }
+
+  /** How much of the two sweeps this generator has covered, as text. */
+  coverage() {
+    const markers = Math.min(this._markerCase, MARKER_CASES)
+    const stamps = Math.min(Math.ceil(this._extCase / 2), TIMESTAMP_CASES)
+    const types = Math.min(Math.floor(this._extCase / 2), EXT_TYPE_CASES)
+    return `sweeps: marker x slot ${markers}/${MARKER_CASES}, timestamp size x class ${stamps}/${TIMESTAMP_CASES}, ext type x class ${types}/${EXT_TYPE_CASES}`
   }
 
   /** Several messages back to back (for stream transports). */
@@ -148,7 +157,7 @@ class Inputs {
         ext = Buffer.concat([Buffer.from([0xc7 + cls]), uint(size, 1 << cls), Buffer.from([0xff]), this.gen.extData(-1, size)])
       }
     } else {
-      const t = ((c - 1) / 2) % (256 * EXT_CLASSES.length)
+      const t = ((c - 1) / 2) % EXT_TYPE_CASES
       const type = (t % 256) - 128
       const m = EXT_CLASSES[Math.floor(t / 256)]
       const size = m >= 0xd4 ? 1 << (m - 0xd4) : rng.size(m === 0xc7 ? 255 : 300)

@@ -71,6 +71,10 @@ async function main() {
   process.send({ ports: { tcp: tcp.address().port, udp: udp.address().port, attach: attach.address().port } })
   // The parent going away ends the fuzz run: do not outlive it.
   process.on('disconnect', () => process.exit(0))
+  // Memory figures for the progress lines: is growth heap, buffers or neither?
+  process.on('message', (m) => {
+    if (m === 'stats') process.send({ stats: process.memoryUsage() })
+  })
 }
 
 main()
