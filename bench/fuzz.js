@@ -20,12 +20,18 @@ const { Rng } = require('./fuzz/rng')
 const { Inputs } = require('./fuzz/inputs')
 const { Target, Canary } = require('./fuzz/child')
 const { streamPlan, sendStream, DatagramSender } = require('./fuzz/send')
-const { Reproducer, reproduce, minimise, save, load, signature } = require('./fuzz/finding')
+const { Reproducer, reproduce, reproduceSequence, minimise, minimiseSequence, save, load, signature, SEQUENCE } = require('./fuzz/finding')
 
 const TRANSPORTS = ['tcp', 'udp', 'attach']
 const MIB = 1024 * 1024
-/** Recent inputs kept per transport, to find the one that killed the target. */
-const RECENT = 32
+/**
+ * Recent inputs kept per transport, to find the one that killed the target:
+ * the exit is seen some time after the input that caused it was sent.
+ */
+const RECENT = 256
+/** Inputs sent this long before the exit (or still in flight) are suspects; at most MAX_SUSPECTS of them. */
+const SUSPECT_MS = 2000
+const MAX_SUSPECTS = 128
 /** How often the monitor checks the target, the canaries and RSS. */
 const MONITOR_MS = 100
 /** How often a progress line is printed. */
@@ -176,7 +182,9 @@ class Run {
         sender = new DatagramSender(port)
       }
       const record = this.next('udp')
-      await sender.send(record.bytes)
+      const sending = sender.send(record.bytes)
+      record.peer = sender.peer
+      await sending
       record.doneAt = Date.now()
     }
     if (sender) sender.close()
@@ -199,6 +207,8 @@ class Run {
     this.rss.bound = this.rss.start + this.o.rssLimitMib * MIB
     this.rss.max = Math.max(this.rss.max, this.rss.start)
     for (const c of this.canaries) c.excuse(Date.now() - c.lastOk)
+    // It died while starting: that finding is being handled (and restarts it if need be).
+    if (this.handling || target !== this.target || !target.alive) return
     this.paused = false
     this._since = Date.now()
     if (this._resume) this._resume()
@@ -236,17 +246,20 @@ class Run {
 
   /** Records a finding: stops sending, reports it, restarts the target with --keep-going. */
   async finding(kind, target, detail) {
-    if (this.paused || this.stopping || target !== this.target) return
+    // One finding at a time, and only about the current target (not one we killed).
+    if (this.handling || target !== this.target || target.killed) return
+    this.handling = true
     this.pause()
     const at = Date.now()
     // Findings of the same kind count as one (digits blurred); a crash's signature is set once known.
     const finding = { kind, detail, signature: detail && detail.replace(/\d+/g, 'N'), at: (this.fuzzMs / 1000).toFixed(1) }
     this.findings.push(finding)
-    this._handling = this._report(finding, target, at).catch((err) => {
+    this._reporting = this._report(finding, target, at).catch((err) => {
       console.log(`fuzz: could not analyse the finding: ${err.stack}`)
     })
-    await this._handling
+    await this._reporting
     watchdog.kick()
+    this.handling = false
     if (this.o.keepGoing && !this.stopping && this.fuzzMs < this.o.seconds * 1000) {
       console.log('fuzz: --keep-going: restarting the target')
       await this.startTarget().catch((err) => {
@@ -263,9 +276,10 @@ class Run {
     const n = this.findings.length
     const o = this.o
     const candidates = []
-    for (const name of o.transports) for (const r of this.per[name].recent) if (r.doneAt === undefined || r.doneAt > at - 1000) candidates.push(r)
+    for (const name of o.transports) for (const r of this.per[name].recent) if (r.doneAt === undefined || r.doneAt > at - SUSPECT_MS) candidates.push(r)
     // In flight first, then the most recent.
-    candidates.sort((a, b) => (a.doneAt === undefined) - (b.doneAt === undefined) || b.sentAt - a.sentAt)
+    candidates.sort((a, b) => (b.doneAt === undefined) - (a.doneAt === undefined) || b.sentAt - a.sentAt)
+    candidates.length = Math.min(candidates.length, MAX_SUSPECTS)
     if (finding.kind === 'crash') {
       const exit = target.exit
       const stderr = await target.stderr()
@@ -279,23 +293,7 @@ class Run {
       console.log(indent('child stderr', tail(stderr)))
       const reproducer = new Reproducer({ plantBug: o.plantBug })
       try {
-        const deadline = Date.now() + FINDING_BUDGET_MS
-        const found = await reproduce(reproducer, candidates, sig, deadline)
-        if (!found) {
-          console.log(`  no single recent input (of ${candidates.length}) crashes a fresh target alone; they were:`)
-          for (const r of candidates.slice(0, 8)) console.log(`    ${describe(r)}: ${hex(r.bytes)}`)
-          const file = save(o.findingsDir, this.seed, [`# seed ${this.seed}: recent inputs before a crash (${sig}), none crashes alone`, ...candidates.map((r) => `# ${describe(r)}\n${r.bytes.toString('hex')}`)])
-          console.log(`  saved: ${file}`)
-          return
-        }
-        const { candidate, crash } = found
-        console.log(`  input: ${describe(candidate)} (${candidate.bytes.length} bytes): ${hex(candidate.bytes)}`)
-        console.log(`  reproduced alone: ${crash.signature}`)
-        const small = await minimise(reproducer, candidate.transport, candidate.bytes, crash.signature, deadline)
-        console.log(`  minimised (${small.length} bytes, ${reproducer.probes} probes): ${hex(small)}`)
-        const file = save(o.findingsDir, this.seed, [`# seed ${this.seed}, ${describe(candidate)}: ${crash.signature}`, small.toString('hex')])
-        console.log(`  saved: ${file}`)
-        console.log(`  replay: npm run fuzz -- --replay ${path.relative(process.cwd(), file)} --transport ${candidate.transport}`)
+        await this._reproduce(reproducer, candidates, sig)
       } finally {
         await reproducer.close()
       }
@@ -309,6 +307,42 @@ class Run {
       console.log(`  saved: ${file}`)
       console.log(indent('child stderr', tail(await target.stderr(0))))
       await target.kill()
+    }
+  }
+
+  /** Finds the input (or the sequence of inputs) behind crash `sig`, shrinks it, saves it. */
+  async _reproduce(reproducer, candidates, sig) {
+    const o = this.o
+    const deadline = Date.now() + FINDING_BUDGET_MS
+    const found = await reproduce(reproducer, candidates, sig, deadline)
+    const replayHint = (file, transport) => console.log(`  replay: npm run fuzz -- --replay ${path.relative(process.cwd(), file)} --transport ${transport}`)
+    if (found && found.crash.signature === sig) {
+      const { candidate, crash } = found
+      console.log(`  input: ${describe(candidate)} (${candidate.bytes.length} bytes): ${hex(candidate.bytes)}`)
+      console.log(`  reproduced alone: ${crash.signature}`)
+      const small = await minimise(reproducer, candidate.transport, candidate.bytes, sig, deadline)
+      console.log(`  minimised (${small.length} bytes, ${reproducer.probes} probes): ${hex(small)}`)
+      const file = save(o.findingsDir, this.seed, [`# seed ${this.seed}, ${describe(candidate)}: ${sig}`, small.toString('hex')])
+      console.log(`  saved: ${file}`)
+      return replayHint(file, candidate.transport)
+    }
+    console.log(`  no single suspect (of ${candidates.length}) reproduces it alone; trying them in the order they were sent`)
+    const sequence = await reproduceSequence(reproducer, candidates, sig, deadline)
+    if (sequence) {
+      const inputs = await minimiseSequence(reproducer, sequence.transport, sequence.inputs, sig, deadline)
+      console.log(`  reproduced by ${sequence.inputs.length} inputs in order over ${sequence.transport}${sequence.transport === 'udp' ? ' from one source port' : ''}; ${inputs.length} of them suffice (${reproducer.probes} probes):`)
+      for (const bytes of inputs) console.log(`    ${hex(bytes)}`)
+      const file = save(o.findingsDir, this.seed, [`# seed ${this.seed}: ${sig}, by these inputs in order over ${sequence.transport}`, SEQUENCE, ...inputs.map((b) => b.toString('hex'))])
+      console.log(`  saved: ${file}`)
+      return replayHint(file, sequence.transport)
+    }
+    console.log('  not reproduced; the most recent suspects were:')
+    for (const r of candidates.slice(0, 8)) console.log(`    ${describe(r)}: ${hex(r.bytes)}`)
+    const file = save(o.findingsDir, this.seed, [`# seed ${this.seed}: suspects for a crash (${sig}) that none reproduces`, ...candidates.map((r) => `# ${describe(r)}\n${r.bytes.toString('hex')}`)])
+    console.log(`  saved: ${file}`)
+    if (found) {
+      // Not the crash we saw, but a crash all the same: worth its own line.
+      console.log(`  on the way, ${describe(found.candidate)} crashed a fresh target with "${found.crash.signature}": ${hex(found.candidate.bytes)}`)
     }
   }
 
@@ -333,7 +367,7 @@ class Run {
     await Promise.all(workers)
     clearInterval(monitor)
     clearInterval(progress)
-    await this._handling
+    await this._reporting
     if (!this.paused) this.pause()
     if (this.target) await this.target.kill()
   }
@@ -392,20 +426,21 @@ function indent(title, text) {
 
 /** `--replay file`: each input of the file alone, on each chosen transport. */
 async function replay(o) {
-  const inputs = load(o.replay)
+  const { inputs, sequence } = load(o.replay)
   const reproducer = new Reproducer({ plantBug: o.plantBug })
   let crashes = 0
+  const report = (name, what, crash) => {
+    watchdog.kick()
+    console.log(`${name}: ${what}: ${crash ? `CRASH ${crash.signature}` : 'no crash'}`)
+    if (crash) {
+      crashes++
+      console.log(indent('child stderr', tail(crash.stderr)))
+    }
+  }
   try {
-    for (const bytes of inputs) {
-      for (const name of o.transports) {
-        const crash = await reproducer.crash(name, bytes)
-        watchdog.kick()
-        console.log(`${name}: ${hex(bytes)}: ${crash ? `CRASH ${crash.signature}` : 'no crash'}`)
-        if (crash) {
-          crashes++
-          console.log(indent('child stderr', tail(crash.stderr)))
-        }
-      }
+    for (const name of o.transports) {
+      if (sequence) report(name, `${inputs.length} inputs in order`, await reproducer.crashSequence(name, inputs))
+      else for (const bytes of inputs) report(name, hex(bytes), await reproducer.crash(name, bytes))
     }
   } finally {
     await reproducer.close()

@@ -60,16 +60,25 @@ class Reproducer {
    * Sends `bytes` alone over `transport` to a live target. Resolves with
    * `{ exit, stderr, signature }` if the target died of it, else undefined.
    */
-  async crash(transport, bytes) {
+  crash(transport, bytes) {
+    return this.crashSequence(transport, [bytes])
+  }
+
+  /**
+   * Sends each of `inputs` in order over `transport` (over UDP all from one
+   * source port, i.e. one peer; over a stream, a connection each), then checks
+   * as crash() does.
+   */
+  async crashSequence(transport, inputs) {
     await this._ensure()
     this.probes++
     const target = this.target
     if (transport === 'udp') {
-      const sender = new DatagramSender(target.ports.udp)
-      await sender.send(bytes)
+      const sender = new DatagramSender(target.ports.udp, Infinity)
+      for (const bytes of inputs) if (target.alive) await sender.send(bytes)
       sender.close()
     } else {
-      await sendStream(target.ports[transport], bytes, SINGLE, this.live)
+      for (const bytes of inputs) if (target.alive) await sendStream(target.ports[transport], bytes, SINGLE, this.live)
     }
     // A round trip after the input: whatever the input set off has run by now.
     if (target.alive) {
@@ -111,17 +120,70 @@ async function reproduce(reproducer, candidates, sig, deadline) {
  * Removes ever smaller runs of bytes while the input still crashes the target
  * with the same signature. Bounded by `deadline` and `maxProbes`.
  */
-async function minimise(reproducer, transport, bytes, sig, deadline, maxProbes = 400) {
+function minimise(reproducer, transport, bytes, sig, deadline, maxProbes = 400) {
+  return shrinkBytes(reproducer, (b) => reproducer.crash(transport, b), bytes, sig, deadline, maxProbes)
+}
+
+/** minimise() with `probe(bytes)` deciding whether `bytes` still crashes the target. */
+async function shrinkBytes(reproducer, probe, bytes, sig, deadline, maxProbes) {
   let current = bytes
   const start = reproducer.probes
   for (let run = Math.max(1, current.length >> 1); run >= 1; run >>= 1) {
     for (let i = 0; i < current.length; ) {
       if (Date.now() > deadline || reproducer.probes - start >= maxProbes) return current
       const shorter = Buffer.concat([current.subarray(0, i), current.subarray(i + run)])
-      const crash = shorter.length > 0 ? await reproducer.crash(transport, shorter) : undefined
+      const crash = shorter.length > 0 ? await probe(shorter) : undefined
       if (crash && crash.signature === sig) current = shorter
       else i += run
     }
+  }
+  return current
+}
+
+/**
+ * When no input crashes alone: tries each group of suspects (same transport,
+ * and over UDP the same source port) in the order they were sent. Resolves
+ * with `{ transport, inputs, crash }` for the first group that reproduces
+ * signature `sig`, or undefined.
+ */
+async function reproduceSequence(reproducer, suspects, sig, deadline) {
+  const groups = new Map()
+  for (const r of suspects) {
+    const key = `${r.transport}:${r.peer || 0}`
+    if (!groups.has(key)) groups.set(key, [])
+    groups.get(key).push(r)
+  }
+  for (const group of groups.values()) {
+    if (Date.now() > deadline) break
+    group.sort((a, b) => a.sentAt - b.sentAt)
+    const inputs = group.map((r) => r.bytes)
+    const crash = await reproducer.crashSequence(group[0].transport, inputs)
+    if (crash && crash.signature === sig) return { transport: group[0].transport, inputs, crash }
+  }
+  return undefined
+}
+
+/**
+ * Drops inputs from a crashing sequence (halves, then quarters, ...) while it
+ * still crashes with `sig`, then bytes from each input that is left.
+ */
+async function minimiseSequence(reproducer, transport, inputs, sig, deadline, maxProbes = 400) {
+  let current = inputs
+  const start = reproducer.probes
+  for (let run = Math.max(1, current.length >> 1); run >= 1; run >>= 1) {
+    for (let i = 0; i < current.length; ) {
+      if (Date.now() > deadline || reproducer.probes - start >= maxProbes) return current
+      const shorter = current.slice(0, i).concat(current.slice(i + run))
+      const crash = shorter.length > 0 ? await reproducer.crashSequence(transport, shorter) : undefined
+      if (crash && crash.signature === sig) current = shorter
+      else i += run
+    }
+  }
+  for (let k = 0; k < current.length; k++) {
+    const left = maxProbes - (reproducer.probes - start)
+    if (left <= 0) break
+    const probe = (b) => reproducer.crashSequence(transport, current.slice(0, k).concat([b], current.slice(k + 1)))
+    current[k] = await shrinkBytes(reproducer, probe, current[k], sig, deadline, left)
   }
   return current
 }
@@ -135,13 +197,19 @@ function save(dir, seed, lines) {
   return file
 }
 
-/** The inputs of a .hex file: one per line, `#` lines are comments. */
+/** The marker of a .hex file whose inputs crash only when sent in order. */
+const SEQUENCE = '# sequence'
+
+/**
+ * The inputs of a .hex file, one per line (`#` lines are comments), and
+ * whether they are a sequence (a `# sequence` line) or each stands alone.
+ */
 function load(file) {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() && !l.trim().startsWith('#'))
-    .map((l) => Buffer.from(l.replace(/\s+/g, ''), 'hex'))
+  const lines = fs.readFileSync(file, 'utf8').split('\n')
+  return {
+    sequence: lines.some((l) => l.trim() === SEQUENCE),
+    inputs: lines.filter((l) => l.trim() && !l.trim().startsWith('#')).map((l) => Buffer.from(l.replace(/\s+/g, ''), 'hex')),
+  }
 }
 
-module.exports = { Reproducer, reproduce, minimise, save, load, signature }
+module.exports = { Reproducer, reproduce, reproduceSequence, minimise, minimiseSequence, save, load, signature, SEQUENCE }

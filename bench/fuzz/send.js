@@ -101,10 +101,19 @@ function sendStream(port, bytes, plan, live) {
   })
 }
 
+let peers = 0
+
 /** One UDP source port at a time, replaced every DATAGRAMS_PER_PORT sends. */
 class DatagramSender {
-  constructor(port) {
+  /**
+   * @param {number} port the server's
+   * @param {number} [perPort=DATAGRAMS_PER_PORT] datagrams before a new source port
+   */
+  constructor(port, perPort = DATAGRAMS_PER_PORT) {
     this.port = port
+    this.perPort = perPort
+    /** Which source port (a peer to the server) sent the last datagram: a number unique in this process. */
+    this.peer = 0
     this._socket = undefined
     this._sent = 0
     this._onReply = undefined
@@ -118,11 +127,12 @@ class DatagramSender {
     })
     this._socket = socket
     this._sent = 0
+    this.peer = ++peers
   }
 
   /** Sends one datagram; resolves on a reply or after a short wait. */
   send(bytes) {
-    if (!this._socket || this._sent >= DATAGRAMS_PER_PORT) {
+    if (!this._socket || this._sent >= this.perPort) {
       this.close()
       this._open()
     }
