@@ -5,7 +5,7 @@
 // keeps getting correct answers, and that its memory stays bounded.
 //
 //   npm run fuzz -- [--seconds 60] [--seed N] [--transport tcp|udp|attach|all]
-//                   [--keep-going] [--canary-limit 1000] [--rss-limit-mib 200]
+//                   [--keep-going [--max-findings N]] [--canary-limit 1000] [--rss-limit-mib 200]
 //                   [--findings-dir bench/fuzz/findings] [--concurrency 8]
 //   npm run fuzz -- --replay bench/fuzz/findings/<seed>.hex [--transport tcp]
 //   --plant-bug[=crash|stall|memory]: the target gets a bug of that kind (see
@@ -50,6 +50,7 @@ function parseArgs(argv) {
     seed: undefined,
     transport: 'all',
     keepGoing: false,
+    maxFindings: Infinity,
     canaryLimit: 1000,
     rssLimitMib: 200,
     findingsDir: path.join(__dirname, 'fuzz', 'findings'),
@@ -72,6 +73,7 @@ function parseArgs(argv) {
     else if (a === '--seed') o.seed = Math.floor(number()) >>> 0
     else if (a === '--transport') o.transport = value()
     else if (a === '--keep-going') o.keepGoing = true
+    else if (a === '--max-findings') o.maxFindings = Math.max(1, Math.floor(number()))
     else if (a === '--canary-limit') o.canaryLimit = number()
     else if (a === '--rss-limit-mib') o.rssLimitMib = number()
     else if (a === '--findings-dir') o.findingsDir = path.resolve(value())
@@ -260,7 +262,7 @@ class Run {
     await this._reporting
     watchdog.kick()
     this.handling = false
-    if (this.o.keepGoing && !this.stopping && this.fuzzMs < this.o.seconds * 1000) {
+    if (this.o.keepGoing && !this.stopping && this.fuzzMs < this.o.seconds * 1000 && this.findings.length < this.o.maxFindings) {
       console.log('fuzz: --keep-going: restarting the target')
       await this.startTarget().catch((err) => {
         console.log(`fuzz: could not restart the target: ${err.message}`)
