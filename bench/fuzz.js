@@ -20,10 +20,10 @@ const { Rng } = require('./fuzz/rng')
 const { Inputs } = require('./fuzz/inputs')
 const { Target, Canary } = require('./fuzz/child')
 const { streamPlan, sendStream, DatagramSender } = require('./fuzz/send')
-const { Reproducer, reproduce, reproduceSequence, minimise, minimiseSequence, save, load, signature, SEQUENCE } = require('./fuzz/finding')
+const { Reproducer, analyseCrash, save, load, signature } = require('./fuzz/finding')
+const { describe, hex, tail, indent, mib, MIB } = require('./fuzz/text')
 
 const TRANSPORTS = ['tcp', 'udp', 'attach']
-const MIB = 1024 * 1024
 /**
  * Recent inputs kept per transport, to find the one that killed the target:
  * the exit is seen some time after the input that caused it was sent.
@@ -115,10 +115,6 @@ const watchdog = {
 
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-function mib(bytes) {
-  return `${(bytes / MIB).toFixed(1)} MiB`
 }
 
 /** One fuzz run: the target, its canaries, the senders per transport, the findings. */
@@ -295,7 +291,7 @@ class Run {
       console.log(indent('child stderr', tail(stderr)))
       const reproducer = new Reproducer({ plantBug: o.plantBug })
       try {
-        await this._reproduce(reproducer, candidates, sig)
+        await analyseCrash(reproducer, candidates, sig, { seed: this.seed, dir: o.findingsDir, budget: FINDING_BUDGET_MS })
       } finally {
         await reproducer.close()
       }
@@ -309,42 +305,6 @@ class Run {
       console.log(`  saved: ${file}`)
       console.log(indent('child stderr', tail(await target.stderr(0))))
       await target.kill()
-    }
-  }
-
-  /** Finds the input (or the sequence of inputs) behind crash `sig`, shrinks it, saves it. */
-  async _reproduce(reproducer, candidates, sig) {
-    const o = this.o
-    const deadline = Date.now() + FINDING_BUDGET_MS
-    const found = await reproduce(reproducer, candidates, sig, deadline)
-    const replayHint = (file, transport) => console.log(`  replay: npm run fuzz -- --replay ${path.relative(process.cwd(), file)} --transport ${transport}`)
-    if (found && found.crash.signature === sig) {
-      const { candidate, crash } = found
-      console.log(`  input: ${describe(candidate)} (${candidate.bytes.length} bytes): ${hex(candidate.bytes)}`)
-      console.log(`  reproduced alone: ${crash.signature}`)
-      const small = await minimise(reproducer, candidate.transport, candidate.bytes, sig, deadline)
-      console.log(`  minimised (${small.length} bytes, ${reproducer.probes} probes): ${hex(small)}`)
-      const file = save(o.findingsDir, this.seed, [`# seed ${this.seed}, ${describe(candidate)}: ${sig}`, small.toString('hex')])
-      console.log(`  saved: ${file}`)
-      return replayHint(file, candidate.transport)
-    }
-    console.log(`  no single suspect (of ${candidates.length}) reproduces it alone; trying them in the order they were sent`)
-    const sequence = await reproduceSequence(reproducer, candidates, sig, deadline)
-    if (sequence) {
-      const inputs = await minimiseSequence(reproducer, sequence.transport, sequence.inputs, sig, deadline)
-      console.log(`  reproduced by ${sequence.inputs.length} inputs in order over ${sequence.transport}${sequence.transport === 'udp' ? ' from one source port' : ''}; ${inputs.length} of them suffice (${reproducer.probes} probes):`)
-      for (const bytes of inputs) console.log(`    ${hex(bytes)}`)
-      const file = save(o.findingsDir, this.seed, [`# seed ${this.seed}: ${sig}, by these inputs in order over ${sequence.transport}`, SEQUENCE, ...inputs.map((b) => b.toString('hex'))])
-      console.log(`  saved: ${file}`)
-      return replayHint(file, sequence.transport)
-    }
-    console.log('  not reproduced; the most recent suspects were:')
-    for (const r of candidates.slice(0, 8)) console.log(`    ${describe(r)}: ${hex(r.bytes)}`)
-    const file = save(o.findingsDir, this.seed, [`# seed ${this.seed}: suspects for a crash (${sig}) that none reproduces`, ...candidates.map((r) => `# ${describe(r)}\n${r.bytes.toString('hex')}`)])
-    console.log(`  saved: ${file}`)
-    if (found) {
-      // Not the crash we saw, but a crash all the same: worth its own line.
-      console.log(`  on the way, ${describe(found.candidate)} crashed a fresh target with "${found.crash.signature}": ${hex(found.candidate.bytes)}`)
     }
   }
 
@@ -406,24 +366,6 @@ class Run {
     const data = { seed: this.seed, seconds: Number(secs.toFixed(2)), inputs, findings: this.findings.length, kinds: Object.fromEntries(kinds), firstFindingAt: this.findings[0] ? Number(this.findings[0].at) : null, canaryMaxMs: this.canaryMax, rss: this.rss }
     console.log(`FUZZ_SUMMARY ${JSON.stringify(data)}`)
   }
-}
-
-function describe(r) {
-  return `${r.transport} input #${r.index} (${r.strategy}${r.plan ? `, ${r.plan.mode}/${r.plan.close}` : ''})`
-}
-
-function hex(bytes) {
-  const s = bytes.toString('hex')
-  return s.length > 400 ? `${s.slice(0, 400)}… (${bytes.length} bytes)` : s
-}
-
-function tail(text) {
-  const lines = (text || '').trimEnd().split('\n')
-  return lines.slice(-30).join('\n') || '(empty)'
-}
-
-function indent(title, text) {
-  return `  ${title}:\n${text.replace(/^/gm, '    | ')}`
 }
 
 /** `--replay file`: each input of the file alone, on each chosen transport. */

@@ -1,13 +1,15 @@
 'use strict'
 // What happens after the target dies: find which recent input kills a fresh
-// target on its own, shrink it by removing bytes while it still kills the
-// target the same way, and save it as hex.
+// target on its own (or, failing that, which inputs do when sent in order),
+// shrink it by removing bytes while it still kills the target the same way,
+// and save it as hex for `--replay`.
 
 const fs = require('node:fs')
 const path = require('node:path')
 const rpc = require('../..')
 const { Target } = require('./child')
 const { sendStream, DatagramSender } = require('./send')
+const { describe, hex } = require('./text')
 
 const SINGLE = { mode: 'single', chunks: [], close: 'linger' }
 
@@ -212,4 +214,43 @@ function load(file) {
   }
 }
 
-module.exports = { Reproducer, reproduce, reproduceSequence, minimise, minimiseSequence, save, load, signature, SEQUENCE }
+/**
+ * Finds the input (or the sequence of inputs) behind crash `sig` among
+ * `candidates` (records of recent inputs, most likely first), shrinks it and
+ * saves it under `dir`, printing what it does.
+ */
+async function analyseCrash(reproducer, candidates, sig, { seed, dir, budget }) {
+  const deadline = Date.now() + budget
+  const found = await reproduce(reproducer, candidates, sig, deadline)
+  const replayHint = (file, transport) => console.log(`  replay: npm run fuzz -- --replay ${path.relative(process.cwd(), file)} --transport ${transport}`)
+  if (found && found.crash.signature === sig) {
+    const { candidate, crash } = found
+    console.log(`  input: ${describe(candidate)} (${candidate.bytes.length} bytes): ${hex(candidate.bytes)}`)
+    console.log(`  reproduced alone: ${crash.signature}`)
+    const small = await minimise(reproducer, candidate.transport, candidate.bytes, sig, deadline)
+    console.log(`  minimised (${small.length} bytes, ${reproducer.probes} probes): ${hex(small)}`)
+    const file = save(dir, seed, [`# seed ${seed}, ${describe(candidate)}: ${sig}`, small.toString('hex')])
+    console.log(`  saved: ${file}`)
+    return replayHint(file, candidate.transport)
+  }
+  console.log(`  no single suspect (of ${candidates.length}) reproduces it alone; trying them in the order they were sent`)
+  const sequence = await reproduceSequence(reproducer, candidates, sig, deadline)
+  if (sequence) {
+    const inputs = await minimiseSequence(reproducer, sequence.transport, sequence.inputs, sig, deadline)
+    console.log(`  reproduced by ${sequence.inputs.length} inputs in order over ${sequence.transport}${sequence.transport === 'udp' ? ' from one source port' : ''}; ${inputs.length} of them suffice (${reproducer.probes} probes):`)
+    for (const bytes of inputs) console.log(`    ${hex(bytes)}`)
+    const file = save(dir, seed, [`# seed ${seed}: ${sig}, by these inputs in order over ${sequence.transport}`, SEQUENCE, ...inputs.map((b) => b.toString('hex'))])
+    console.log(`  saved: ${file}`)
+    return replayHint(file, sequence.transport)
+  }
+  console.log('  not reproduced; the most recent suspects were:')
+  for (const r of candidates.slice(0, 8)) console.log(`    ${describe(r)}: ${hex(r.bytes)}`)
+  const file = save(dir, seed, [`# seed ${seed}: suspects for a crash (${sig}) that none reproduces`, ...candidates.map((r) => `# ${describe(r)}\n${r.bytes.toString('hex')}`)])
+  console.log(`  saved: ${file}`)
+  if (found) {
+    // Not the crash we saw, but a crash all the same: worth its own line.
+    console.log(`  on the way, ${describe(found.candidate)} crashed a fresh target with "${found.crash.signature}": ${hex(found.candidate.bytes)}`)
+  }
+}
+
+module.exports = { Reproducer, analyseCrash, reproduce, reproduceSequence, minimise, minimiseSequence, save, load, signature, SEQUENCE }
