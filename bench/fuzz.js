@@ -92,7 +92,7 @@ function parseArgs(argv) {
 }
 
 function usage(problem) {
-  console.error(`fuzz: ${problem}\nusage: node bench/fuzz.js [--seconds N] [--seed N] [--transport tcp|udp|attach|all] [--keep-going] [--replay file.hex]`)
+  console.error(`fuzz: ${problem}\nusage: node bench/fuzz.js [--seconds N] [--seed N] [--transport tcp|udp|attach|all] [--keep-going] [--replay file.hex] (all options: the header of bench/fuzz.js)`)
   process.exit(2)
 }
 
@@ -368,7 +368,7 @@ class Run {
   }
 }
 
-/** `--replay file`: each input of the file alone, on each chosen transport. */
+/** `--replay file`: each input of the file alone (or all in order, for a `# sequence` file), on each chosen transport. */
 async function replay(o) {
   const { inputs, sequence } = load(o.replay)
   const reproducer = new Reproducer({ plantBug: o.plantBug })
