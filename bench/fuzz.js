@@ -10,6 +10,7 @@
 //   npm run fuzz -- --replay bench/fuzz/findings/<seed>.hex [--transport tcp]
 //   --plant-bug[=crash|stall|memory]: the target gets a bug of that kind (see
 //   bench/fuzz/target.js), to check that the fuzzer reports it.
+//   --lib <checkout>: the target loads msgpack-rpc from there (another build).
 //
 // Exit code 0: no finding; 1: a finding (crash, canary starved or wrong,
 // memory over the bound); 2: the fuzzer itself failed.
@@ -57,6 +58,7 @@ function parseArgs(argv) {
     concurrency: 8,
     plantBug: false,
     replay: undefined,
+    lib: undefined,
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
@@ -84,6 +86,7 @@ function parseArgs(argv) {
       if (!['crash', 'stall', 'memory'].includes(o.plantBug)) usage('--plant-bug= takes crash, stall or memory')
     }
     else if (a === '--replay') o.replay = value()
+    else if (a === '--lib') o.lib = path.resolve(value())
     else usage(`unknown argument ${a}`)
   }
   if (o.transport !== 'all' && !TRANSPORTS.includes(o.transport)) usage(`--transport must be tcp, udp, attach or all`)
@@ -190,7 +193,7 @@ class Run {
 
   /** Starts a target and its canaries, then lets the workers send. */
   async startTarget() {
-    this.target = await Target.start({ plantBug: this.o.plantBug })
+    this.target = await Target.start({ plantBug: this.o.plantBug, lib: this.o.lib })
     const target = this.target
     target.exited.then(() => {
       if (!target.killed) this.finding('crash', target)
@@ -289,7 +292,7 @@ class Run {
       }
       console.log(`\nFINDING ${n}: the target exited (code ${exit.code}, signal ${exit.signal}) after ${finding.at} s of fuzzing; seed ${this.seed}`)
       console.log(indent('child stderr', tail(stderr)))
-      const reproducer = new Reproducer({ plantBug: o.plantBug })
+      const reproducer = new Reproducer({ plantBug: o.plantBug, lib: o.lib })
       try {
         await analyseCrash(reproducer, candidates, sig, { seed: this.seed, dir: o.findingsDir, budget: FINDING_BUDGET_MS })
       } finally {
@@ -371,7 +374,7 @@ class Run {
 /** `--replay file`: each input of the file alone (or all in order, for a `# sequence` file), on each chosen transport. */
 async function replay(o) {
   const { inputs, sequence } = load(o.replay)
-  const reproducer = new Reproducer({ plantBug: o.plantBug })
+  const reproducer = new Reproducer({ plantBug: o.plantBug, lib: o.lib })
   let crashes = 0
   const report = (name, what, crash) => {
     watchdog.kick()

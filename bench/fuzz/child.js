@@ -15,7 +15,7 @@ const STDERR_KEEP = 64 * 1024
 class Target {
   /**
    * Forks target.js and resolves once it reports its ports.
-   * @param {{ plantBug?: string, startTimeout?: number }} [options]
+   * @param {{ plantBug?: string, lib?: string, startTimeout?: number }} [options]
    */
   static async start(options = {}) {
     const t = new Target(options)
@@ -25,7 +25,8 @@ class Target {
 
   constructor(options) {
     const args = options.plantBug ? [`--plant-bug=${options.plantBug}`] : []
-    this.child = childProcess.fork(TARGET, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] })
+    const env = options.lib ? { ...process.env, MSGPACK_RPC_FUZZ_LIB: options.lib } : process.env
+    this.child = childProcess.fork(TARGET, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [], env })
     this.pid = this.child.pid
     this.exit = undefined
     this.killed = false // set when we kill it: that exit is not a finding

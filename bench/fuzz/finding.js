@@ -40,7 +40,7 @@ class Reproducer {
   async _ensure() {
     if (this.target && this.target.alive && this.client && !this.client.closed) return
     await this._drop()
-    this.target = await Target.start({ plantBug: this.options.plantBug })
+    this.target = await Target.start({ plantBug: this.options.plantBug, lib: this.options.lib })
     let timer
     const client = rpc.createClient(this.target.ports.tcp, '127.0.0.1')
     client.on('error', () => {})

@@ -11,7 +11,8 @@
 // state of the library (echo is called often enough to come first).
 
 const net = require('node:net')
-const rpc = require('../..')
+// `MSGPACK_RPC_FUZZ_LIB` (set by `--lib`): fuzz the library of another checkout or build.
+const rpc = require(process.env.MSGPACK_RPC_FUZZ_LIB || '../..')
 
 const planted = (process.argv.find((a) => a.startsWith('--plant-bug=')) || '').slice('--plant-bug='.length)
 const kept = []
