@@ -12,8 +12,8 @@
 //   bench/fuzz/target.js), to check that the fuzzer reports it.
 //   --lib <checkout>: the target loads msgpack-rpc from there (another build).
 //
-// Exit code 0: no finding; 1: a finding (crash, canary starved or wrong,
-// memory over the bound); 2: the fuzzer itself failed.
+// Exit code 0: no finding; 1: a finding (crash, canary starved or wrong, a
+// UDP peer no longer answered, memory over the bound); 2: the fuzzer failed.
 
 const crypto = require('node:crypto')
 const path = require('node:path')
@@ -21,7 +21,7 @@ const { Rng } = require('./fuzz/rng')
 const { Inputs } = require('./fuzz/inputs')
 const { Target, Canary } = require('./fuzz/child')
 const { streamPlan, sendStream, DatagramSender } = require('./fuzz/send')
-const { Reproducer, analyseCrash, save, load, signature } = require('./fuzz/finding')
+const { Reproducer, analyseCrash, analysePeer, save, load, signature } = require('./fuzz/finding')
 const { describe, hex, tail, indent, mib, MIB } = require('./fuzz/text')
 
 const TRANSPORTS = ['tcp', 'udp', 'attach']
@@ -33,6 +33,11 @@ const RECENT = 256
 /** Inputs sent this long before the exit (or still in flight) are suspects; at most MAX_SUSPECTS of them. */
 const SUSPECT_MS = 2000
 const MAX_SUSPECTS = 128
+/**
+ * Every this many datagrams a UDP sender calls `add` from its own source port:
+ * whatever it sent before, a well-behaved call from that peer must be answered.
+ */
+const PEER_PROBE_EVERY = 32
 /** How often the monitor checks the target, the canaries and RSS. */
 const MONITOR_MS = 100
 /** How often a progress line is printed. */
@@ -172,6 +177,7 @@ class Run {
   async datagramWorker() {
     let sender
     let port
+    let sent = [] // this peer's datagrams since its last answered probe
     while (!this.stopping) {
       if (this.paused) {
         await this._resumed
@@ -183,10 +189,20 @@ class Run {
         sender = new DatagramSender(port)
       }
       const record = this.next('udp')
+      const peer = sender.peer
       const sending = sender.send(record.bytes)
       record.peer = sender.peer
+      if (record.peer !== peer) sent = []
+      sent.push(record)
       await sending
       record.doneAt = Date.now()
+      if (sent.length >= PEER_PROBE_EVERY) {
+        const target = this.target
+        if (await sender.probe()) sent = []
+        else if (!this.paused && target === this.target && target.alive) {
+          this.finding('udp-peer', target, `a UDP peer got no answer to add after ${sent.length} datagrams from its source port`, sent)
+        }
+      }
     }
     if (sender) sender.close()
   }
@@ -246,14 +262,14 @@ class Run {
   }
 
   /** Records a finding: stops sending, reports it, restarts the target with --keep-going. */
-  async finding(kind, target, detail) {
+  async finding(kind, target, detail, records) {
     // One finding at a time, and only about the current target (not one we killed).
     if (this.handling || target !== this.target || target.killed) return
     this.handling = true
     this.pause()
     const at = Date.now()
     // Findings of the same kind count as one (digits blurred); a crash's signature is set once known.
-    const finding = { kind, detail, signature: detail && detail.replace(/\d+/g, 'N'), at: (this.fuzzMs / 1000).toFixed(1) }
+    const finding = { kind, detail, records, signature: detail && detail.replace(/\d+/g, 'N'), at: (this.fuzzMs / 1000).toFixed(1) }
     this.findings.push(finding)
     this._reporting = this._report(finding, target, at).catch((err) => {
       console.log(`fuzz: could not analyse the finding: ${err.stack}`)
@@ -301,6 +317,15 @@ class Run {
     } else if (this.findings.slice(0, -1).some((f) => f.signature === finding.signature)) {
       console.log(`FINDING ${n}: ${finding.detail} after ${finding.at} s (seen before: not analysed again)`)
       await target.kill()
+    } else if (finding.kind === 'udp-peer') {
+      console.log(`\nFINDING ${n}: ${finding.detail}, after ${finding.at} s of fuzzing; seed ${this.seed}`)
+      await target.kill()
+      const reproducer = new Reproducer({ plantBug: o.plantBug, lib: o.lib })
+      try {
+        await analysePeer(reproducer, finding.records, { seed: this.seed, dir: o.findingsDir, budget: FINDING_BUDGET_MS })
+      } finally {
+        await reproducer.close()
+      }
     } else {
       console.log(`\nFINDING ${n}: ${finding.detail}; after ${finding.at} s of fuzzing; seed ${this.seed}`)
       for (const r of candidates.slice(0, 8)) console.log(`    ${describe(r)}: ${hex(r.bytes)}`)
@@ -386,8 +411,18 @@ async function replay(o) {
   }
   try {
     for (const name of o.transports) {
-      if (sequence) report(name, `${inputs.length} inputs in order`, await reproducer.crashSequence(name, inputs))
-      else for (const bytes of inputs) report(name, hex(bytes), await reproducer.crash(name, bytes))
+      if (!sequence) {
+        for (const bytes of inputs) report(name, hex(bytes), await reproducer.crash(name, bytes))
+        continue
+      }
+      const crash = await reproducer.crashSequence(name, inputs)
+      report(name, `${inputs.length} inputs in order`, crash)
+      if (name === 'udp' && !crash) {
+        // Over UDP the peer that sent them must still be served.
+        const answered = await reproducer.peerAnswers(inputs)
+        console.log(`udp: after them, that peer's add call is ${answered ? 'answered' : 'NOT answered'}`)
+        if (!answered) crashes++
+      }
     }
   } finally {
     await reproducer.close()

@@ -96,6 +96,20 @@ class Reproducer {
     return { exit: target.exit, stderr, signature: signature(target.exit, stderr) }
   }
 
+  /**
+   * Sends `inputs` in order from one UDP source port, then calls `add` from
+   * that port: resolves with whether the target still answers that peer.
+   */
+  async peerAnswers(inputs) {
+    await this._ensure()
+    this.probes++
+    const sender = new DatagramSender(this.target.ports.udp, Infinity)
+    for (const bytes of inputs) await sender.send(bytes)
+    const answered = await sender.probe()
+    sender.close()
+    return answered
+  }
+
   async close() {
     for (const s of this.live) s.destroy()
     await this._drop()
@@ -123,19 +137,19 @@ async function reproduce(reproducer, candidates, sig, deadline) {
  * with the same signature. Bounded by `deadline` and `maxProbes`.
  */
 function minimise(reproducer, transport, bytes, sig, deadline, maxProbes = 400) {
-  return shrinkBytes(reproducer, (b) => reproducer.crash(transport, b), bytes, sig, deadline, maxProbes)
+  const fails = async (b) => (await reproducer.crash(transport, b))?.signature === sig
+  return shrinkBytes(reproducer, fails, bytes, deadline, maxProbes)
 }
 
-/** minimise() with `probe(bytes)` deciding whether `bytes` still crashes the target. */
-async function shrinkBytes(reproducer, probe, bytes, sig, deadline, maxProbes) {
+/** minimise() with `fails(bytes)` deciding whether `bytes` still shows the fault. */
+async function shrinkBytes(reproducer, fails, bytes, deadline, maxProbes) {
   let current = bytes
   const start = reproducer.probes
   for (let run = Math.max(1, current.length >> 1); run >= 1; run >>= 1) {
     for (let i = 0; i < current.length; ) {
       if (Date.now() > deadline || reproducer.probes - start >= maxProbes) return current
       const shorter = Buffer.concat([current.subarray(0, i), current.subarray(i + run)])
-      const crash = shorter.length > 0 ? await probe(shorter) : undefined
-      if (crash && crash.signature === sig) current = shorter
+      if (shorter.length > 0 && (await fails(shorter))) current = shorter
       else i += run
     }
   }
@@ -166,26 +180,25 @@ async function reproduceSequence(reproducer, suspects, sig, deadline) {
 }
 
 /**
- * Drops inputs from a crashing sequence (halves, then quarters, ...) while it
- * still crashes with `sig`, then bytes from each input that is left.
+ * Drops inputs from a sequence (halves, then quarters, ...) while
+ * `fails(inputs)` still holds, then bytes from each input that is left.
  */
-async function minimiseSequence(reproducer, transport, inputs, sig, deadline, maxProbes = 400) {
+async function minimiseSequence(reproducer, fails, inputs, deadline, maxProbes = 400) {
   let current = inputs
   const start = reproducer.probes
   for (let run = Math.max(1, current.length >> 1); run >= 1; run >>= 1) {
     for (let i = 0; i < current.length; ) {
       if (Date.now() > deadline || reproducer.probes - start >= maxProbes) return current
       const shorter = current.slice(0, i).concat(current.slice(i + run))
-      const crash = shorter.length > 0 ? await reproducer.crashSequence(transport, shorter) : undefined
-      if (crash && crash.signature === sig) current = shorter
+      if (shorter.length > 0 && (await fails(shorter))) current = shorter
       else i += run
     }
   }
   for (let k = 0; k < current.length; k++) {
     const left = maxProbes - (reproducer.probes - start)
     if (left <= 0) break
-    const probe = (b) => reproducer.crashSequence(transport, current.slice(0, k).concat([b], current.slice(k + 1)))
-    current[k] = await shrinkBytes(reproducer, probe, current[k], sig, deadline, left)
+    const failsWith = (b) => fails(current.slice(0, k).concat([b], current.slice(k + 1)))
+    current[k] = await shrinkBytes(reproducer, failsWith, current[k], deadline, left)
   }
   return current
 }
@@ -236,7 +249,8 @@ async function analyseCrash(reproducer, candidates, sig, { seed, dir, budget }) 
   console.log(`  no single suspect (of ${candidates.length}) reproduces it alone; trying them in the order they were sent`)
   const sequence = await reproduceSequence(reproducer, candidates, sig, deadline)
   if (sequence) {
-    const inputs = await minimiseSequence(reproducer, sequence.transport, sequence.inputs, sig, deadline)
+    const fails = async (seq) => (await reproducer.crashSequence(sequence.transport, seq))?.signature === sig
+    const inputs = await minimiseSequence(reproducer, fails, sequence.inputs, deadline)
     console.log(`  reproduced by ${sequence.inputs.length} inputs in order over ${sequence.transport}${sequence.transport === 'udp' ? ' from one source port' : ''}; ${inputs.length} of them suffice (${reproducer.probes} probes):`)
     for (const bytes of inputs) console.log(`    ${hex(bytes)}`)
     const file = save(dir, seed, [`# seed ${seed}: ${sig}, by these inputs in order over ${sequence.transport}`, SEQUENCE, ...inputs.map((b) => b.toString('hex'))])
@@ -253,4 +267,25 @@ async function analyseCrash(reproducer, candidates, sig, { seed, dir, budget }) 
   }
 }
 
-module.exports = { Reproducer, analyseCrash, reproduce, reproduceSequence, minimise, minimiseSequence, save, load, signature, SEQUENCE }
+/**
+ * A UDP peer got no answers after `records` (its datagrams, in order): checks
+ * that a fresh target does the same, shrinks the sequence and saves it.
+ */
+async function analysePeer(reproducer, records, { seed, dir, budget }) {
+  const deadline = Date.now() + budget
+  const inputs = records.map((r) => r.bytes)
+  const fails = async (seq) => !(await reproducer.peerAnswers(seq))
+  if (!(await fails(inputs))) {
+    console.log(`  not reproduced: a fresh target answers a peer after the same ${inputs.length} datagrams`)
+    const file = save(dir, seed, [`# seed ${seed}: datagrams after which a UDP peer got no answer (not reproduced)`, SEQUENCE, ...inputs.map((b) => b.toString('hex'))])
+    return console.log(`  saved: ${file}`)
+  }
+  const small = await minimiseSequence(reproducer, fails, inputs, deadline)
+  console.log(`  reproduced; after these ${small.length} datagram(s) (of ${inputs.length}) from one source port, add from that port gets no answer (${reproducer.probes} probes):`)
+  for (const bytes of small) console.log(`    ${hex(bytes)}`)
+  const file = save(dir, seed, [`# seed ${seed}: after these datagrams from one source port, that peer gets no answers`, SEQUENCE, ...small.map((b) => b.toString('hex'))])
+  console.log(`  saved: ${file}`)
+  console.log(`  replay: npm run fuzz -- --replay ${path.relative(process.cwd(), file)} --transport udp`)
+}
+
+module.exports = { Reproducer, analyseCrash, analysePeer, reproduce, reproduceSequence, minimise, minimiseSequence, save, load, signature, SEQUENCE }

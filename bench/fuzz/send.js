@@ -6,6 +6,7 @@
 
 const dgram = require('node:dgram')
 const net = require('node:net')
+const { encode, decode } = require('@msgpack/msgpack')
 
 /** Longest a stream delivery may take before its socket is destroyed. */
 const HARD_MS = 3000
@@ -21,6 +22,9 @@ const MAX_DATAGRAM = 65507
 const DATAGRAM_WAIT_MS = 5
 /** A UDP source port serves this many datagrams, then a new one (a new peer) takes over. */
 const DATAGRAMS_PER_PORT = 256
+/** A peer probe waits this long for its answer, and tries this many times (a datagram can be lost). */
+const PROBE_WAIT_MS = 300
+const PROBE_TRIES = 3
 
 /**
  * How to deliver `len` bytes over a stream: `{ mode, chunks, close }`.
@@ -102,6 +106,8 @@ function sendStream(port, bytes, plan, live) {
 }
 
 let peers = 0
+/** Probe msgids: far from the small ones the generator favours. */
+let probeId = 0xa0000000
 
 /** One UDP source port at a time, replaced every DATAGRAMS_PER_PORT sends. */
 class DatagramSender {
@@ -117,12 +123,14 @@ class DatagramSender {
     this._socket = undefined
     this._sent = 0
     this._onReply = undefined
+    this._onProbeReply = undefined
   }
 
   _open() {
     const socket = dgram.createSocket('udp4')
     socket.on('error', () => {})
-    socket.on('message', () => {
+    socket.on('message', (msg) => {
+      if (this._onProbeReply) this._onProbeReply(msg)
       if (this._onReply) this._onReply()
     })
     this._socket = socket
@@ -149,6 +157,43 @@ class DatagramSender {
       this._socket.send(data, this.port, '127.0.0.1', (err) => {
         if (err) done()
         else timer = setTimeout(done, DATAGRAM_WAIT_MS)
+      })
+    })
+  }
+
+  /**
+   * Calls `add` from the current source port, as a well-behaved peer would,
+   * and resolves with whether a correct answer came (a few tries).
+   */
+  async probe() {
+    if (!this._socket) this._open()
+    for (let i = 0; i < PROBE_TRIES; i++) {
+      if (await this._probeOnce()) return true
+    }
+    return false
+  }
+
+  _probeOnce() {
+    const id = probeId++ >>> 0
+    const a = id & 0xffff
+    return new Promise((resolve) => {
+      const done = (ok) => {
+        clearTimeout(timer)
+        this._onProbeReply = undefined
+        resolve(ok)
+      }
+      const timer = setTimeout(() => done(false), PROBE_WAIT_MS)
+      this._onProbeReply = (msg) => {
+        let reply
+        try {
+          reply = decode(msg)
+        } catch {
+          return
+        }
+        if (Array.isArray(reply) && reply[0] === 1 && reply[1] === id) done(reply[2] === null && reply[3] === a + 1)
+      }
+      this._socket.send(encode([0, id, 'add', [a, 1]]), this.port, '127.0.0.1', (err) => {
+        if (err) done(false)
       })
     })
   }
