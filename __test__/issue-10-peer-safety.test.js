@@ -618,3 +618,24 @@ test('a peer that never reads cannot make the server queue answers far past maxQ
     await server.close()
   }
 })
+
+test('an incomplete datagram does not cut its sender off: the next datagram from that port is served', async () => {
+  const server = rpc.createUdpServer({ add: (a, b) => a + b })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address()
+  const raw = dgram.createSocket('udp4')
+  await new Promise((resolve) => raw.bind(0, '127.0.0.1', resolve))
+  const answers = []
+  raw.on('message', (m) => answers.push(messages(m)[0]))
+  try {
+    for (const partial of ['9d', '94dc0006', '9302a46563686f919f']) {
+      raw.send(Buffer.from(partial, 'hex'), port, '127.0.0.1')
+    }
+    raw.send(frame([0, 7, 'add', [2, 3]]), port, '127.0.0.1')
+    await until(() => answers.length === 1, 'the answer from the same source port')
+    assert.deepEqual(answers[0], [1, 7, null, 5])
+  } finally {
+    raw.close()
+    await server.close()
+  }
+})

@@ -35,6 +35,12 @@ impl Deframer {
         }
     }
 
+    /// Forgets a partly scanned message: the next bytes start a new one
+    /// (each datagram is framed on its own).
+    pub fn reset(&mut self) {
+        self.framer = Framer::new(self.framer.limits());
+    }
+
     /// Takes every complete message out of `buf`: the valid ones in one
     /// batch, plus the error responses owed to broken requests.
     ///

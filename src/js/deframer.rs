@@ -64,10 +64,12 @@ impl NativeDeframer {
     /// Frames one datagram, which must hold exactly one message.
     #[napi]
     pub fn datagram(&mut self, env: Env, datagram: &[u8]) -> napi::Result<DeframedBatch> {
+        // Nothing of an earlier datagram may shape how this one is read.
         self.buf.clear();
+        self.deframer.reset();
         let batch = self.push(env, datagram)?;
         if !self.buf.is_empty() {
-            self.buf.clear();
+            self.buf = BytesMut::new();
             let e = Error::Protocol("a datagram must hold exactly one whole message".into());
             return Err(to_js_error(&env, &e));
         }
