@@ -2,10 +2,15 @@
 // SessionPool: one shared client per address.
 
 const { createClient } = require('./client')
+const v = require('./validate')
 
 class SessionPool {
+  /**
+   * @param {object} [options] what every client of the pool gets: the
+   *   connection options of `createClient` (limits, `timeout`, `handler`, ...)
+   */
   constructor(options) {
-    this._options = options
+    this._options = v.validateOptions(options, v.CONNECTION_OPTIONS, 'SessionPool()')
     this.clients = {}
   }
 
