@@ -143,8 +143,8 @@ function missingArgs(...names) {
 }
 
 /** `RangeError` ERR_SOCKET_BAD_PORT, as `net` words it. */
-function badPort(name, value) {
-  return coded(RangeError, 'ERR_SOCKET_BAD_PORT', `${name} should be >= 0 and < 65536. Received ${received(value)}.`)
+function badPort(name, value, allowZero = true) {
+  return coded(RangeError, 'ERR_SOCKET_BAD_PORT', `${name} should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${received(value)}.`)
 }
 
 /** Node's `addNumericalSeparator`: 4294967296 -> 4_294_967_296. */
@@ -194,15 +194,16 @@ function validateInteger(value, name, min = Number.MIN_SAFE_INTEGER, max = Numbe
 
 /**
  * A port as `net` takes it: a number or a decimal string in 0..65535, or
- * undefined/null for "any" (0). Returns the number.
+ * undefined/null for "any" (0). Returns the number. `allowZero: false` for a
+ * port to send to.
  */
-function validatePort(port, name = 'Port') {
-  if (port === undefined || port === null) return 0
+function validatePort(port, name = 'Port', allowZero = true) {
+  if (allowZero && (port === undefined || port === null)) return 0
   if ((typeof port !== 'number' && typeof port !== 'string') || (typeof port === 'string' && port.trim() === '')) {
-    throw badPort(name, port)
+    throw badPort(name, port, allowZero)
   }
   const n = Number(port)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw badPort(name, port)
+  if (!Number.isInteger(n) || n < 0 || n > 65535 || (n === 0 && !allowZero)) throw badPort(name, port, allowZero)
   return n
 }
 
