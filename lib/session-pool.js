@@ -19,7 +19,7 @@ class SessionPool {
     const address = `${host}:${port}`
     const existing = this.clients[address]
     if (existing && !existing.closed) return existing
-    const client = createClient(port, host, undefined, this._options)
+    const client = createClient(port, host, this._options)
     this.clients[address] = client
     return client
   }
