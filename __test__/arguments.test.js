@@ -42,7 +42,7 @@ test('a numeric limit out of range throws ERR_OUT_OF_RANGE instead of wrapping t
     code: 'ERR_OUT_OF_RANGE',
     message: 'The value of "options.maxMessageSize" is out of range. It must be >= 1 && <= 4294967295. Received -1',
   })
-  assert.throws(() => rpc.createServer({}, { maxMessageSize: 2 ** 33 }), { code: "ERR_OUT_OF_RANGE", message: /Received 8_589_934_592$/ })
+  assert.throws(() => rpc.createServer({}, { maxMessageSize: 2 ** 33 }), { code: 'ERR_OUT_OF_RANGE', message: /Received 8_589_934_592$/ })
   assert.throws(() => rpc.createServer({}, { maxMessageSize: 0 }), { code: 'ERR_OUT_OF_RANGE' })
   assert.throws(() => rpc.createServer({}, { maxDepth: 100001 }), { code: 'ERR_OUT_OF_RANGE', message: /It must be >= 1 && <= 100000\./ })
   assert.throws(() => rpc.createServer({}, { highWaterMark: 1.5 }), { code: 'ERR_OUT_OF_RANGE', message: /It must be an integer\. Received 1\.5$/ })

@@ -110,6 +110,26 @@ test('a peer we are waiting on does not expire while our call to it is in flight
   }
 })
 
+test('a peer does not expire while our handler still works on its request', async () => {
+  let release
+  const server = rpc.createUdpServer({ slow: () => new Promise((resolve) => (release = resolve)) }, { peerIdleTimeout: 20 })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const client = rpc.createUdpClient(server.address().port, '127.0.0.1', { timeout: 5000 })
+  try {
+    const call = client.invoke('slow')
+    await until(() => release !== undefined)
+    // Several sweeps pass while the handler works.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(server.connections.length, 1)
+    release('late but delivered')
+    assert.equal(await call, 'late but delivered')
+    await until(() => server.connections.length === 0)
+  } finally {
+    await client.close()
+    await server.close()
+  }
+})
+
 test('a UDP client calling a port nobody listens on gets a timeout and no error event', async () => {
   const client = rpc.createUdpClient(await deadPort(), '127.0.0.1', { timeout: 200 })
   const errors = []
