@@ -123,6 +123,14 @@ class StdinChannel extends EventEmitter {
     this.destroyed = true
   }
 
+  pause() {
+    if (this._forwarders.length > 0) this._stdin.pause()
+  }
+
+  resume() {
+    if (this._forwarders.length > 0) this._stdin.resume()
+  }
+
   ref() {
     if (typeof this._stdin.ref === 'function') this._stdin.ref()
   }
