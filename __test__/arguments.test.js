@@ -85,6 +85,7 @@ test('server.listen checks its port, host and backlog', () => {
   assert.throws(() => server.listen({ port: 70000 }), { code: 'ERR_SOCKET_BAD_PORT' })
   assert.throws(() => server.listen(0, { host: '127.0.0.1' }), { code: 'ERR_INVALID_ARG_TYPE', message: /"host" argument must be of type string/ })
   assert.throws(() => server.listen(0, '127.0.0.1', -1), { code: 'ERR_OUT_OF_RANGE', message: /"backlog"/ })
+  assert.throws(() => server.listen(0, undefined, -1), { code: 'ERR_OUT_OF_RANGE', message: /"backlog"/ })
   assert.throws(() => server.listen(true), { code: 'ERR_INVALID_ARG_VALUE' })
   assert.equal(server.listening, false)
 })

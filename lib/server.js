@@ -221,7 +221,8 @@ function listenTarget(args) {
     const port = toPort(first)
     if (typeof second === 'string') return { port, host: second, backlog: backlogArg(third) }
     if (second !== undefined && second !== null && typeof second !== 'number') throw v.invalidArgType('host', 'string', second)
-    return { port, backlog: backlogArg(second) }
+    // listen(port, undefined, backlog) leaves the host out but keeps the backlog.
+    return { port, backlog: backlogArg(second === undefined || second === null ? third : second) }
   }
   throw v.invalidArgValue('options', first)
 }
