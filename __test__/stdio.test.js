@@ -11,6 +11,7 @@ test('a second stdio() after the first closed still writes the protocol to the r
   const child = rpc.spawn(process.execPath, [fixture], { stdio: ['pipe', 'pipe', 'pipe'], timeout: 5000 })
   const stderr = []
   child.process.stderr.on('data', (d) => stderr.push(d))
+  const stderrEnded = once(child.process.stderr, 'end')
   const exited = once(child.process, 'exit')
   try {
     assert.equal(await child.invoke('which'), 'first')
@@ -20,6 +21,9 @@ test('a second stdio() after the first closed still writes the protocol to the r
     const [method] = await Promise.race([ready, exited.then(() => ['(child exited)'])])
     assert.equal(method, 'ready')
     assert.equal(await child.invoke('which'), 'second')
+    // stderr is another pipe: all of it is in once the child is gone.
+    await child.close()
+    await stderrEnded
     assert.match(Buffer.concat(stderr).toString(), /stray output of the second channel/)
   } finally {
     await child.close()
