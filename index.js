@@ -25,23 +25,38 @@ function createServer(listener, options) {
 
 /**
  * Creates a server and starts listening; resolves once it listens.
+ * `listen(port[, host], handler[, options])`, `listen(path, handler[, options])`
+ * or `listen({ port, host, path, backlog }, handler[, options])`. Bad
+ * arguments throw synchronously; a failure to listen rejects.
+ * @param {number|string|object} target
+ * @param {...*} rest `[host,] handler[, options]`; a function handler is a `'connection'` listener
  * @returns {Promise<Server>}
  */
-function listen(target, handler, options) {
+function listen(target, ...rest) {
+  const host = typeof rest[0] === 'string' ? rest.shift() : undefined
+  const [handler, options] = rest
   const server = new Server(handler, options)
+  server.listen(...(host === undefined ? [target] : [target, host]))
+  // listen() reports on a later tick, so these listeners are in time.
   return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(target, () => {
-      server.removeListener('error', reject)
+    const onError = (err) => {
+      server.removeListener('listening', onListening)
+      reject(err)
+    }
+    const onListening = () => {
+      server.removeListener('error', onError)
       resolve(server)
-    })
+    }
+    server.once('error', onError)
+    server.once('listening', onListening)
   })
 }
 
 /**
  * Creates a UDP server: one message per datagram, replies to the sender.
  * @param {function|object} [listener] `function (rpcStream)` per peer, or a handler
- * @param {object} [options] `maxDatagramSize` (default 65507), `timeout`
+ * @param {object} [options] `maxDatagramSize` (default 65507), `peerIdleTimeout`
+ *   (default 60000 ms), `timeout` and the connection options
  */
 function createUdpServer(listener, options) {
   return new UdpServer(listener, options)

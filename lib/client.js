@@ -2,48 +2,31 @@
 // createClient / connect: a client RpcStream over TCP or a unix socket.
 
 const binding = require('./binding')
-const { RpcStream, argError } = require('./stream')
-const { connectionOptions, toPort } = require('./server')
+const { RpcStream } = require('./stream')
+const { connectionOptions } = require('./server')
+const v = require('./validate')
 
 /**
- * `createClient(port[, host][, readyCb])`, `createClient(path[, readyCb])`
- * or `createClient({ port, host, path, timeout, handler, ...limits }[, readyCb])`.
- * Calls made before the connection is up are queued.
+ * `createClient(port[, host][, options][, readyCb])`,
+ * `createClient(path[, options][, readyCb])` or
+ * `createClient({ port, host, path, timeout, handler, ...limits }[, readyCb])`.
+ * Calls made before the connection is up are queued. Bad arguments throw
+ * synchronously, as `net.connect` does.
  */
-function createClient(target, host, readyCb, extra) {
-  if (typeof host === 'function') {
-    extra = readyCb
-    readyCb = host
-    host = undefined
-  }
-  const options = normalize(target, host, extra)
-  const stream = new RpcStream(undefined, {
-    connecting: true,
-    handler: options.handler,
-    timeout: options.timeout,
-    highWaterMark: options.highWaterMark,
-    maxPendingCalls: options.maxPendingCalls,
-  })
-  if (typeof readyCb === 'function') stream.once('ready', readyCb)
-  stream._native = binding.native.NativeConnection.connect(
-    { path: options.path, host: options.host, port: options.port },
-    connectionOptions(options),
-    stream._onEvent
-  )
-  return stream
+function createClient(target, ...rest) {
+  const readyCb = typeof rest[rest.length - 1] === 'function' ? rest.pop() : undefined
+  return open(clientOptions(target, rest[0], rest[1], 'createClient()'), readyCb)
 }
 
 /**
- * Connects and resolves with a ready client, or rejects with the connect error.
+ * `connect(port[, host][, options])`, `connect(path[, options])` or
+ * `connect({ port, host, path, ...options })`: resolves with a ready client,
+ * or rejects with the connect error.
  * @returns {Promise<RpcStream>}
  */
 function connect(target, host, options) {
-  if (host !== null && typeof host === 'object') {
-    options = host
-    host = undefined
-  }
+  const client = open(clientOptions(target, host, options, 'connect()'))
   return new Promise((resolve, reject) => {
-    const client = createClient(target, host, undefined, options)
     const onClose = () => reject(client._closeError)
     client.once('close', onClose)
     client.once('ready', () => {
@@ -53,17 +36,44 @@ function connect(target, host, options) {
   })
 }
 
-function normalize(target, host, extra = {}) {
-  if (target !== null && typeof target === 'object') {
-    const options = { ...extra, ...target }
-    if (options.path === undefined) options.port = toPort(options.port)
-    return options
-  }
-  if (typeof target === 'string' && !/^\d+$/.test(target)) return { ...extra, path: target }
-  if (typeof target === 'number' || typeof target === 'string') {
-    return { ...extra, port: toPort(target), host: host || extra.host || 'localhost' }
-  }
-  throw argError('port', 'a number, a string or an options object', target)
+/** A client stream from validated options. */
+function open(options, readyCb) {
+  const stream = new RpcStream(undefined, { connecting: true, ...v.streamOptions(options) })
+  if (readyCb) stream.once('ready', readyCb)
+  stream._native = binding.native.NativeConnection.connect(
+    { path: options.path, host: options.host, port: options.port },
+    connectionOptions(options),
+    stream._onEvent
+  )
+  return stream
 }
 
-module.exports = { createClient, connect }
+/**
+ * One validated options object from the positional forms: `target` is a
+ * port, a path or an options object; `host` may be left out (an object in
+ * its place is the options).
+ */
+function clientOptions(target, host, options, fn) {
+  if (host !== null && typeof host === 'object') {
+    options = host
+    host = undefined
+  }
+  if (host !== undefined && host !== null) v.validateString(host, 'host')
+  const opts = v.validateOptions(options, v.CLIENT_OPTIONS, fn)
+  if (target !== null && typeof target === 'object') {
+    Object.assign(opts, v.validateOptions(target, v.CLIENT_OPTIONS, fn))
+  } else if (typeof target === 'string' && !/^\s*\d+\s*$/.test(target)) {
+    opts.path = target
+  } else if (typeof target === 'number' || typeof target === 'string') {
+    opts.port = v.validatePort(target)
+  } else if (target !== undefined && target !== null) {
+    throw v.invalidArgType('port', ['number', 'string', 'object'], target)
+  }
+  if (opts.path === undefined) {
+    if (opts.port === undefined) throw v.missingArgs(['options', 'port', 'path'])
+    opts.host = host || opts.host || 'localhost'
+  }
+  return opts
+}
+
+module.exports = { createClient, connect, clientOptions }

@@ -4,8 +4,9 @@
 
 const { EventEmitter } = require('node:events')
 const binding = require('./binding')
-const { RpcStream, argError } = require('./stream')
+const { RpcStream } = require('./stream')
 const errors = require('./errors')
+const v = require('./validate')
 
 /** How long `close()` waits for in-flight requests before dropping connections. */
 const DEFAULT_CLOSE_TIMEOUT = 5000
@@ -16,14 +17,20 @@ class Server extends EventEmitter {
    *   connection, or a handler object
    * @param {object} [options] connection limits and `closeTimeout`
    */
-  constructor(listener, options = {}) {
+  constructor(listener, options) {
     super()
+    if (listener !== undefined && listener !== null && typeof listener !== 'function' && typeof listener !== 'object') {
+      throw v.invalidArgType('listener', ['function', 'object'], listener)
+    }
+    const opts = v.validateOptions(options, v.SERVER_OPTIONS, 'createServer()')
     this._handler = undefined
     if (typeof listener === 'function') this.on('connection', listener)
-    else if (listener && typeof listener === 'object') this._handler = listener
-    this._options = options
+    else if (listener) this._handler = listener
+    if (this._handler === undefined && opts.handler) this._handler = opts.handler
+    // Only validated values from here on: the streams and the native side read these.
+    this._options = opts
     /** Connections past this many are closed as soon as they are accepted. */
-    this.maxConnections = options.maxConnections
+    this.maxConnections = opts.maxConnections
     this._native = undefined
     this._streams = new Set()
     this._listening = false
@@ -49,14 +56,13 @@ class Server extends EventEmitter {
   listen(...args) {
     const cb = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
     const target = listenTarget(args)
-    if (cb) this.once('listening', cb)
     if (this._native) throw new errors.RpcError('ERR_SERVER_ALREADY_LISTEN', 'listen() was called on a listening server')
-    const native = this._options
+    if (cb) this.once('listening', cb)
     try {
       this._native = binding.native.NativeServer.listen(
         { path: target.path, host: target.host, port: target.port },
         target.backlog,
-        connectionOptions(native, true),
+        connectionOptions(this._options, true),
         this._onEvent
       )
     } catch (err) {
@@ -212,29 +218,39 @@ class Server extends EventEmitter {
   }
 }
 
+/**
+ * `{ port, host, path, backlog }` from listen()'s positional forms, checked
+ * as `net.Server#listen` checks them.
+ */
 function listenTarget(args) {
   const [first, second, third] = args
   if (first !== null && typeof first === 'object') {
-    return { port: toPort(first.port), host: first.host, path: first.path, backlog: first.backlog }
+    const o = v.validateOptions(first, v.LISTEN_OPTIONS, 'listen()')
+    if (o.path !== undefined) return { path: o.path, backlog: o.backlog }
+    return { port: o.port || 0, host: o.host, backlog: o.backlog }
   }
-  if (typeof first === 'string' && !/^\d+$/.test(first)) return { path: first }
+  if (typeof first === 'string' && !/^\s*\d+\s*$/.test(first)) {
+    return { path: first, backlog: backlogArg(second) }
+  }
   if (first === undefined || first === null || typeof first === 'number' || typeof first === 'string') {
-    const host = typeof second === 'string' ? second : undefined
-    const backlog = typeof second === 'number' ? second : typeof third === 'number' ? third : undefined
-    return { port: toPort(first), host, backlog }
+    const port = toPort(first)
+    if (typeof second === 'string') return { port, host: second, backlog: backlogArg(third) }
+    if (second !== undefined && second !== null && typeof second !== 'number') throw v.invalidArgType('host', 'string', second)
+    // listen(port, undefined, backlog) leaves the host out but keeps the backlog.
+    return { port, backlog: backlogArg(second === undefined || second === null ? third : second) }
   }
-  throw argError('port', 'a number, a string or an options object', first)
+  throw v.invalidArgValue('options', first)
 }
 
+function backlogArg(backlog) {
+  if (backlog === undefined || backlog === null) return undefined
+  v.validateInteger(backlog, 'backlog', 0, 2 ** 31 - 1)
+  return backlog
+}
+
+/** A port as `net` takes it (a number or a decimal string, 0..65535); none means 0. */
 function toPort(port) {
-  if (port === undefined || port === null) return 0
-  const n = Number(port)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    const err = new RangeError(`Port should be >= 0 and < 65536. Received ${String(port)}.`)
-    err.code = 'ERR_SOCKET_BAD_PORT'
-    throw err
-  }
-  return n
+  return v.validatePort(port)
 }
 
 /**

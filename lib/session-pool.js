@@ -2,10 +2,15 @@
 // SessionPool: one shared client per address.
 
 const { createClient } = require('./client')
+const v = require('./validate')
 
 class SessionPool {
+  /**
+   * @param {object} [options] what every client of the pool gets: the
+   *   connection options of `createClient` (limits, `timeout`, `handler`, ...)
+   */
   constructor(options) {
-    this._options = options
+    this._options = v.validateOptions(options, v.CONNECTION_OPTIONS, 'SessionPool()')
     this.clients = {}
   }
 
@@ -14,7 +19,7 @@ class SessionPool {
     const address = `${host}:${port}`
     const existing = this.clients[address]
     if (existing && !existing.closed) return existing
-    const client = createClient(port, host, undefined, this._options)
+    const client = createClient(port, host, this._options)
     this.clients[address] = client
     return client
   }

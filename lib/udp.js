@@ -10,9 +10,24 @@ const net = require('node:net')
 const binding = require('./binding')
 const { RpcStream } = require('./stream')
 const errors = require('./errors')
+const v = require('./validate')
 
 /** The largest UDP payload over IPv4. */
-const DEFAULT_MAX_DATAGRAM_SIZE = 65507
+const DEFAULT_MAX_DATAGRAM_SIZE = v.MAX_DATAGRAM_SIZE
+/**
+ * A server peer silent this long, with no call of ours in flight to it, is
+ * forgotten: UDP has no close, so short-lived clients would otherwise leave
+ * their streams behind for good.
+ */
+const DEFAULT_PEER_IDLE_TIMEOUT = 60000
+/** Idle peers are swept this many times per `peerIdleTimeout`. */
+const SWEEPS_PER_TIMEOUT = 4
+/**
+ * What the kernel reports on a connected socket when an ICMP error answers a
+ * datagram we sent. UDP promises no delivery, so these are lost datagrams:
+ * the call's timeout reports them, not 'error'.
+ */
+const ICMP_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH'])
 
 /** One peer's datagrams, as a transport for RpcStream. */
 class DatagramTransport {
@@ -22,7 +37,8 @@ class DatagramTransport {
     this._socket = socket
     this._remote = remote // { address, port } or undefined for a connected socket
     this._owned = owned // the client owns its socket; server peers share one
-    this._deframer = new binding.native.NativeDeframer({ maxMessageSize: this.maxDatagramSize, maxDepth: options.maxDepth })
+    const maxMessageSize = Math.min(this.maxDatagramSize, options.maxMessageSize || Infinity)
+    this._deframer = new binding.native.NativeDeframer({ maxMessageSize, maxDepth: options.maxDepth })
     this._onEvent = undefined
     this._closed = false
     // A client socket queues what it sends until connect() completes.
@@ -118,13 +134,23 @@ function socketType(host) {
 
 /** A UDP server: each remote address gets its own RpcStream ('connection'). */
 class UdpServer extends EventEmitter {
-  constructor(handler, options = {}) {
+  /**
+   * @param {function|object} [listener] `function (rpcStream)` per peer, or a handler
+   * @param {object} [options] `maxDatagramSize`, `peerIdleTimeout` and the connection options
+   */
+  constructor(listener, options) {
     super()
-    if (typeof handler === 'function') this.on('connection', handler)
-    else this._handler = handler
-    this._options = options
+    if (listener !== undefined && listener !== null && typeof listener !== 'function' && typeof listener !== 'object') {
+      throw v.invalidArgType('listener', ['function', 'object'], listener)
+    }
+    this._options = v.validateOptions(options, v.UDP_SERVER_OPTIONS, 'createUdpServer()')
+    if (typeof listener === 'function') this.on('connection', listener)
+    this._handler = (typeof listener === 'object' && listener) || this._options.handler || undefined
+    this._peerIdleTimeout = this._options.peerIdleTimeout || DEFAULT_PEER_IDLE_TIMEOUT
     this._peers = new Map()
     this._socket = undefined
+    this._closing = false
+    this._sweeper = undefined
   }
 
   setHandler(handler) {
@@ -132,12 +158,19 @@ class UdpServer extends EventEmitter {
     return this
   }
 
-  /** `listen(port[, host][, cb])`: binds the socket. */
-  listen(port = 0, host, cb) {
-    if (typeof host === 'function') {
+  /** `listen([port][, host][, cb])`: binds the socket (port 0 and 127.0.0.1 by default). */
+  listen(port, host, cb) {
+    if (typeof port === 'function') {
+      cb = port
+      port = undefined
+    } else if (typeof host === 'function') {
       cb = host
       host = undefined
     }
+    port = v.validatePort(port)
+    if (host !== undefined && host !== null) v.validateString(host, 'host')
+    if (cb !== undefined) v.validateFunction(cb, 'callback')
+    if (this._socket) throw new errors.RpcError('ERR_SERVER_ALREADY_LISTEN', 'listen() was called on a listening server')
     if (cb) this.once('listening', cb)
     const socket = dgram.createSocket(socketType(host || '127.0.0.1'))
     this._socket = socket
@@ -146,11 +179,20 @@ class UdpServer extends EventEmitter {
       if (this.listenerCount('error') > 0) this.emit('error', err)
     })
     socket.on('close', () => {
+      clearInterval(this._sweeper)
+      this._sweeper = undefined
+      this._socket = undefined
+      this._closing = false
       for (const { transport } of this._peers.values()) transport.destroy()
       this._peers.clear()
       this.emit('close')
     })
-    socket.bind(port, host || '127.0.0.1', () => this.emit('listening'))
+    socket.bind(port, host || '127.0.0.1', () => {
+      // One timer per server, not one per peer.
+      this._sweeper = setInterval(() => this._sweep(), Math.max(1, Math.floor(this._peerIdleTimeout / SWEEPS_PER_TIMEOUT)))
+      this._sweeper.unref()
+      this.emit('listening')
+    })
     return this
   }
 
@@ -159,28 +201,74 @@ class UdpServer extends EventEmitter {
     let peer = this._peers.get(key)
     if (!peer) {
       const transport = new DatagramTransport(this._socket, { address: rinfo.address, port: rinfo.port }, this._options, false)
-      const stream = new RpcStream(transport, { server: this, timeout: this._options.timeout })
+      const stream = new RpcStream(transport, { ...v.streamOptions(this._options), server: this })
       transport.start(stream._onEvent)
-      peer = { transport, stream }
-      this._peers.set(key, peer)
-      stream.once('close', () => this._peers.delete(key))
+      const entry = { transport, stream, lastSeen: 0 }
+      peer = entry
+      this._peers.set(key, entry)
+      // A peer that expired and came back has a new entry under the same key.
+      stream.once('close', () => {
+        if (this._peers.get(key) === entry) this._peers.delete(key)
+      })
       this.emit('connection', stream)
     }
+    peer.lastSeen = Date.now()
     return peer.transport
+  }
+
+  /** Forgets peers silent for `peerIdleTimeout` that wait for nothing from us or we from them. */
+  _sweep() {
+    const oldest = Date.now() - this._peerIdleTimeout
+    for (const [key, peer] of this._peers) {
+      const { stream } = peer
+      if (peer.lastSeen > oldest || stream.pendingCalls > 0 || stream._incoming > 0) continue
+      this._peers.delete(key)
+      stream.close()
+    }
   }
 
   /** Called by a peer's stream when it closes (the map entry goes on 'close'). */
   _forget() {}
 
+  /** The peers currently known (each an RpcStream). */
+  get connections() {
+    return [...this._peers.values()].map((peer) => peer.stream)
+  }
+
+  /** `cb(null, count)` of the peers currently known, as `Server#getConnections`. */
+  getConnections(cb) {
+    v.validateFunction(cb, 'callback')
+    process.nextTick(cb, null, this._peers.size)
+    return this
+  }
+
   address() {
     return this._socket ? this._socket.address() : null
   }
 
+  /**
+   * Closes the socket and every peer stream. `cb(err)` gets
+   * ERR_SERVER_NOT_RUNNING if it was not listening (as `Server#close`); the
+   * Promise resolves either way and never throws.
+   */
   close(cb) {
-    const done = new Promise((resolve) => this.once('close', resolve))
-    if (this._socket) this._socket.close()
-    if (cb) done.then(() => cb())
-    return cb ? this : done
+    if (cb !== undefined) v.validateFunction(cb, 'callback')
+    let done
+    if (!this._socket) {
+      const err = new errors.RpcError('ERR_SERVER_NOT_RUNNING', 'Server is not running.')
+      done = new Promise((resolve) => process.nextTick(resolve, err))
+    } else {
+      done = new Promise((resolve) => this.once('close', () => resolve()))
+      if (!this._closing) {
+        this._closing = true
+        this._socket.close()
+      }
+    }
+    if (cb) {
+      done.then((err) => cb(err))
+      return this
+    }
+    return done.then(() => undefined)
   }
 
   unref() {
@@ -195,20 +283,28 @@ class UdpServer extends EventEmitter {
 }
 
 /**
- * A UDP client bound to one server address. Resolves once the socket is
- * connected (UDP has no handshake: the peer may still not be there).
+ * A UDP client bound to one server address: `createUdpClient(port[, host][, options])`.
+ * The stream is ready once the socket is connected (UDP has no handshake:
+ * the peer may still not be there).
  */
-function createUdpClient(port, host = '127.0.0.1', options = {}) {
+function createUdpClient(port, host, options) {
+  if (host !== null && typeof host === 'object') {
+    options = host
+    host = undefined
+  }
+  port = v.validatePort(port, 'Port', false)
+  if (host !== undefined && host !== null) v.validateString(host, 'host')
+  host = host || '127.0.0.1'
+  const opts = v.validateOptions(options, v.UDP_CLIENT_OPTIONS, 'createUdpClient()')
   const socket = dgram.createSocket(socketType(host))
-  const transport = new DatagramTransport(socket, undefined, options, true)
-  const stream = new RpcStream(transport, {
-    connecting: true,
-    handler: options.handler,
-    timeout: options.timeout,
-  })
+  const transport = new DatagramTransport(socket, undefined, opts, true)
+  const stream = new RpcStream(transport, { ...v.streamOptions(opts), connecting: true })
   transport.start(stream._onEvent)
   socket.on('message', (msg) => transport.receive(msg))
-  socket.on('error', (err) => transport._onEvent(binding.ERROR, { code: err.code || 'EIO', message: err.message }))
+  socket.on('error', (err) => {
+    if (ICMP_ERRORS.has(err.code)) return
+    transport._onEvent(binding.ERROR, { code: err.code || 'EIO', message: err.message })
+  })
   socket.connect(port, host, () => {
     transport.connected()
     stream._onEvent(binding.CONNECT, transport.endpoints())
@@ -216,4 +312,4 @@ function createUdpClient(port, host = '127.0.0.1', options = {}) {
   return stream
 }
 
-module.exports = { UdpServer, createUdpClient, DEFAULT_MAX_DATAGRAM_SIZE }
+module.exports = { UdpServer, createUdpClient, DEFAULT_MAX_DATAGRAM_SIZE, DEFAULT_PEER_IDLE_TIMEOUT }
