@@ -123,12 +123,27 @@ function builtAddon() {
   return candidates[0]
 }
 
+/**
+ * The main package, from a scratch copy whose package.json has no scripts or
+ * devDependencies: `prepare` builds from source in a checkout only, yet npm
+ * would list it among "install scripts" to every user.
+ */
 function mainPackage() {
-  const tarball = npmPack(ROOT)
-  const listing = run('tar', ['tzf', tarball]).split('\n').filter(Boolean)
-  const stray = listing.filter((f) => f.endsWith('.node') || f.startsWith('package/src/') || f.includes('/target/'))
-  if (stray.length) fail(`the main package holds ${stray.join(', ')}`)
-  return tarball
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'msgpack-rpc-pack-'))
+  try {
+    const { scripts, devDependencies, ...published } = manifest
+    fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify(published, null, 2) + '\n')
+    for (const f of [...manifest.files, 'README.md', 'LICENSE']) {
+      fs.cpSync(path.join(ROOT, f), path.join(scratch, f), { recursive: true })
+    }
+    const tarball = npmPack(scratch)
+    const listing = run('tar', ['tzf', tarball]).split('\n').filter(Boolean)
+    const stray = listing.filter((f) => f.endsWith('.node') || f.startsWith('package/src/') || f.includes('/target/'))
+    if (stray.length) fail(`the main package holds ${stray.join(', ')}`)
+    return tarball
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true })
+  }
 }
 
 function main() {
