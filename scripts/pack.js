@@ -5,7 +5,9 @@
 //                                     pack/msgpack-rpc-<v>.tgz + msgpack-rpc-<triple>-<v>.tgz
 //   node scripts/pack.js --from DIR   no build: one platform tarball for every
 //                                     msgpack-rpc.<triple>.node under DIR (the
-//                                     release workflow's downloaded artifacts)
+//                                     release workflow's downloaded artifacts);
+//                                     every npm/<triple> must have one, unless
+//                                     --allow-missing (testing one platform)
 //
 // Platform packages are npm/<triple>/package.json plus the .node file, the
 // README and the LICENSE, assembled in a scratch directory so the checkout
@@ -157,6 +159,10 @@ function main() {
     const dir = path.resolve(args[fromIndex + 1] || fail('--from needs a directory'))
     const addons = findAddons(dir)
     if (!addons.length) fail(`no ${manifest.name}.*.node under ${dir}`)
+    const have = addons.map((a) => path.basename(a))
+    const missing = fs.readdirSync(path.join(ROOT, 'npm')).filter((t) => !have.includes(`${manifest.name}.${t}.node`))
+    // A release must not publish a main package whose optional dependency for some platform does not exist.
+    if (missing.length && !args.includes('--allow-missing')) fail(`no addon under ${dir} for ${missing.join(', ')}`)
     // Release builds are stripped by cargo (CARGO_PROFILE_RELEASE_STRIP), and the host's strip cannot read other architectures.
     for (const addon of addons) tarballs.push(packPlatform(addon, { stripIt: false }))
   } else {

@@ -75,7 +75,9 @@ const legacy = rpc.createServer((stream: RpcStream) => {
   stream.on('request', (method: string, params: unknown[], response: Response) => response.result(method))
 })
 legacy.close()
-main()
+module.exports = { readmeExample }
+
+if (require.main === module) main()
 `
 
 const TSCONFIG = {
@@ -196,4 +198,6 @@ function main() {
   process.exit(failed ? 1 : 0)
 }
 
-main()
+module.exports = { readmeExample }
+
+if (require.main === module) main()
