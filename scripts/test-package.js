@@ -75,9 +75,7 @@ const legacy = rpc.createServer((stream: RpcStream) => {
   stream.on('request', (method: string, params: unknown[], response: Response) => response.result(method))
 })
 legacy.close()
-module.exports = { readmeExample }
-
-if (require.main === module) main()
+main()
 `
 
 const TSCONFIG = {
