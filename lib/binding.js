@@ -18,12 +18,17 @@ function libc() {
   try {
     return fs.readFileSync('/usr/bin/ldd', 'latin1').includes('musl') ? 'musl' : 'gnu'
   } catch {}
+  const report = process.report
+  const excludeNetwork = report && report.excludeNetwork
   try {
-    if (process.report) process.report.excludeNetwork = true
-    const report = process.report && process.report.getReport()
-    return report && report.header && report.header.glibcVersionRuntime ? 'gnu' : 'musl'
+    if (report) report.excludeNetwork = true
+    const header = report && report.getReport().header
+    return header && header.glibcVersionRuntime ? 'gnu' : 'musl'
   } catch {
     return 'gnu'
+  } finally {
+    // The setting is the application's: put it back.
+    if (report) report.excludeNetwork = excludeNetwork
   }
 }
 

@@ -20,12 +20,12 @@ function npm(args, cwd) {
   return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
 }
 
-/** Highest cached `<prefix><version>` directory for a major version, or null. */
-function cached(prefix, major) {
+/** Highest cached `<prefix><version>` directory for a major (or exact) version, or null. */
+function cached(prefix, spec) {
   if (!fs.existsSync(CACHE)) return null
   const hits = fs
     .readdirSync(CACHE)
-    .filter((d) => d.startsWith(`${prefix}${major}.`) && fs.existsSync(path.join(CACHE, d, '.complete')))
+    .filter((d) => (d === `${prefix}${spec}` || d.startsWith(`${prefix}${spec}.`)) && fs.existsSync(path.join(CACHE, d, '.complete')))
     .sort((a, b) => compareVersions(a.slice(prefix.length), b.slice(prefix.length)))
   return hits.length ? path.join(CACHE, hits[hits.length - 1]) : null
 }
@@ -56,13 +56,14 @@ function download(spec, prefix, members) {
 }
 
 /**
- * The newest cached Node.js of this major version, downloading the newest
- * release of it when none is cached. Returns { version, node, npmCli }:
+ * The newest cached Node.js of this major version (or this exact version,
+ * given as x.y.z), downloading the newest release of it when none is cached. Returns { version, node, npmCli }:
  * npmCli is the npm (a JS file to run with that node) its users would have.
  */
-function nodeFor(major) {
+function nodeFor(spec) {
+  const major = Number(String(spec).split('.')[0])
   const pkg = `node-${process.platform}-${process.arch}`
-  const dir = cached('node-', major) || download(`${pkg}@${major}`, 'node-', ['package/bin/node', 'package/LICENSE'])
+  const dir = cached('node-', spec) || download(`${pkg}@${spec}`, 'node-', ['package/bin/node', 'package/LICENSE'])
   const node = path.join(dir, 'bin', 'node')
   const version = path.basename(dir).slice('node-'.length)
   let npmCli = path.join(path.dirname(fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim())), 'npm-cli.js')
@@ -76,5 +77,5 @@ function nodeFor(major) {
 module.exports = { nodeFor, CACHE }
 
 if (require.main === module) {
-  for (const major of process.argv.slice(2)) console.log(JSON.stringify(nodeFor(Number(major))))
+  for (const major of process.argv.slice(2)) console.log(JSON.stringify(nodeFor(major)))
 }

@@ -7,7 +7,7 @@
 // the installed size and pass/fail; exits 1 on any failure, an install over
 // MAX_INSTALL_S or node_modules over MAX_SIZE_MB.
 //
-//   node scripts/test-package.js [--no-pack] [majors...]   (default 18 20 22 24 26)
+//   node scripts/test-package.js [--no-pack] [major or x.y.z ...]   (default 18 20 22 24 26)
 
 const fs = require('node:fs')
 const os = require('node:os')
@@ -167,7 +167,7 @@ function testVersion(major, tarballs, examples) {
 
 function main() {
   const args = process.argv.slice(2)
-  const majors = args.filter((a) => /^\d+$/.test(a)).map(Number)
+  const majors = args.filter((a) => /^\d+(\.\d+\.\d+)?$/.test(a))
   if (!args.includes('--no-pack')) {
     const packed = spawnSync(process.execPath, [path.join(__dirname, 'pack.js')], { cwd: ROOT, stdio: 'inherit' })
     if (packed.status !== 0) process.exit(1)
