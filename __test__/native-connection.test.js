@@ -37,11 +37,7 @@ function connectRaw(port) {
   return once(socket, 'connect').then(() => socket)
 }
 
-// The Tokio reader (MSGPACK_RPC_READER=tokio, kept for comparison and to be
-// removed) delivers through a threadsafe function and cannot be paused.
-const tokioReader = process.env.MSGPACK_RPC_READER === 'tokio'
-
-test('the MESSAGES callback returning true pauses delivery until resumeReading()', { skip: tokioReader && 'the Tokio reader cannot pause' }, async () => {
+test('the MESSAGES callback returning true pauses delivery until resumeReading()', async () => {
   // Three notifications of 40 KiB: more than one read batch (64 KiB) holds.
   const notes = [1, 2, 3].map((i) => encode([2, 'n', [i, Buffer.alloc(40 * 1024, i)]]))
   const batches = [] // for each delivery: the messages, and how many resumes preceded it
@@ -92,7 +88,7 @@ test('the MESSAGES callback returning true pauses delivery until resumeReading()
   }
 })
 
-test('a drain does not resume a reader that JavaScript paused', { skip: tokioReader && 'the Tokio reader cannot pause' }, async () => {
+test('a drain does not resume a reader that JavaScript paused', async () => {
   const seen = []
   let conn
   let drained

@@ -13,9 +13,12 @@
 //! - [`deframer`]: byte stream → batches of checked messages (and error replies).
 //! - [`outbox`]: the coalescing write queue and its writer task.
 //! - [`budget`]: the server-wide cap on bytes held for incomplete messages.
-//! - [`connection`]: one connection: reader, batching, writer, events.
-//! - [`transport`]: addresses, TCP and unix sockets (and the write-only
-//!   handling of sockets read on the JavaScript thread).
+//! - [`connection`]: one connection: writer, end, events, and what the
+//!   reader calls.
+//! - [`reader`]: reading a socket (the libuv-free part of the
+//!   JavaScript-thread reader).
+//! - [`transport`]: addresses, TCP and unix sockets (write-only for Tokio:
+//!   the JavaScript thread reads them).
 //! - [`server`]: the accept loop.
 //! - [`shutdown`]: the stop signal tasks wait on.
 //! - [`runtime`]: the process-wide Tokio runtime.
@@ -30,6 +33,7 @@ pub mod framer;
 pub mod guard;
 pub mod message;
 pub mod outbox;
+pub mod reader;
 pub mod runtime;
 pub mod server;
 pub mod shutdown;

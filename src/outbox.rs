@@ -274,8 +274,14 @@ async fn write_all<S: Io>(io: &S, mut data: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::{Socket, WriteOnly};
     use tokio::io::AsyncReadExt;
     use tokio::net::UnixStream;
+
+    /// `socket` as connections write it.
+    fn write_only(socket: UnixStream) -> Arc<WriteOnly> {
+        Arc::new(WriteOnly::new(Socket::Unix(socket)).unwrap())
+    }
 
     #[tokio::test]
     async fn writes_everything_queued_then_ends() {
@@ -285,7 +291,7 @@ mod tests {
         outbox.write(b"hello ", true).unwrap();
         let writer = tokio::spawn({
             let outbox = outbox.clone();
-            async move { outbox.run(Arc::new(ours), || {}).await }
+            async move { outbox.run(write_only(ours), || {}).await }
         });
         tokio::task::yield_now().await;
         outbox.write(&[b'x'; 1000], true).unwrap();
@@ -306,7 +312,7 @@ mod tests {
         outbox.write(&vec![1; 8 * 1024 * 1024], true).unwrap();
         let writer = tokio::spawn({
             let outbox = outbox.clone();
-            async move { outbox.run(Arc::new(ours), || {}).await }
+            async move { outbox.run(write_only(ours), || {}).await }
         });
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         assert!(outbox.pending() > 0);
@@ -335,7 +341,7 @@ mod tests {
                 let outbox = outbox.clone();
                 async move {
                     outbox
-                        .run(Arc::new(ours), move || drains.send(()).unwrap())
+                        .run(write_only(ours), move || drains.send(()).unwrap())
                         .await
                 }
             });

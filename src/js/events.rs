@@ -110,9 +110,6 @@ impl From<&Endpoints> for EndpointInfo {
 
 /// The second callback argument.
 pub enum Payload {
-    /// Copied into a new JS Buffer: cheaper than an external buffer for
-    /// the small batches that dominate RPC traffic.
-    Bytes(Vec<u8>),
     Endpoints(EndpointInfo),
     Error(ErrorInfo),
     Connection(NativeConnection),
@@ -122,24 +119,6 @@ pub enum Payload {
 impl ToNapiValue for Payload {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         match val {
-            Payload::Bytes(bytes) => {
-                let mut data = std::ptr::null_mut();
-                let mut value = std::ptr::null_mut();
-                napi::check_status!(
-                    unsafe {
-                        sys::napi_create_buffer_copy(
-                            env,
-                            bytes.len(),
-                            bytes.as_ptr().cast(),
-                            &mut data,
-                            &mut value,
-                        )
-                    },
-                    "cannot create a Buffer of {} bytes",
-                    bytes.len()
-                )?;
-                Ok(value)
-            }
             Payload::Endpoints(e) => EndpointInfo::to_napi_value(env, e),
             Payload::Error(e) => ErrorInfo::to_napi_value(env, e),
             Payload::Connection(c) => NativeConnection::to_napi_value(env, c),
