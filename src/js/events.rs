@@ -1,7 +1,7 @@
 //! Event kinds and payloads as JavaScript receives them.
 //!
-//! Callbacks get `(kind, payload)`; the numbers are mirrored in
-//! `lib/binding.js`.
+//! Callbacks get `(kind, payload)`; the kinds are exported to JavaScript
+//! (`lib/binding.js` re-exports them).
 
 use napi::bindgen_prelude::{Env, FromNapiValue, Null, ToNapiValue, Unknown};
 use napi::sys;
@@ -12,12 +12,19 @@ use crate::transport::Endpoints;
 
 use super::connection::NativeConnection;
 
+#[napi]
 pub const MESSAGES: u32 = 0;
+#[napi]
 pub const CONNECT: u32 = 1;
+#[napi]
 pub const DRAIN: u32 = 2;
+#[napi]
 pub const END: u32 = 3;
+#[napi]
 pub const ERROR: u32 = 4;
+#[napi]
 pub const CLOSE: u32 = 5;
+#[napi]
 pub const CONNECTION: u32 = 6;
 
 /// `{ code, message }` of a failure, and for OS errors what Node adds:

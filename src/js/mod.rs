@@ -5,6 +5,7 @@
 //! `index.js` and `lib/` build the public API on top.
 
 mod connection;
+mod constants;
 mod deframer;
 mod events;
 mod options;
