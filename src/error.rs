@@ -33,10 +33,6 @@ pub enum Error {
     #[error("internal error; {0}")]
     Internal(String),
 
-    /// An address could not be understood.
-    #[error("invalid address; {0}")]
-    InvalidAddress(String),
-
     /// The operating system refused an operation.
     #[error("{}", describe_io(.0))]
     Io(#[from] io::Error),
@@ -93,7 +89,6 @@ impl Error {
             }
             Error::Closed => "ERR_MSGPACK_RPC_CLOSED".into(),
             Error::Internal(_) => "ERR_MSGPACK_RPC_INTERNAL".into(),
-            Error::InvalidAddress(_) => "ERR_MSGPACK_RPC_INVALID_ADDRESS".into(),
             Error::Io(err) | Error::Sys { source: err, .. } | Error::Os { source: err, .. } => {
                 io_code(err).to_string()
             }

@@ -24,20 +24,23 @@
 //! - [`runtime`]: the process-wide Tokio runtime.
 //! - `js`: the napi binding (feature `node`).
 #![deny(clippy::all)]
+// Without the binding (`--no-default-features`, the Rust tests) only the
+// tests use the core; dead code is found by the `node` build.
+#![cfg_attr(not(feature = "node"), allow(dead_code))]
 
-pub mod budget;
-pub mod connection;
-pub mod deframer;
-pub mod error;
+pub(crate) mod budget;
+pub(crate) mod connection;
+pub(crate) mod deframer;
+pub(crate) mod error;
 pub mod framer;
-pub mod guard;
-pub mod message;
-pub mod outbox;
-pub mod reader;
-pub mod runtime;
-pub mod server;
-pub mod shutdown;
-pub mod transport;
+pub(crate) mod guard;
+pub(crate) mod message;
+pub(crate) mod outbox;
+pub(crate) mod reader;
+pub(crate) mod runtime;
+pub(crate) mod server;
+pub(crate) mod shutdown;
+pub(crate) mod transport;
 
 #[cfg(test)]
 mod test_support;

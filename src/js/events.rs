@@ -10,8 +10,6 @@ use napi_derive::napi;
 use crate::error::Error;
 use crate::transport::Endpoints;
 
-use super::connection::NativeConnection;
-
 #[napi]
 pub const MESSAGES: u32 = 0;
 #[napi]
@@ -115,11 +113,11 @@ impl From<&Endpoints> for EndpointInfo {
     }
 }
 
-/// The second callback argument.
+/// The second callback argument (a server's new connection is added by
+/// `server.rs`, so this module needs nothing of the connection's).
 pub enum Payload {
     Endpoints(EndpointInfo),
     Error(ErrorInfo),
-    Connection(NativeConnection),
     Nothing,
 }
 
@@ -128,7 +126,6 @@ impl ToNapiValue for Payload {
         match val {
             Payload::Endpoints(e) => EndpointInfo::to_napi_value(env, e),
             Payload::Error(e) => ErrorInfo::to_napi_value(env, e),
-            Payload::Connection(c) => NativeConnection::to_napi_value(env, c),
             Payload::Nothing => Null::to_napi_value(env, Null),
         }
     }

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Env, FnArgs, Function, Unknown};
+use napi::bindgen_prelude::{Env, FnArgs, Function, ToNapiValue, Unknown};
+use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use parking_lot::Mutex;
@@ -26,8 +27,28 @@ enum ServerEvent {
     Close,
 }
 
-type EventFn =
-    ThreadsafeFunction<ServerEvent, Unknown<'static>, FnArgs<(u32, Payload)>, napi::Status, false>;
+/// The second argument of a server's event callback.
+pub enum ServerPayload {
+    Connection(NativeConnection),
+    Other(Payload),
+}
+
+impl ToNapiValue for ServerPayload {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        match val {
+            ServerPayload::Connection(c) => NativeConnection::to_napi_value(env, c),
+            ServerPayload::Other(p) => Payload::to_napi_value(env, p),
+        }
+    }
+}
+
+type EventFn = ThreadsafeFunction<
+    ServerEvent,
+    Unknown<'static>,
+    FnArgs<(u32, ServerPayload)>,
+    napi::Status,
+    false,
+>;
 
 struct JsServerSink {
     tsfn: Mutex<Option<EventFn>>,
@@ -78,7 +99,7 @@ impl NativeServer {
         target: Target,
         backlog: Option<u32>,
         options: Option<ConnectionOptions>,
-        on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
+        on_event: Function<'_, FnArgs<(u32, ServerPayload)>, Unknown<'static>>,
     ) -> napi::Result<Self> {
         let js_options = options.unwrap_or_default();
         let options = Options::from(&js_options);
@@ -105,10 +126,15 @@ impl NativeServer {
                 Ok(FnArgs::from(match ctx.value {
                     ServerEvent::Connection(socket) => (
                         events::CONNECTION,
-                        Payload::Connection(NativeConnection::accepted(socket, options, &budget)),
+                        ServerPayload::Connection(NativeConnection::accepted(
+                            socket, options, &budget,
+                        )),
                     ),
-                    ServerEvent::Error(e) => (events::ERROR, Payload::Error(ErrorInfo::from(&e))),
-                    ServerEvent::Close => (events::CLOSE, Payload::Nothing),
+                    ServerEvent::Error(e) => (
+                        events::ERROR,
+                        ServerPayload::Other(Payload::Error(ErrorInfo::from(&e))),
+                    ),
+                    ServerEvent::Close => (events::CLOSE, ServerPayload::Other(Payload::Nothing)),
                 }))
             })?;
         let sink = Arc::new(JsServerSink {
