@@ -32,7 +32,7 @@ function checkLatency(latency, count) {
 
 test('stream.stats() counts a known mix of calls, failures, timeouts, aborts, notifications and bytes', async () => {
   const notes = []
-  const server = rpc.createServer(methods(), { appendResponse: false })
+  const server = rpc.createServer(methods(), { appendResponse: false, closeTimeout: 100 })
   server.on('connection', (stream) => {
     stream.on('notify', (method) => notes.push(method))
     stream.notify('hello', 1)
@@ -86,7 +86,7 @@ test('stream.stats() counts a known mix of calls, failures, timeouts, aborts, no
 })
 
 test('server.stats() sums its connections and keeps the counts of closed ones', async () => {
-  const server = rpc.createServer(methods(), { appendResponse: false })
+  const server = rpc.createServer(methods(), { appendResponse: false, closeTimeout: 100 })
   const port = await listen(server)
   const a = await rpc.connect({ port, host: '127.0.0.1' })
   const b = await rpc.connect({ port, host: '127.0.0.1' })
@@ -196,7 +196,7 @@ function exportStats(source, register = promClient.register, prefix = 'msgpack_r
 }
 
 test('the README example exports server.stats() to a prom-client registry', async () => {
-  const server = rpc.createServer(methods(), { appendResponse: false })
+  const server = rpc.createServer(methods(), { appendResponse: false, closeTimeout: 100 })
   const port = await listen(server)
   const client = await rpc.connect({ port, host: '127.0.0.1' })
   const register = new promClient.Registry()
