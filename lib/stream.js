@@ -529,14 +529,17 @@ class RpcStream extends EventEmitter {
       if (this._closeError === undefined) this._closeError = new errors.ClosedError('connection closed by peer', err)
       return
     }
+    if (debug.enabled) debug('error from %s: %s (%s)', this._peerName(), err.message, err.code)
     if (this._closeError === undefined) this._closeError = err
     this._emitError(err)
   }
 
   /** Bytes from the peer this side cannot decode: the connection's end (a datagram's loss). */
   _onProtocolError(err) {
-    if (debug.enabled) debug('protocol error from %s: %s', this._peerName(), err.message)
-    if (this._datagram) return this._emitError(err)
+    if (this._datagram) {
+      if (debug.enabled) debug('error from %s: %s (%s)', this._peerName(), err.message, err.code)
+      return this._emitError(err)
+    }
     this._onTransportError(err)
     this._destroy()
   }
