@@ -162,3 +162,11 @@ function isStream(value: unknown): boolean {
 const code: ErrorCode = codes.HANDLER
 const more: ErrorCode[] = [codes.CALLBACK, codes.INTERNAL, codes.NO_ADDON]
 void bytes, anything, typedClient, isStream, code, more, echoed
+
+// stats(): the same shape on streams, servers (plus connections) and UDP servers.
+function readStats(stream: RpcStream, srv: Server, udp: UdpServer): number {
+  const mine = stream.stats()
+  const theirs = srv.stats()
+  return mine.calls.failed + mine.latency.p99 + theirs.connections.open + theirs.bytes.received + udp.stats().connections.total
+}
+void readStats
