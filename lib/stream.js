@@ -119,6 +119,13 @@ class RpcStream extends EventEmitter {
     this._endpoints = undefined
     this._referenced = true
     this._counters = new Counters()
+    /**
+     * One clock read per batch, not per call (the clock costs more than the
+     * rest of the bookkeeping): when this tick's batch began, and when the
+     * batch of messages being dispatched arrived; -1 until read.
+     */
+    this._sentAt = -1
+    this._receivedAt = -1
     this.stream = new Socket(this)
     this._flush = this._flush.bind(this)
     this._onEvent = this._onEvent.bind(this)
@@ -232,6 +239,8 @@ class RpcStream extends EventEmitter {
       return this._refuse(call, err)
     }
     const id = this._nextId()
+    if (this._sentAt < 0) this._sentAt = performance.now()
+    call.started = this._sentAt
     try {
       this._encoder.request(id, method, params)
       this._queued()
@@ -240,7 +249,6 @@ class RpcStream extends EventEmitter {
       return this._refuse(call, err)
     }
     this._counters.callsSent++
-    call.started = performance.now()
     if (cb) call.resource = new AsyncResource('msgpack-rpc:call')
     if (timeout > 0) {
       call.timer = setTimeout(() => this._expire(id, timeout), timeout)
@@ -384,6 +392,7 @@ class RpcStream extends EventEmitter {
   _flush() {
     this._flushScheduled = false
     this._batched = 0
+    this._sentAt = -1
     if (this._encoder.length === 0) return
     const batch = this._encoder.take()
     if (this._state === 'closed') return
@@ -473,6 +482,7 @@ class RpcStream extends EventEmitter {
     this._paused = false
     const held = this._held
     this._held = undefined
+    this._receivedAt = -1
     if (held !== undefined && decodeMessages(held, this)) return
     if (this._native.resumeReading !== undefined) this._native.resumeReading()
   }
@@ -488,6 +498,7 @@ class RpcStream extends EventEmitter {
     switch (kind) {
       case binding.MESSAGES:
         this._counters.bytesReceived += length === undefined ? payload.length : length
+        this._receivedAt = -1
         return decodeMessages(payload, this, length)
       case binding.CONNECT:
         this._endpoints = payload
@@ -603,7 +614,8 @@ class RpcStream extends EventEmitter {
       }
       return
     }
-    this._counters.reply(performance.now() - call.started)
+    if (this._receivedAt < 0) this._receivedAt = performance.now()
+    this._counters.reply(this._receivedAt - call.started)
     const trace = call.trace
     if (error !== null) {
       this._counters.failed++
