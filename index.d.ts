@@ -429,6 +429,8 @@ export class SessionPool {
 
 export function createServer<Api = any>(listener?: ConnectionListener | Handler<Api>, options?: ServerOptions): Server<Api>
 export function createClient<Api = any>(port: number | string, host?: string, readyCb?: () => void): RpcStream<Api>
+export function createClient<Api = any>(port: number | string, host: string, options: ClientOptions, readyCb?: () => void): RpcStream<Api>
+export function createClient<Api = any>(port: number | string, options: ClientOptions, readyCb?: () => void): RpcStream<Api>
 export function createClient<Api = any>(port: number | string, readyCb?: () => void): RpcStream<Api>
 export function createClient<Api = any>(path: string, readyCb?: () => void): RpcStream<Api>
 export function createClient<Api = any>(options: ClientOptions, readyCb?: () => void): RpcStream<Api>
@@ -436,6 +438,12 @@ export function createClient<Api = any>(options: ClientOptions, readyCb?: () => 
 export function connect<Api = any>(port: number | string, host?: string, options?: ClientOptions): Promise<RpcStream<Api>>
 export function connect<Api = any>(target: number | string | ClientOptions, options?: ClientOptions): Promise<RpcStream<Api>>
 /** Creates a server and resolves once it listens. */
+export function listen<Api = any>(
+  port: number | string,
+  host: string,
+  handler: ConnectionListener | Handler<Api>,
+  options?: ServerOptions
+): Promise<Server<Api>>
 export function listen<Api = any>(
   target: number | string | ListenOptions,
   handler?: ConnectionListener | Handler<Api>,
@@ -486,10 +494,15 @@ export class UdpServer<Api = any> extends EventEmitter {
   setHandler(handler: Handler<Api>): this
   listen(port?: number, host?: string, callback?: () => void): this
   listen(port: number, callback: () => void): this
+  listen(callback: () => void): this
   address(): import('node:net').AddressInfo | null
+  /** The peers currently known (each an RpcStream). */
+  readonly connections: RpcStream<Api>[]
+  getConnections(cb: (err: Error | null, count: number) => void): this
   /** As `Server#stats()`; `connections` counts peers (known now, and ever seen). */
   stats(): ServerStats
-  close(callback: () => void): this
+  /** `callback(err)` gets ERR_SERVER_NOT_RUNNING when the server was not listening. */
+  close(callback: (err?: Error) => void): this
   close(): Promise<void>
   ref(): this
   unref(): this
@@ -505,6 +518,7 @@ export class UdpServer<Api = any> extends EventEmitter {
 export function createUdpServer<Api = any>(listener?: ConnectionListener | Handler<Api>, options?: UdpServerOptions): UdpServer<Api>
 /** A UDP client for one server address. There is no retransmission: give calls a timeout. */
 export function createUdpClient<Api = any>(port: number, host?: string, options?: UdpOptions): RpcStream<Api>
+export function createUdpClient<Api = any>(port: number, options: UdpOptions): RpcStream<Api>
 
 /** Encodes one value with the library's value table. */
 export function encode(value: Encodable): Buffer

@@ -560,6 +560,14 @@ class RpcStream extends EventEmitter {
     errors.reportFault(this, this._server, errors.codes.INTERNAL, `internal error while dispatching a message: ${err && err.message}`, err)
   }
 
+  _handlerFault(method, err) {
+    this._fault(errors.codes.HANDLER, `the handler of "${method}" failed after answering: ${err && err.message}`, err)
+  }
+
+  _notificationFault(method, err) {
+    this._fault(errors.codes.HANDLER, `the handler of notification "${method}" failed: ${err && err.message}`, err)
+  }
+
   /** A fault of user code running for this stream (handler, listener). */
   _fault(code, message, cause) {
     errors.reportFault(this, this._server, code, message, cause)
@@ -688,9 +696,7 @@ class RpcStream extends EventEmitter {
     const handler = this.handler
     const fn = handler ? lookup(handler, method) : undefined
     if (fn !== undefined) {
-      runRequestHandler(fn, handler, params, response, this._appendResponse, (err) =>
-        this._fault(errors.codes.HANDLER, `the handler of "${method}" failed after answering: ${err && err.message}`, err)
-      )
+      runRequestHandler(fn, handler, params, response, this._appendResponse, this, method)
     }
     if (this.listenerCount('request') > 0) this._emitGuarded(this, 'request', method, params, response)
     // A handler without the method answers, unless a listener just did.
@@ -710,9 +716,7 @@ class RpcStream extends EventEmitter {
     const handler = this.handler
     const fn = handler ? lookup(handler, method) : undefined
     if (fn !== undefined) {
-      runNotificationHandler(fn, handler, params, (err) =>
-        this._fault(errors.codes.HANDLER, `the handler of notification "${method}" failed: ${err && err.message}`, err)
-      )
+      runNotificationHandler(fn, handler, params, this, method)
     }
     if (this.listenerCount('notify') > 0) this._emitGuarded(this, 'notify', method, params)
   }
