@@ -50,7 +50,7 @@ class PendingCall {
     this.reject = reject
     this.timer = undefined
     this.signal = undefined
-    /** performance.now() when it was sent, for the latency histogram. */
+    /** performance.now() when the batch it went out in began, for the latency histogram. */
     this.started = 0
     /** Its `msgpack-rpc:call` context, while someone subscribes. */
     this.trace = undefined
@@ -239,12 +239,14 @@ class RpcStream extends EventEmitter {
       return this._refuse(call, err)
     }
     const id = this._nextId()
-    if (this._sentAt < 0) this._sentAt = performance.now()
-    call.started = this._sentAt
     try {
       this._encoder.request(id, method, params)
+      if (this._sentAt < 0) this._sentAt = performance.now()
+      call.started = this._sentAt
       this._queued()
     } catch (err) {
+      // Nothing of this call goes out: a later call must not inherit its clock read.
+      this._sentAt = -1
       if (cb) throw err
       return this._refuse(call, err)
     }
