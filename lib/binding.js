@@ -83,8 +83,18 @@ function load() {
 
 const native = load()
 
+/**
+ * The complete messages a NativeDeframer found in `chunk`: usually the
+ * front of the chunk itself (a view, no copy), else the copy it made.
+ */
+function messagesOf(batch, chunk) {
+  if (batch.length !== undefined) return chunk.subarray(0, batch.length)
+  return batch.messages
+}
+
 module.exports = {
   native,
+  messagesOf,
   // Event kinds, the first argument of every native event callback.
   MESSAGES: native.MESSAGES,
   CONNECT: native.CONNECT,
