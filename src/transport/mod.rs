@@ -4,6 +4,7 @@
 //! transport ends in [`Socket::run`], which hands it to the generic
 //! [`Connection`] through the readiness-based [`Io`] trait.
 
+mod fd;
 mod io;
 mod tcp;
 mod unix;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use crate::connection::{Connection, EventSink, Options};
 use crate::error::{Error, Result};
 
+pub use fd::{acceptor_from_fd, socket_from_fd};
 pub use io::{DirectWrite, Io};
 pub use tcp::{connect_tcp, TcpAcceptor};
 pub use unix::{connect_unix, UnixAcceptor};
@@ -170,8 +172,19 @@ impl Acceptor {
     /// # Errors
     /// The operating system's error (`EADDRINUSE`, `EACCES`, ...).
     pub fn bind(addr: &Addr, backlog: u32) -> Result<Acceptor> {
+        Self::bind_with(addr, backlog, false)
+    }
+
+    /// [`Acceptor::bind`], with `SO_REUSEPORT` on a TCP socket when
+    /// `reuse_port` (unix sockets ignore it, as Node does).
+    ///
+    /// # Errors
+    /// As [`Acceptor::bind`].
+    pub fn bind_with(addr: &Addr, backlog: u32, reuse_port: bool) -> Result<Acceptor> {
         match addr {
-            Addr::Tcp { host, port } => TcpAcceptor::bind(host, *port, backlog).map(Acceptor::Tcp),
+            Addr::Tcp { host, port } => {
+                TcpAcceptor::bind_with(host, *port, backlog, reuse_port).map(Acceptor::Tcp)
+            }
             Addr::Unix(path) => UnixAcceptor::bind(path)
                 .map(Acceptor::Unix)
                 .map_err(|source| Error::Os {

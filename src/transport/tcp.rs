@@ -84,6 +84,16 @@ impl TcpAcceptor {
     /// [`Error::NotFound`] when the name resolves to nothing, else the last
     /// address's [`Error::Os`] (`listen`, with that address and port).
     pub fn bind(host: &str, port: u16, backlog: u32) -> Result<Self> {
+        Self::bind_with(host, port, backlog, false)
+    }
+
+    /// [`TcpAcceptor::bind`], and with `reuse_port` also `SO_REUSEPORT`: every
+    /// process that sets it may bind the same port, and the kernel spreads
+    /// new connections over them (Node's `reusePort`).
+    ///
+    /// # Errors
+    /// As [`TcpAcceptor::bind`].
+    pub fn bind_with(host: &str, port: u16, backlog: u32, reuse_port: bool) -> Result<Self> {
         let addrs: Vec<SocketAddr> = (host, port)
             .to_socket_addrs()
             .map(Iterator::collect)
@@ -99,6 +109,9 @@ impl TcpAcceptor {
                     TcpSocket::new_v6()?
                 };
                 socket.set_reuseaddr(true)?;
+                if reuse_port {
+                    set_reuse_port(&socket)?;
+                }
                 socket.bind(addr)?;
                 socket.listen(backlog)
             })();
@@ -117,6 +130,18 @@ impl TcpAcceptor {
         Err(last)
     }
 
+    /// Accepts on a socket that is already listening (an inherited or
+    /// handed-over descriptor). Must be called inside the runtime.
+    ///
+    /// # Errors
+    /// When the runtime cannot register it.
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        Ok(TcpAcceptor {
+            listener: TcpListener::from_std(listener)?,
+        })
+    }
+
     pub async fn accept(&self) -> io::Result<TcpStream> {
         let (stream, _) = self.listener.accept().await?;
         stream.set_nodelay(true)?;
@@ -132,4 +157,15 @@ impl TcpAcceptor {
             ..Endpoints::default()
         }
     }
+}
+
+#[cfg(unix)]
+fn set_reuse_port(socket: &TcpSocket) -> io::Result<()> {
+    socket.set_reuseport(true)
+}
+
+/// No `SO_REUSEPORT` here: say so rather than bind exclusively in silence.
+#[cfg(not(unix))]
+fn set_reuse_port(_socket: &TcpSocket) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
 }

@@ -1,0 +1,94 @@
+//! Sockets that arrive as file descriptors rather than from our own bind or
+//! accept: a listening socket inherited from a parent (systemd socket
+//! activation passes fd 3) or handed over by JavaScript, and a connection
+//! accepted by Node (a `node:cluster` worker gets its connections from the
+//! primary as Node sockets) whose descriptor we take over.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use socket2::{SockRef, Type};
+
+use super::{Acceptor, Socket, TcpAcceptor, UnixAcceptor};
+use crate::error::{Error, Result};
+
+/// Whether `fd` is a stream socket, and a unix one (else TCP).
+fn stream_kind(fd: &OwnedFd, syscall: &'static str) -> Result<bool> {
+    let sock = SockRef::from(fd);
+    let checked = sock.r#type().and_then(|ty| {
+        if ty == Type::STREAM {
+            sock.local_addr()
+        } else {
+            // Datagram and other sockets cannot carry a byte stream.
+            Err(io::Error::new(io::ErrorKind::InvalidInput, "not a stream socket"))
+        }
+    });
+    match checked {
+        Ok(addr) => Ok(addr.is_unix()),
+        Err(source) => Err(fd_error(syscall, fd, source)),
+    }
+}
+
+fn fd_error(syscall: &'static str, fd: &impl AsRawFd, source: io::Error) -> Error {
+    Error::Os {
+        syscall,
+        address: format!("fd {}", fd.as_raw_fd()),
+        port: None,
+        source,
+    }
+}
+
+/// Accepts on the listening socket `fd` (taking ownership of it). Like
+/// Node's `listen({ fd })` this calls `listen(backlog)` again, which also
+/// rejects a socket that is connected rather than listening. Must be called
+/// inside the runtime.
+///
+/// # Errors
+/// [`Error::Os`] (`listen`) when `fd` is not a stream socket that can listen.
+pub fn acceptor_from_fd(fd: OwnedFd, backlog: u32) -> Result<Acceptor> {
+    let unix = stream_kind(&fd, "listen")?;
+    let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
+    SockRef::from(&fd)
+        .listen(backlog)
+        .map_err(|e| fd_error("listen", &fd, e))?;
+    let raw = fd.as_raw_fd();
+    let wrapped = if unix {
+        UnixAcceptor::from_std(fd.into()).map(Acceptor::Unix)
+    } else {
+        TcpAcceptor::from_std(fd.into()).map(Acceptor::Tcp)
+    };
+    wrapped.map_err(|source| Error::Os {
+        syscall: "listen",
+        address: format!("fd {raw}"),
+        port: None,
+        source,
+    })
+}
+
+/// The connected stream socket `fd` (taking ownership of it), set up as our
+/// own accepted sockets are. Must be called inside the runtime.
+///
+/// # Errors
+/// [`Error::Os`] (`accept`) when `fd` is not a stream socket.
+pub fn socket_from_fd(fd: OwnedFd) -> Result<Socket> {
+    let unix = stream_kind(&fd, "accept")?;
+    let raw = fd.as_fd().as_raw_fd();
+    let wrapped = (|| {
+        SockRef::from(&fd).set_nonblocking(true)?;
+        if unix {
+            let std = std::os::unix::net::UnixStream::from(fd);
+            tokio::net::UnixStream::from_std(std).map(Socket::Unix)
+        } else {
+            let std = std::net::TcpStream::from(fd);
+            // RPC messages are small and latency-bound.
+            std.set_nodelay(true)?;
+            tokio::net::TcpStream::from_std(std).map(Socket::Tcp)
+        }
+    })();
+    wrapped.map_err(|source| Error::Os {
+        syscall: "accept",
+        address: format!("fd {raw}"),
+        port: None,
+        source,
+    })
+}
