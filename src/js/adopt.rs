@@ -73,7 +73,7 @@ impl NativeAdopter {
         let dup = duplicate(&env, fd, "accept")?;
         let socket = {
             let _guard = runtime::handle().enter();
-            transport::socket_from_fd(dup)
+            transport::socket_from_fd(dup, fd)
         }
         .map_err(|e| to_js_error(&env, &e))?;
         Ok(NativeConnection::accepted(socket, self.options, &self.budget))

@@ -118,7 +118,7 @@ impl NativeServer {
         let dup = super::adopt::duplicate(&env, fd, "listen")?;
         let acceptor = {
             let _guard = runtime::handle().enter();
-            transport::acceptor_from_fd(dup, backlog.unwrap_or(511))
+            transport::acceptor_from_fd(dup, fd, backlog.unwrap_or(511))
         }
         .map_err(|e| to_js_error(&env, &e))?;
         if take {

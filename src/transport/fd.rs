@@ -5,7 +5,7 @@
 //! primary as Node sockets) whose descriptor we take over.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{OwnedFd, RawFd};
 
 use socket2::{SockRef, Type};
 
@@ -13,7 +13,7 @@ use super::{Acceptor, Socket, TcpAcceptor, UnixAcceptor};
 use crate::error::{Error, Result};
 
 /// Whether `fd` is a stream socket, and a unix one (else TCP).
-fn stream_kind(fd: &OwnedFd, syscall: &'static str) -> Result<bool> {
+fn stream_kind(fd: &OwnedFd, name: RawFd, syscall: &'static str) -> Result<bool> {
     let sock = SockRef::from(fd);
     let checked = sock.r#type().and_then(|ty| {
         if ty == Type::STREAM {
@@ -25,54 +25,49 @@ fn stream_kind(fd: &OwnedFd, syscall: &'static str) -> Result<bool> {
     });
     match checked {
         Ok(addr) => Ok(addr.is_unix()),
-        Err(source) => Err(fd_error(syscall, fd, source)),
+        Err(source) => Err(fd_error(syscall, name, source)),
     }
 }
 
-fn fd_error(syscall: &'static str, fd: &impl AsRawFd, source: io::Error) -> Error {
+/// An error naming the descriptor as the caller knows it (`name`), not our duplicate.
+fn fd_error(syscall: &'static str, name: RawFd, source: io::Error) -> Error {
     Error::Os {
         syscall,
-        address: format!("fd {}", fd.as_raw_fd()),
+        address: format!("fd {name}"),
         port: None,
         source,
     }
 }
 
-/// Accepts on the listening socket `fd` (taking ownership of it). Like
-/// Node's `listen({ fd })` this calls `listen(backlog)` again, which also
-/// rejects a socket that is connected rather than listening. Must be called
-/// inside the runtime.
+/// Accepts on the listening socket `fd` (taking ownership of it; errors
+/// name it `name`). Like Node's `listen({ fd })` this calls
+/// `listen(backlog)` again, which also rejects a socket that is connected
+/// rather than listening. Must be called inside the runtime.
 ///
 /// # Errors
 /// [`Error::Os`] (`listen`) when `fd` is not a stream socket that can listen.
-pub fn acceptor_from_fd(fd: OwnedFd, backlog: u32) -> Result<Acceptor> {
-    let unix = stream_kind(&fd, "listen")?;
+pub fn acceptor_from_fd(fd: OwnedFd, name: RawFd, backlog: u32) -> Result<Acceptor> {
+    let unix = stream_kind(&fd, name, "listen")?;
     let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
     SockRef::from(&fd)
         .listen(backlog)
-        .map_err(|e| fd_error("listen", &fd, e))?;
-    let raw = fd.as_raw_fd();
+        .map_err(|e| fd_error("listen", name, e))?;
     let wrapped = if unix {
         UnixAcceptor::from_std(fd.into()).map(Acceptor::Unix)
     } else {
         TcpAcceptor::from_std(fd.into()).map(Acceptor::Tcp)
     };
-    wrapped.map_err(|source| Error::Os {
-        syscall: "listen",
-        address: format!("fd {raw}"),
-        port: None,
-        source,
-    })
+    wrapped.map_err(|e| fd_error("listen", name, e))
 }
 
-/// The connected stream socket `fd` (taking ownership of it), set up as our
+/// The connected stream socket `fd` (taking ownership of it; errors name
+/// it `name`), set up as our
 /// own accepted sockets are. Must be called inside the runtime.
 ///
 /// # Errors
 /// [`Error::Os`] (`accept`) when `fd` is not a stream socket.
-pub fn socket_from_fd(fd: OwnedFd) -> Result<Socket> {
-    let unix = stream_kind(&fd, "accept")?;
-    let raw = fd.as_fd().as_raw_fd();
+pub fn socket_from_fd(fd: OwnedFd, name: RawFd) -> Result<Socket> {
+    let unix = stream_kind(&fd, name, "accept")?;
     let wrapped = (|| {
         SockRef::from(&fd).set_nonblocking(true)?;
         if unix {
@@ -85,10 +80,5 @@ pub fn socket_from_fd(fd: OwnedFd) -> Result<Socket> {
             tokio::net::TcpStream::from_std(std).map(Socket::Tcp)
         }
     })();
-    wrapped.map_err(|source| Error::Os {
-        syscall: "accept",
-        address: format!("fd {raw}"),
-        port: None,
-        source,
-    })
+    wrapped.map_err(|e| fd_error("accept", name, e))
 }
