@@ -11,6 +11,8 @@ const { rpc, invokeCb, closeAll } = require('./helpers')
 const FIXTURES = path.join(__dirname, 'fixtures')
 /** Connections tried before giving up on seeing every server answer. */
 const MAX_CONNECTIONS = 64
+/** A bound for tests that start processes: a fixture that never gets ready fails the test instead of hanging it. */
+const PROCESS_TEST = { timeout: 60000 }
 
 /** Spawns a fixture; resolves with the child and the port of its `ready <port>` line. */
 function start(script, args = [], stdio = ['pipe', 'pipe', 'inherit']) {
@@ -57,7 +59,7 @@ async function answersOverConnections(port, method, wanted) {
   return seen
 }
 
-test('two cluster workers listening on one port both answer calls', async () => {
+test('two cluster workers listening on one port both answer calls', PROCESS_TEST, async () => {
   const primary = start('cluster-primary.js', ['cluster-worker.js'])
   try {
     const port = await primary.ready
@@ -68,7 +70,7 @@ test('two cluster workers listening on one port both answer calls', async () => 
   }
 })
 
-test('a server script with no cluster code works under cluster, as in pm2 cluster mode', async () => {
+test('a server script with no cluster code works under cluster, as in pm2 cluster mode', PROCESS_TEST, async () => {
   const primary = start('cluster-primary.js', ['plain-server.js'])
   try {
     const port = await primary.ready
@@ -80,7 +82,7 @@ test('a server script with no cluster code works under cluster, as in pm2 cluste
   }
 })
 
-test('two processes listening with reusePort on one port both serve', async () => {
+test('two processes listening with reusePort on one port both serve', PROCESS_TEST, async () => {
   const options = (port) => [JSON.stringify({ port, host: '127.0.0.1', reusePort: true })]
   const first = start('fd-server.js', options(0))
   let second
@@ -96,7 +98,7 @@ test('two processes listening with reusePort on one port both serve', async () =
   }
 })
 
-test('without reusePort a second process cannot bind the same port', async () => {
+test('without reusePort a second process cannot bind the same port', PROCESS_TEST, async () => {
   const first = start('fd-server.js', [JSON.stringify({ port: 0, host: '127.0.0.1', reusePort: true })])
   let second
   try {
@@ -109,7 +111,7 @@ test('without reusePort a second process cannot bind the same port', async () =>
   }
 })
 
-test('a server listens on a listening socket it inherited as fd 3', async () => {
+test('a server listens on a listening socket it inherited as fd 3', PROCESS_TEST, async () => {
   const parent = net.createServer()
   await new Promise((resolve) => parent.listen(0, '127.0.0.1', resolve))
   const { port } = parent.address()
