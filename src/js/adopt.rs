@@ -76,6 +76,10 @@ impl NativeAdopter {
             transport::socket_from_fd(dup, fd)
         }
         .map_err(|e| to_js_error(&env, &e))?;
-        Ok(NativeConnection::accepted(socket, self.options, &self.budget))
+        Ok(NativeConnection::accepted(
+            socket,
+            self.options,
+            &self.budget,
+        ))
     }
 }

@@ -20,7 +20,10 @@ fn stream_kind(fd: &OwnedFd, name: RawFd, syscall: &'static str) -> Result<bool>
             sock.local_addr()
         } else {
             // Datagram and other sockets cannot carry a byte stream.
-            Err(io::Error::new(io::ErrorKind::InvalidInput, "not a stream socket"))
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a stream socket",
+            ))
         }
     });
     match checked {
