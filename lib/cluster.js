@@ -31,14 +31,17 @@ function sharesThroughPrimary(target) {
 class ClusterListener {
   constructor(target, nativeOptions, onEvent, onListening) {
     this._onEvent = onEvent
+    this._closed = false
     this._adopter = new binding.native.NativeAdopter(nativeOptions)
     this._server = net.createServer({ pauseOnConnect: true }, (socket) => this._adopt(socket))
     const fail = (err) => {
       this._server.removeListener('listening', ok)
-      onListening(err)
+      if (!this._closed) onListening(err)
     }
     const ok = () => {
       this._server.removeListener('error', fail)
+      // close() came first: the primary's handle arrived late; let it go.
+      if (this._closed) return this._server.close()
       // Accept errors from here on are transient, as the native server's are.
       this._server.on('error', (err) => this._onEvent(binding.ERROR, err))
       onListening(null)
@@ -66,6 +69,7 @@ class ClusterListener {
   }
 
   close() {
+    this._closed = true
     this._server.close(() => this._onEvent(binding.CLOSE))
   }
 
