@@ -85,3 +85,51 @@ pub fn socket_from_fd(fd: OwnedFd, name: RawFd) -> Result<Socket> {
     })();
     wrapped.map_err(|e| fd_error("accept", name, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[tokio::test]
+    async fn accepts_on_a_listening_tcp_descriptor() {
+        let std = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = std.local_addr().unwrap().port();
+        let name = std.as_raw_fd();
+        let acceptor = acceptor_from_fd(OwnedFd::from(std), name, 16).unwrap();
+        assert_eq!(acceptor.local().local_port, Some(port));
+        let client = tokio::net::TcpStream::connect(("127.0.0.1", port));
+        let (accepted, _client) = tokio::join!(acceptor.accept(), client);
+        assert!(matches!(accepted.unwrap(), Socket::Tcp(_)));
+    }
+
+    #[tokio::test]
+    async fn a_datagram_socket_is_refused_with_its_descriptor_named() {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let err = acceptor_from_fd(OwnedFd::from(udp), 42, 16).unwrap_err();
+        match err {
+            Error::Os {
+                syscall, address, ..
+            } => {
+                assert_eq!(syscall, "listen");
+                assert_eq!(address, "fd 42");
+            }
+            other => panic!("unexpected error {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn adopts_a_connected_unix_stream() {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let name = ours.as_raw_fd();
+        let socket = socket_from_fd(OwnedFd::from(ours), name).unwrap();
+        let Socket::Unix(stream) = socket else {
+            panic!("not a unix socket")
+        };
+        use std::io::Write;
+        (&theirs).write_all(b"x").unwrap();
+        stream.readable().await.unwrap();
+        let mut buf = [0u8; 1];
+        assert_eq!(stream.try_read(&mut buf).unwrap(), 1);
+    }
+}
