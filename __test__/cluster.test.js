@@ -82,6 +82,22 @@ test('a server script with no cluster code works under cluster, as in pm2 cluste
   }
 })
 
+test('cluster workers listening with reusePort bind the port themselves and both answer', PROCESS_TEST, async () => {
+  // A free port: reusePort workers bind it themselves, so it must be known beforehand.
+  const probe = net.createServer()
+  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address()
+  await new Promise((resolve) => probe.close(resolve))
+  const primary = start('cluster-primary.js', ['reuse-port-worker.js', String(port), 'own'])
+  try {
+    assert.equal(await primary.ready, port)
+    const ids = await answersOverConnections(port, 'whoami', 2)
+    assert.deepEqual([...ids].sort(), [1, 2])
+  } finally {
+    await stop(primary.child)
+  }
+})
+
 test('two processes listening with reusePort on one port both serve', PROCESS_TEST, async () => {
   const options = (port) => [JSON.stringify({ port, host: '127.0.0.1', reusePort: true })]
   const first = start('fd-server.js', options(0))
