@@ -330,6 +330,24 @@ export interface StreamSocket extends EventEmitter {
 }
 
 /**
+ * `stream.stats()`: counts since the stream opened. Every call sent is
+ * answered, failed (an error answer, the close, an abort), timed out or
+ * still pending. Latency is in ms, for the calls this side made that got a
+ * reply, from a fixed-bucket histogram (within 2%).
+ */
+export interface StreamStats {
+  calls: { sent: number; received: number; failed: number; timedOut: number; pending: number }
+  notifications: { sent: number; received: number }
+  bytes: { sent: number; received: number }
+  latency: { count: number; p50: number; p90: number; p99: number; max: number }
+}
+
+/** `server.stats()`: its streams' stats summed, closed ones included, and its connections. */
+export interface ServerStats extends StreamStats {
+  connections: { open: number; total: number }
+}
+
+/**
  * One connection; the same class on both ends. `Api` types the calls this
  * side makes (the peer's methods); the default `any` leaves them unchecked.
  * Made by `createClient`, `connect`, `attach`, `spawn`, `stdio`, a server's
@@ -352,6 +370,8 @@ export class RpcStream<Api = any> extends EventEmitter {
   /** Sends a notification (no reply); returns false when the caller should wait for 'drain'. */
   notify: NotifyFn<Api>
   setTimeout(ms?: number): this
+  /** Counts since this stream opened (README "Observability"). */
+  stats(): StreamStats
   close(cb: () => void): this
   close(): Promise<void>
   ref(): this
@@ -391,6 +411,8 @@ export class Server<Api = any> extends EventEmitter {
   close(): Promise<void>
   address(): { address: string; family: string; port: number } | string | null
   getConnections(cb: (err: Error | null, count: number) => void): this
+  /** Every connection's stats summed, closed ones included, plus `connections: { open, total }`. */
+  stats(): ServerStats
   ref(): this
   unref(): this
   [Symbol.asyncDispose](): Promise<void>
@@ -485,6 +507,8 @@ export class UdpServer<Api = any> extends EventEmitter {
   /** The peers currently known (each an RpcStream). */
   readonly connections: RpcStream<Api>[]
   getConnections(cb: (err: Error | null, count: number) => void): this
+  /** As `Server#stats()`; `connections` counts peers (known now, and ever seen). */
+  stats(): ServerStats
   /** `callback(err)` gets ERR_SERVER_NOT_RUNNING when the server was not listening. */
   close(callback: (err?: Error) => void): this
   close(): Promise<void>

@@ -182,3 +182,11 @@ export async function argumentForms(port: number): Promise<void> {
   const c = rpc.createUdpClient(port, { timeout: 100 })
   await Promise.all([a.close(), b.close(), c.close(), server.close()])
 }
+
+// stats(): the same shape on streams, servers (plus connections) and UDP servers.
+function readStats(stream: RpcStream, srv: Server, udp: UdpServer): number {
+  const mine = stream.stats()
+  const theirs = srv.stats()
+  return mine.calls.failed + mine.latency.p99 + theirs.connections.open + theirs.bytes.received + udp.stats().connections.total
+}
+void readStats
