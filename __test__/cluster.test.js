@@ -6,7 +6,7 @@ const assert = require('node:assert/strict')
 const net = require('node:net')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
-const { rpc, invokeCb, closeAll } = require('./helpers')
+const { rpc, invokeCb, closeAll, socketPath, removeSocket } = require('./helpers')
 
 const FIXTURES = path.join(__dirname, 'fixtures')
 /** Connections tried before giving up on seeing every server answer. */
@@ -15,13 +15,13 @@ const MAX_CONNECTIONS = 64
 const PROCESS_TEST = { timeout: 60000 }
 
 /** Spawns a fixture; resolves with the child and the port of its `ready <port>` line. */
-function start(script, args = [], stdio = ['pipe', 'pipe', 'inherit']) {
-  const child = spawn(process.execPath, [path.join(FIXTURES, script), ...args], { stdio })
+function start(script, args = [], stdio = ['pipe', 'pipe', 'inherit'], env = process.env) {
+  const child = spawn(process.execPath, [path.join(FIXTURES, script), ...args], { stdio, env })
   const ready = new Promise((resolve, reject) => {
     let out = ''
     child.stdout.on('data', (chunk) => {
       out += chunk
-      const ready = /ready (\d+)\n/.exec(out)
+      const ready = /ready (-?\d+)\n/.exec(out)
       if (ready) resolve(Number(ready[1]))
       else if (/error (\S+)\n/.test(out)) reject(new Error(`${script}: ${out.trim()}`))
     })
@@ -41,13 +41,14 @@ async function stop(child) {
 }
 
 /**
- * Calls `method` over new connections to `port`, one call each, until
- * `wanted` different answers came back or MAX_CONNECTIONS were made.
+ * Calls `method` over new connections to `target` (a port on 127.0.0.1, or
+ * a unix socket path), one call each, until `wanted` different answers
+ * came back or MAX_CONNECTIONS were made.
  */
-async function answersOverConnections(port, method, wanted) {
+async function answersOverConnections(target, method, wanted) {
   const seen = new Set()
   for (let i = 0; i < MAX_CONNECTIONS && seen.size < wanted; i++) {
-    const client = rpc.createClient(port, '127.0.0.1')
+    const client = typeof target === 'string' ? rpc.createClient(target) : rpc.createClient(target, '127.0.0.1')
     try {
       const [err, result] = await invokeCb(client, method)
       assert.equal(err, null)
@@ -67,6 +68,19 @@ test('two cluster workers listening on one port both answer calls', PROCESS_TEST
     assert.deepEqual([...ids].sort(), [1, 2])
   } finally {
     await stop(primary.child)
+  }
+})
+
+test('two cluster workers listening on one unix socket both answer calls', PROCESS_TEST, async () => {
+  const socket = socketPath('cluster')
+  const primary = start('cluster-primary.js', ['cluster-worker.js'], undefined, { ...process.env, SOCKET: socket })
+  try {
+    await primary.ready
+    const ids = await answersOverConnections(socket, 'whoami', 2)
+    assert.deepEqual([...ids].sort(), [1, 2])
+  } finally {
+    await stop(primary.child)
+    removeSocket(socket)
   }
 })
 

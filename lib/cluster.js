@@ -48,7 +48,10 @@ class ClusterListener {
     }
     this._server.once('error', fail)
     this._server.once('listening', ok)
-    this._server.listen({ port: target.port, host: target.host, path: target.path, backlog: target.backlog })
+    // Only the keys given: net reads a `port: undefined` next to a path as port 0.
+    const where = target.path !== undefined ? { path: target.path } : { port: target.port, host: target.host }
+    if (target.backlog !== undefined) where.backlog = target.backlog
+    this._server.listen(where)
   }
 
   _adopt(socket) {
