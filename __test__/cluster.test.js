@@ -102,11 +102,23 @@ test('cluster workers listening with reusePort bind the port themselves and both
   await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve))
   const { port } = probe.address()
   await new Promise((resolve) => probe.close(resolve))
-  const primary = start('cluster-primary.js', ['reuse-port-worker.js', String(port), 'own'])
+  const primary = start('cluster-primary.js', ['own-bind-worker.js', String(port), 'own'])
   try {
     assert.equal(await primary.ready, port)
     const ids = await answersOverConnections(port, 'whoami', 2)
     assert.deepEqual([...ids].sort(), [1, 2])
+  } finally {
+    await stop(primary.child)
+  }
+})
+
+test('a cluster worker listening with exclusive binds in its own process', PROCESS_TEST, async () => {
+  // Each worker binds its own port 0; the primary fails the test if either shares through it.
+  const primary = start('cluster-primary.js', ['own-bind-worker.js', '0', 'own'], undefined, { ...process.env, EXCLUSIVE: '1' })
+  try {
+    const port = await primary.ready
+    const ids = await answersOverConnections(port, 'whoami', 1)
+    assert.equal(ids.size, 1)
   } finally {
     await stop(primary.child)
   }
