@@ -178,10 +178,12 @@ fn errno_name(errno: i32) -> Option<&'static str> {
     Some(match errno {
         1 => "EPERM",
         2 => "ENOENT",
+        9 => "EBADF",
         13 => "EACCES",
         22 => "EINVAL",
         24 => "EMFILE",
         32 => "EPIPE",
+        88 => "ENOTSOCK",
         98 => "EADDRINUSE",
         99 => "EADDRNOTAVAIL",
         101 => "ENETUNREACH",

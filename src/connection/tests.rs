@@ -110,12 +110,13 @@ fn start(
 
 /// A server-side connection on an ephemeral port and a raw client socket.
 async fn pair(options: Options) -> (Arc<Connection>, mpsc::UnboundedReceiver<Got>, TcpStream) {
-    let acceptor = Acceptor::bind(
+    let acceptor = Acceptor::bind_with(
         &Addr::Tcp {
             host: "127.0.0.1".into(),
             port: 0,
         },
         16,
+        false,
     )
     .unwrap();
     let port = acceptor.local().local_port.unwrap();
@@ -316,12 +317,13 @@ async fn until_held(budget: &crate::budget::PartialBudget, bytes: usize) {
 
 #[tokio::test]
 async fn the_connection_holding_most_of_the_servers_partial_budget_is_failed() {
-    let acceptor = Acceptor::bind(
+    let acceptor = Acceptor::bind_with(
         &Addr::Tcp {
             host: "127.0.0.1".into(),
             port: 0,
         },
         16,
+        false,
     )
     .unwrap();
     let budget = crate::budget::PartialBudget::new(1000);

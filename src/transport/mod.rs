@@ -5,6 +5,7 @@
 //! the [`crate::connection::Connection`]'s writer writes it through the
 //! readiness-based [`Io`] trait.
 
+mod fd;
 mod io;
 mod tcp;
 mod unix;
@@ -15,6 +16,9 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
+// Only the binding (feature `node`) adopts descriptors.
+#[cfg_attr(not(feature = "node"), allow(unused_imports))]
+pub use fd::{acceptor_from_fd, socket_from_fd};
 pub use io::{DirectWrite, Io};
 pub use tcp::{connect_tcp, TcpAcceptor};
 pub use unix::{connect_unix, UnixAcceptor};
@@ -107,14 +111,17 @@ pub enum Acceptor {
 }
 
 impl Acceptor {
-    /// Binds `addr` (synchronously) and starts listening. Must be called
-    /// inside the Tokio runtime's context.
+    /// Binds `addr` (synchronously) and starts listening, with
+    /// `SO_REUSEPORT` on a TCP socket when `reuse_port` (unix sockets ignore
+    /// it, as Node does). Must be called inside the Tokio runtime's context.
     ///
     /// # Errors
     /// The operating system's error (`EADDRINUSE`, `EACCES`, ...).
-    pub fn bind(addr: &Addr, backlog: u32) -> Result<Acceptor> {
+    pub fn bind_with(addr: &Addr, backlog: u32, reuse_port: bool) -> Result<Acceptor> {
         match addr {
-            Addr::Tcp { host, port } => TcpAcceptor::bind(host, *port, backlog).map(Acceptor::Tcp),
+            Addr::Tcp { host, port } => {
+                TcpAcceptor::bind_with(host, *port, backlog, reuse_port).map(Acceptor::Tcp)
+            }
             Addr::Unix(path) => UnixAcceptor::bind(path)
                 .map(Acceptor::Unix)
                 .map_err(|source| Error::Os {
