@@ -1,8 +1,8 @@
 //! Reads a connection's socket on the JavaScript thread, through libuv.
 //!
 //! A read done by a Tokio thread must wake the JavaScript thread to deliver
-//! what it read: one thread wake-up per message round trip, measured at
-//! 20–40 µs here (bench/). Polling the socket from Node's own event loop
+//! what it read: one thread wake-up per message round trip (docs/design.md,
+//! "Reads", has the measurement). Polling the socket from Node's own event loop
 //! removes that hop: libuv reports the descriptor readable, this module reads
 //! it ([`crate::reader`]), frames it with the core deframer and calls
 //! JavaScript directly. Writes, limits, backpressure and the connection's end

@@ -4,10 +4,9 @@
 //! When the JavaScript thread reads a connection (`src/js/uv_reader.rs`),
 //! Tokio only writes it. A socket registered with the runtime's reactor wakes
 //! the runtime thread whenever the socket signals a waiter, though no task
-//! waits: for every packet that arrives (measured 23 k context switches a
-//! second on the Tokio thread of a server under 32 busy connections) and, on
-//! unix sockets, every time the peer reads what was sent (one wake-up per
-//! ping-pong message). So the socket is registered, for writability only,
+//! waits: for every packet that arrives and, on unix sockets, every time the
+//! peer reads what was sent (docs/design.md, "Reads", has the counts). So the
+//! socket is registered, for writability only,
 //! just while the writer waits for room, and deregistered after.
 
 use std::io::{self, Write};
