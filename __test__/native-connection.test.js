@@ -157,7 +157,9 @@ test('write() returns the bytes still waiting to be written, and -1 once ended',
     assert.ok(pending > 0, 'something is queued once the socket is full')
     const more = conn.write(chunk)
     assert.ok(more >= pending + chunk.length - 1, `the queue grows by what was written (${pending} -> ${more})`)
-    assert.equal(conn.pendingBytes(), more)
+    // The writer task may have written some of it since (the kernel takes more as it can).
+    const now = conn.pendingBytes()
+    assert.ok(now > 0 && now <= more, `pendingBytes() ${now} is what write() reported or less (${more})`)
     conn.end()
     assert.equal(conn.write(chunk), -1)
   } finally {
