@@ -107,6 +107,8 @@ class RpcStream extends EventEmitter {
     this._closeError = undefined
     this._endpoints = undefined
     this._referenced = true
+    /** A client's connection life (lib/reconnect.js); undefined on server streams. */
+    this._client = undefined
     this.stream = new Socket(this)
     this._flush = this._flush.bind(this)
     this._onEvent = this._onEvent.bind(this)
@@ -166,6 +168,7 @@ class RpcStream extends EventEmitter {
   notify(method, ...params) {
     checkMethod(method)
     if (this._state === 'closing' || this._state === 'closed') return false
+    if (this._client !== undefined && this._client.holdsNotify(method, params)) return true
     this._encoder.notification(method, params)
     this._queued()
     return !this._needDrain
@@ -195,6 +198,7 @@ class RpcStream extends EventEmitter {
       else reject(this._closeError ? new errors.ClosedError(err.message, err) : err)
       return
     }
+    if (this._client !== undefined && this._client.holds(call, params, options)) return
     if (this._pending.size >= this._maxPending) {
       const err = new errors.RpcError(errors.codes.TOO_MANY_PENDING, `${this._pending.size} calls are already awaiting a reply (maxPendingCalls)`)
       if (cb) process.nextTick(cb, err)
@@ -434,6 +438,7 @@ class RpcStream extends EventEmitter {
       case binding.CONNECT:
         this._endpoints = payload
         if (this._state === 'connecting') this._state = 'open'
+        if (this._client !== undefined) this._client.onConnect()
         this._emitGuarded(this.stream, 'connect')
         this._emitGuarded(this, 'ready')
         break
@@ -463,6 +468,7 @@ class RpcStream extends EventEmitter {
   }
 
   _onTransportError(err) {
+    if (this._client !== undefined && this._client.onTransportError(err)) return
     this._hadError = true
     if (this._state !== 'connecting' && PEER_GONE.has(err.code)) {
       // The peer went away: a close by the peer, not an error to report.
@@ -507,6 +513,7 @@ class RpcStream extends EventEmitter {
 
   _onClose() {
     if (this._state === 'closed') return
+    if (this._client !== undefined && this._client.onNativeClose()) return
     const wasLocal = this._state === 'closing'
     this._state = 'closed'
     this._paused = false
@@ -609,6 +616,7 @@ class RpcStream extends EventEmitter {
       if (this._state === 'closed') process.nextTick(resolve)
       else this.once('close', resolve)
     })
+    if (this._client !== undefined) this._client.stop()
     this._end()
     if (typeof cb === 'function') {
       done.then(() => cb())
@@ -673,6 +681,11 @@ class RpcStream extends EventEmitter {
 
   get closed() {
     return this._state === 'closed'
+  }
+
+  /** Whether a connection is up (a reconnecting client may be between connections). */
+  get connected() {
+    return this._client !== undefined ? this._client.connected : this._state === 'open'
   }
 
   async [Symbol.asyncDispose]() {
