@@ -7,6 +7,7 @@ const binding = require('./binding')
 const { RpcStream } = require('./stream')
 const errors = require('./errors')
 const v = require('./validate')
+const { IdleSweeper } = require('./idle')
 
 /** How long `close()` waits for in-flight requests before dropping connections. */
 const DEFAULT_CLOSE_TIMEOUT = 5000
@@ -37,6 +38,7 @@ class Server extends EventEmitter {
     this._closing = false
     this._referenced = true
     this._onEvent = this._onEvent.bind(this)
+    this._idle = opts.idleTimeout ? new IdleSweeper(opts.idleTimeout, (stream) => stream._closeWhenIdle()) : undefined
   }
 
   /** Sets the object whose methods answer requests. */
@@ -122,11 +124,14 @@ class Server extends EventEmitter {
     }
     // Start reading only now that the listeners are attached.
     native.start(stream._onEvent)
+    if (options.keepAlive !== undefined) stream.stream.setKeepAlive(options.keepAlive, options.keepAliveInitialDelay)
+    if (this._idle !== undefined) this._idle.add(stream)
     if (!this._referenced) stream.unref()
   }
 
   _forget(stream) {
     this._streams.delete(stream)
+    if (this._idle !== undefined) this._idle.delete(stream)
     this._maybeClosed()
   }
 

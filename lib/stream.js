@@ -107,6 +107,8 @@ class RpcStream extends EventEmitter {
     this._closeError = undefined
     this._endpoints = undefined
     this._referenced = true
+    /** Deliveries from the transport so far: lib/idle.js tells silence by it. */
+    this._deliveries = 0
     /** A client's connection life (lib/reconnect.js); undefined on server streams. */
     this._client = undefined
     this.stream = new Socket(this)
@@ -434,6 +436,7 @@ class RpcStream extends EventEmitter {
   _onEvent(kind, payload, length) {
     switch (kind) {
       case binding.MESSAGES:
+        this._deliveries++
         return decodeMessages(payload, this, length)
       case binding.CONNECT:
         this._endpoints = payload
