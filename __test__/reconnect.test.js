@@ -200,3 +200,140 @@ test('reconnect options are checked like the other options', () => {
   assert.throws(() => rpc.createClient({ port: 1, reconnect: { delay: 2 } }), { code: 'ERR_INVALID_ARG_VALUE' })
   assert.throws(() => rpc.createClient({ port: 1, maxQueuedCalls: -1 }), { code: 'ERR_OUT_OF_RANGE' })
 })
+
+// ---- faults injected by a TCP proxy ------------------------------------------
+
+const { startProxy } = require('./fixtures/fault-proxy')
+
+/** An in-process server answering echo/slow, and a proxy in front of it. */
+async function proxied(fault, options) {
+  const server = rpc.createServer(
+    { echo: (v) => v, slow: (ms, v) => new Promise((resolve) => setTimeout(resolve, ms, v)) },
+    { appendResponse: false }
+  )
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const proxy = await startProxy(server.address().port, { fault, ...options })
+  return { server, proxy }
+}
+
+test('a connection dropped in the middle of a reply fails the call (PROTOCOL without reconnect, CLOSED with it); a reconnecting client then works again', async () => {
+  const { server, proxy } = await proxied('drop')
+  const plain = rpc.createClient({ port: proxy.port, host: '127.0.0.1' })
+  const client = rpc.createClient({ port: proxy.port, host: '127.0.0.1', reconnect: FAST })
+  try {
+    await assert.rejects(plain.request('echo', ['x'.repeat(1000)]), { code: 'ERR_MSGPACK_RPC_PROTOCOL', message: /in the middle of a message/ })
+    assert.equal(plain.closed, true)
+    const disconnected = once(client, 'disconnect')
+    const err = await client.request('echo', ['x'.repeat(1000)]).catch((e) => e)
+    assert.equal(err.code, 'ERR_MSGPACK_RPC_CLOSED')
+    assert.equal(err.cause.code, 'ERR_MSGPACK_RPC_PROTOCOL')
+    const [lost] = await disconnected
+    assert.equal(lost.code, 'ERR_MSGPACK_RPC_PROTOCOL')
+    proxy.setFault('none')
+    assert.equal(await client.request('echo', ['after']), 'after')
+  } finally {
+    await client.close()
+    await plain.close()
+    await proxy.close()
+    await server.close()
+  }
+})
+
+test('a blackholed connection shows as the call timeout, and close() still resolves', async () => {
+  const { server, proxy } = await proxied('blackhole')
+  const client = rpc.createClient({ port: proxy.port, host: '127.0.0.1', reconnect: FAST })
+  try {
+    await once(client, 'ready')
+    await assert.rejects(client.request('echo', [1], { timeout: 50 }), { code: 'ERR_MSGPACK_RPC_TIMEOUT' })
+    const [legacy] = await new Promise((resolve) => {
+      client.setTimeout(50)
+      client.invoke('echo', 2, (...args) => resolve(args))
+    })
+    assert.equal(legacy, 'timeout')
+  } finally {
+    await client.close()
+    await proxy.close()
+    await server.close()
+  }
+})
+
+test('a delayed connection answers late: calls within their timeout succeed, shorter ones time out', async () => {
+  const { server, proxy } = await proxied('delay', { delayMs: 100 })
+  const client = rpc.createClient({ port: proxy.port, host: '127.0.0.1' })
+  try {
+    await once(client, 'ready')
+    await assert.rejects(client.request('echo', [1], { timeout: 20 }), { code: 'ERR_MSGPACK_RPC_TIMEOUT' })
+    assert.equal(await client.request('echo', ['late'], { timeout: 10000 }), 'late')
+  } finally {
+    await client.close()
+    await proxy.close()
+    await server.close()
+  }
+})
+
+test('close() toward a peer that stopped reading resolves within closeTimeout, destroying what could not be flushed', async () => {
+  const { server, proxy } = await proxied('stall')
+  const client = rpc.createClient({ port: proxy.port, host: '127.0.0.1', closeTimeout: 50 })
+  try {
+    await once(client, 'ready')
+    const big = Buffer.alloc(1024 * 1024)
+    // Far more than the socket buffers hold: most of it stays queued.
+    for (let i = 0; i < 32; i++) client.notify('blob', big)
+    const call = client.request('echo', [1])
+    const failed = assert.rejects(call, { code: 'ERR_MSGPACK_RPC_CLOSED' })
+    await client.close()
+    await failed
+    assert.equal(client.closed, true)
+  } finally {
+    await proxy.close()
+    await server.close()
+  }
+})
+
+test('connectTimeout fails a connect that never completes with ETIMEDOUT, and close() during such a connect resolves at once', async (t) => {
+  // A listener that never accepts: once its queue is full, further SYNs go unanswered.
+  const { execFileSync, spawn: spawnChild } = require('node:child_process')
+  try {
+    execFileSync('python3', ['-c', 'pass'])
+  } catch {
+    return t.skip('python3 missing')
+  }
+  const listener = spawnChild('python3', ['-c', 'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const fillers = []
+  const clients = []
+  try {
+    const [line] = await once(listener.stdout, 'data')
+    const port = Number(String(line).trim())
+    // Fill the accept queue with connections nobody accepts.
+    for (let i = 0; i < 4; i++) {
+      const s = net.connect(port, '127.0.0.1')
+      s.on('error', () => {})
+      fillers.push(s)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const timed = rpc.createClient({ port, host: '127.0.0.1', connectTimeout: 100 })
+    clients.push(timed)
+    const [err] = await once(timed, 'error')
+    assert.equal(err.code, 'ETIMEDOUT')
+    await once(timed, 'close')
+
+    const retrying = rpc.createClient({ port, host: '127.0.0.1', connectTimeout: 50, reconnect: { ...FAST, maxAttempts: 2 } })
+    clients.push(retrying)
+    const gaveUp = once(retrying, 'error')
+    const [last] = await gaveUp
+    assert.equal(last.code, 'ETIMEDOUT')
+
+    const stuck = rpc.createClient({ port, host: '127.0.0.1' })
+    clients.push(stuck)
+    const call = stuck.request('echo', [1])
+    const failed = assert.rejects(call, { code: 'ERR_MSGPACK_RPC_CLOSED', message: 'connection closed locally' })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(stuck.connected, false)
+    await stuck.close()
+    await failed
+  } finally {
+    for (const c of clients) await c.close()
+    for (const s of fillers) s.destroy()
+    listener.kill('SIGKILL')
+  }
+})
