@@ -360,6 +360,24 @@ export interface StreamSocket extends EventEmitter {
 }
 
 /**
+ * `stream.stats()`: counts since the stream opened. Every call sent is
+ * answered, failed (an error answer, the close, an abort), timed out or
+ * still pending. Latency is in ms, for the calls this side made that got a
+ * reply, from a fixed-bucket histogram (within 2%).
+ */
+export interface StreamStats {
+  calls: { sent: number; received: number; failed: number; timedOut: number; pending: number }
+  notifications: { sent: number; received: number }
+  bytes: { sent: number; received: number }
+  latency: { count: number; p50: number; p90: number; p99: number; max: number }
+}
+
+/** `server.stats()`: its streams' stats summed, closed ones included, and its connections. */
+export interface ServerStats extends StreamStats {
+  connections: { open: number; total: number }
+}
+
+/**
  * One connection; the same class on both ends. `Api` types the calls this
  * side makes (the peer's methods); the default `any` leaves them unchecked.
  * Made by `createClient`, `connect`, `attach`, `spawn`, `stdio`, a server's
@@ -384,6 +402,8 @@ export class RpcStream<Api = any> extends EventEmitter {
   /** Sends a notification (no reply); returns false when the caller should wait for 'drain'. */
   notify: NotifyFn<Api>
   setTimeout(ms?: number): this
+  /** Counts since this stream opened (README "Observability"). */
+  stats(): StreamStats
   close(cb: () => void): this
   close(): Promise<void>
   ref(): this
@@ -429,6 +449,8 @@ export class Server<Api = any> extends EventEmitter {
   close(): Promise<void>
   address(): { address: string; family: string; port: number } | string | null
   getConnections(cb: (err: Error | null, count: number) => void): this
+  /** Every connection's stats summed, closed ones included, plus `connections: { open, total }`. */
+  stats(): ServerStats
   ref(): this
   unref(): this
   [Symbol.asyncDispose](): Promise<void>
@@ -462,6 +484,8 @@ export class SessionPool {
 
 export function createServer<Api = any>(listener?: ConnectionListener | Handler<Api>, options?: ServerOptions): Server<Api>
 export function createClient<Api = any>(port: number | string, host?: string, readyCb?: () => void): RpcStream<Api>
+export function createClient<Api = any>(port: number | string, host: string, options: ClientOptions, readyCb?: () => void): RpcStream<Api>
+export function createClient<Api = any>(port: number | string, options: ClientOptions, readyCb?: () => void): RpcStream<Api>
 export function createClient<Api = any>(port: number | string, readyCb?: () => void): RpcStream<Api>
 export function createClient<Api = any>(path: string, readyCb?: () => void): RpcStream<Api>
 export function createClient<Api = any>(options: ClientOptions, readyCb?: () => void): RpcStream<Api>
@@ -469,6 +493,12 @@ export function createClient<Api = any>(options: ClientOptions, readyCb?: () => 
 export function connect<Api = any>(port: number | string, host?: string, options?: ClientOptions): Promise<RpcStream<Api>>
 export function connect<Api = any>(target: number | string | ClientOptions, options?: ClientOptions): Promise<RpcStream<Api>>
 /** Creates a server and resolves once it listens. */
+export function listen<Api = any>(
+  port: number | string,
+  host: string,
+  handler: ConnectionListener | Handler<Api>,
+  options?: ServerOptions
+): Promise<Server<Api>>
 export function listen<Api = any>(
   target: number | string | ListenOptions,
   handler?: ConnectionListener | Handler<Api>,
@@ -519,8 +549,15 @@ export class UdpServer<Api = any> extends EventEmitter {
   setHandler(handler: Handler<Api>): this
   listen(port?: number, host?: string, callback?: () => void): this
   listen(port: number, callback: () => void): this
+  listen(callback: () => void): this
   address(): import('node:net').AddressInfo | null
-  close(callback: () => void): this
+  /** The peers currently known (each an RpcStream). */
+  readonly connections: RpcStream<Api>[]
+  getConnections(cb: (err: Error | null, count: number) => void): this
+  /** As `Server#stats()`; `connections` counts peers (known now, and ever seen). */
+  stats(): ServerStats
+  /** `callback(err)` gets ERR_SERVER_NOT_RUNNING when the server was not listening. */
+  close(callback: (err?: Error) => void): this
   close(): Promise<void>
   ref(): this
   unref(): this
@@ -536,6 +573,7 @@ export class UdpServer<Api = any> extends EventEmitter {
 export function createUdpServer<Api = any>(listener?: ConnectionListener | Handler<Api>, options?: UdpServerOptions): UdpServer<Api>
 /** A UDP client for one server address. There is no retransmission: give calls a timeout. */
 export function createUdpClient<Api = any>(port: number, host?: string, options?: UdpOptions): RpcStream<Api>
+export function createUdpClient<Api = any>(port: number, options: UdpOptions): RpcStream<Api>
 
 /** Encodes one value with the library's value table. */
 export function encode(value: Encodable): Buffer

@@ -639,3 +639,23 @@ test('an incomplete datagram does not cut its sender off: the next datagram from
     await server.close()
   }
 })
+
+test('attach(): a peer that half-closes still gets its asynchronous answers', async () => {
+  const plain = net.createServer({ allowHalfOpen: true }, (socket) => {
+    rpc.attach(socket, { later: () => new Promise((resolve) => setTimeout(() => resolve('async'), 50)), now: () => 'sync' })
+  })
+  await new Promise((resolve) => plain.listen(0, '127.0.0.1', resolve))
+  const socket = net.connect({ port: plain.address().port, host: '127.0.0.1', allowHalfOpen: true })
+  await once(socket, 'connect')
+  const chunks = []
+  socket.on('data', (c) => chunks.push(c))
+  socket.end(Buffer.concat([frame([0, 1, 'later', []]), frame([0, 2, 'now', []])]))
+  await once(socket, 'end')
+  const answers = messages(Buffer.concat(chunks)).sort((x, y) => x[1] - y[1])
+  assert.deepEqual(answers, [
+    [1, 1, null, 'async'],
+    [1, 2, null, 'sync'],
+  ])
+  socket.destroy()
+  plain.close()
+})

@@ -35,9 +35,8 @@ class DuplexTransport {
       } catch (err) {
         return this._fail(err)
       }
+      // The stream ends our side once it has answered what the peer sent.
       onEvent(binding.END, null)
-      // Like a socket without allowHalfOpen: the peer ended, so do we.
-      this.end()
     })
     const onError = (err) => this._fail(err)
     r.on('error', onError)

@@ -71,9 +71,10 @@ function isThenable(value) {
  * Otherwise: `fn(...params)` exactly, and what it returns or resolves to is
  * the answer (undefined answers null).
  * Either way a throw or rejection before an answer answers the error; one
- * after an answer goes to `onFault(err)`.
+ * after an answer goes to `stream._handlerFault(method, err)` (no closure
+ * per request: this runs for every call).
  */
-function runRequestHandler(fn, handler, params, response, appendResponse, onFault) {
+function runRequestHandler(fn, handler, params, response, appendResponse, stream, method) {
   const count = params.length
   let returned
   let thenable
@@ -82,16 +83,16 @@ function runRequestHandler(fn, handler, params, response, appendResponse, onFaul
     thenable = isThenable(returned)
   } catch (err) {
     if (!response.sent) return response.error(err)
-    return onFault(err)
+    return stream._handlerFault(method, err)
   }
   const answersUndefined = !appendResponse || fn.length <= count
   if (thenable) {
     const settled = (value) => {
-      if (!response.sent && (value !== undefined || answersUndefined)) answer(response, value, onFault)
+      if (!response.sent && (value !== undefined || answersUndefined)) answer(response, value, stream, method)
     }
     const failed = (err) => {
       if (!response.sent) response.error(err)
-      else onFault(err)
+      else stream._handlerFault(method, err)
     }
     try {
       returned.then(settled, failed)
@@ -101,17 +102,17 @@ function runRequestHandler(fn, handler, params, response, appendResponse, onFaul
   } else if (!response.sent && (returned !== undefined || !appendResponse)) {
     // Returning undefined from a plain function answers nothing in the
     // drop-in rule: legacy handlers answer later through `response`.
-    answer(response, returned, onFault)
+    answer(response, returned, stream, method)
   }
 }
 
 /** Answers with what a handler returned; a value that cannot be sent has
  * already been answered with an error, and is a fault of the handler. */
-function answer(response, value, onFault) {
+function answer(response, value, stream, method) {
   try {
     response.result(value)
   } catch (err) {
-    onFault(err)
+    stream._handlerFault(method, err)
   }
 }
 
@@ -138,14 +139,14 @@ function callWithResponse(fn, handler, params, response) {
 
 /**
  * Runs a notification handler: `fn(...params)`; a throw or a rejection goes
- * to `onFault(err)`.
+ * to `stream._notificationFault(method, err)`.
  */
-function runNotificationHandler(fn, handler, params, onFault) {
+function runNotificationHandler(fn, handler, params, stream, method) {
   try {
     const returned = fn.apply(handler, params)
-    if (isThenable(returned)) returned.then(undefined, onFault)
+    if (isThenable(returned)) returned.then(undefined, (err) => stream._notificationFault(method, err))
   } catch (err) {
-    onFault(err)
+    stream._notificationFault(method, err)
   }
 }
 

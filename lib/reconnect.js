@@ -121,23 +121,22 @@ class ClientConnection {
       errors.codes.QUEUE_FULL,
       `${this._queue.size} calls already wait for the connection to ${this._target} (maxQueuedCalls)`
     )
-    if (call === undefined) return false
-    if (call.cb) process.nextTick(callback, this._stream, call, err)
-    else call.reject(err)
+    if (call !== undefined) this._stream._refuse(call, err)
     return false
   }
 
   _expire(entry, ms) {
     if (!this._queue.delete(entry)) return
     this._release(entry)
+    // A legacy callback gets 'timeout', as for a call written and unanswered.
     if (entry.call.cb) this._stream._callback(entry.call, 'timeout')
-    else entry.call.reject(new errors.TimeoutError(entry.method, ms))
+    else this._stream._refuse(entry.call, new errors.TimeoutError(entry.method, ms))
   }
 
   _aborted(entry) {
     if (!this._queue.delete(entry)) return
     this._release(entry)
-    entry.call.reject(new errors.AbortError(entry.method, entry.signal.reason))
+    this._stream._refuse(entry.call, new errors.AbortError(entry.method, entry.signal.reason))
   }
 
   _release(entry) {
@@ -168,8 +167,7 @@ class ClientConnection {
       try {
         stream._call(entry.call, entry.params, options)
       } catch (err) {
-        if (entry.call.cb) this._stream._callback(entry.call, err)
-        else entry.call.reject(err)
+        stream._refuse(entry.call, err)
       }
     }
   }
@@ -234,9 +232,7 @@ class ClientConnection {
     this._queue.clear()
     for (const entry of queued) {
       this._release(entry)
-      if (entry.call === undefined) continue
-      if (entry.call.cb) this._stream._callback(entry.call, err)
-      else entry.call.reject(err)
+      if (entry.call !== undefined) this._stream._refuse(entry.call, err)
     }
   }
 
@@ -290,10 +286,6 @@ function resetStream(stream) {
   stream._peerEnded = false
   stream._closeError = undefined
   stream._endpoints = undefined
-}
-
-function callback(stream, call, err) {
-  stream._callback(call, err)
 }
 
 module.exports = { ClientConnection, DEFAULT_MAX_QUEUED_CALLS, BACKOFF_DEFAULTS }

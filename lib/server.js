@@ -8,6 +8,9 @@ const { RpcStream } = require('./stream')
 const errors = require('./errors')
 const v = require('./validate')
 const { IdleSweeper } = require('./idle')
+const diagnostics = require('./diagnostics')
+const { Counters, serverReport } = require('./stats')
+const debug = require('node:util').debuglog('msgpack-rpc')
 
 /** How long `close()` waits for in-flight requests before dropping connections. */
 const DEFAULT_CLOSE_TIMEOUT = 5000
@@ -34,6 +37,9 @@ class Server extends EventEmitter {
     this.maxConnections = opts.maxConnections
     this._native = undefined
     this._streams = new Set()
+    /** What closed connections counted, and how many were ever accepted (stats()). */
+    this._closedCounters = new Counters()
+    this._connectionsTotal = 0
     this._listening = false
     this._closing = false
     this._referenced = true
@@ -110,6 +116,9 @@ class Server extends EventEmitter {
       maxQueuedReplies: replyBudget(options),
     })
     this._streams.add(stream)
+    this._connectionsTotal++
+    if (debug.enabled) debug('accepted %s', stream._peerName())
+    if (diagnostics.connectionOpen.hasSubscribers) diagnostics.connectionOpen.publish({ stream, server: this })
     if (this._closing) {
       // Accepted just before close(): take it down with the rest.
       native.start(stream._onEvent)
@@ -130,8 +139,8 @@ class Server extends EventEmitter {
   }
 
   _forget(stream) {
-    this._streams.delete(stream)
     if (this._idle !== undefined) this._idle.delete(stream)
+    if (this._streams.delete(stream)) this._closedCounters.add(stream._counters)
     this._maybeClosed()
   }
 
@@ -192,6 +201,14 @@ class Server extends EventEmitter {
 
   get listening() {
     return this._listening
+  }
+
+  /**
+   * `stream.stats()` summed over every connection this server accepted,
+   * open or closed, plus `connections: { open, total }`.
+   */
+  stats() {
+    return serverReport(this._closedCounters, this._streams, this._connectionsTotal)
   }
 
   /** The connections currently open. */

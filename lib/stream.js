@@ -4,13 +4,18 @@
 // requests and notifications, and the per-tick write batching: every message
 // encoded during one tick goes to the native connection in one `write`.
 
+const { AsyncResource } = require('node:async_hooks')
 const { EventEmitter } = require('node:events')
+const { performance } = require('node:perf_hooks')
+const debug = require('node:util').debuglog('msgpack-rpc')
 const binding = require('./binding')
 const { Encoder, decodeMessages } = require('./codec')
 const { Socket } = require('./socket')
 const { Response } = require('./response')
 const { lookup, runRequestHandler, runNotificationHandler } = require('./handler')
 const errors = require('./errors')
+const diagnostics = require('./diagnostics')
+const { Counters, report } = require('./stats')
 
 const MAX_MSGID = 0xffffffff
 /** Timed-out or aborted msgids remembered so their late replies are dropped quietly. */
@@ -45,6 +50,12 @@ class PendingCall {
     this.reject = reject
     this.timer = undefined
     this.signal = undefined
+    /** performance.now() when the batch it went out in began, for the latency histogram. */
+    this.started = 0
+    /** Its `msgpack-rpc:call` context, while someone subscribes. */
+    this.trace = undefined
+    /** A legacy callback runs in the async context of the code that called. */
+    this.resource = undefined
   }
 }
 
@@ -111,6 +122,14 @@ class RpcStream extends EventEmitter {
     this._deliveries = 0
     /** A client's connection life (lib/reconnect.js); undefined on server streams. */
     this._client = undefined
+    this._counters = new Counters()
+    /**
+     * One clock read per batch, not per call (the clock costs more than the
+     * rest of the bookkeeping): when this tick's batch began, and when the
+     * batch of messages being dispatched arrived; -1 until read.
+     */
+    this._sentAt = -1
+    this._receivedAt = -1
     this.stream = new Socket(this)
     this._flush = this._flush.bind(this)
     this._onEvent = this._onEvent.bind(this)
@@ -129,7 +148,9 @@ class RpcStream extends EventEmitter {
   invoke(method, ...params) {
     const cb = typeof params[params.length - 1] === 'function' ? params.pop() : undefined
     if (cb) {
-      this._call(new PendingCall(method, cb, undefined, undefined), params, undefined)
+      const call = new PendingCall(method, cb, undefined, undefined)
+      if (diagnostics.traced(diagnostics.call)) this._traceCall(call, params, undefined)
+      else this._call(call, params, undefined)
       return !this._needDrain
     }
     return this._promiseCall(method, params, undefined)
@@ -154,11 +175,29 @@ class RpcStream extends EventEmitter {
     const promise = new Promise(captureSettlers)
     settling = undefined
     try {
-      this._call(call, params, options)
+      if (diagnostics.traced(diagnostics.call)) this._traceCall(call, params, options)
+      else this._call(call, params, options)
     } catch (err) {
       call.reject(err)
     }
     return promise
+  }
+
+  /** `_call` inside the `msgpack-rpc:call` tracing channel (someone subscribes). */
+  _traceCall(call, params, options) {
+    const trace = { method: call.method, params, stream: this }
+    call.trace = trace
+    const channel = diagnostics.call
+    try {
+      // Subscribers' stores (bindStore) reach the call's async context.
+      channel.start.runStores(trace, this._call, this, call, params, options)
+    } catch (err) {
+      trace.error = err
+      channel.error.publish(trace)
+      throw err
+    } finally {
+      channel.end.publish(trace)
+    }
   }
 
   /**
@@ -173,6 +212,8 @@ class RpcStream extends EventEmitter {
     if (this._client !== undefined && this._client.holdsNotify(method, params)) return true
     this._encoder.notification(method, params)
     this._queued()
+    this._counters.notificationsSent++
+    if (diagnostics.notifySent.hasSubscribers) diagnostics.notifySent.publish({ method, params, stream: this })
     return !this._needDrain
   }
 
@@ -187,34 +228,36 @@ class RpcStream extends EventEmitter {
 
   /** Sends a request; `call` settles through `cb` (legacy) or `resolve`/`reject`. */
   _call(call, params, options) {
-    const { method, cb, reject } = call
+    const { method, cb } = call
     checkMethod(method)
     const timeout = options && options.timeout !== undefined ? options.timeout : this._timeout
     const signal = options && options.signal
     if (signal && signal.aborted) {
-      return reject(new errors.AbortError(method, signal.reason))
+      return this._refuse(call, new errors.AbortError(method, signal.reason))
     }
     if (this._state === 'closing' || this._state === 'closed') {
       const err = this._closeError || new errors.ClosedError('connection closed')
-      if (cb) process.nextTick(cb, err)
-      else reject(this._closeError ? new errors.ClosedError(err.message, err) : err)
-      return
+      return this._refuse(call, cb || !this._closeError ? err : new errors.ClosedError(err.message, err))
     }
     if (this._client !== undefined && this._client.holds(call, params, options)) return
     if (this._pending.size >= this._maxPending) {
       const err = new errors.RpcError(errors.codes.TOO_MANY_PENDING, `${this._pending.size} calls are already awaiting a reply (maxPendingCalls)`)
-      if (cb) process.nextTick(cb, err)
-      else reject(err)
-      return
+      return this._refuse(call, err)
     }
     const id = this._nextId()
     try {
       this._encoder.request(id, method, params)
+      if (this._sentAt < 0) this._sentAt = performance.now()
+      call.started = this._sentAt
       this._queued()
     } catch (err) {
+      // Nothing of this call goes out: a later call must not inherit its clock read.
+      this._sentAt = -1
       if (cb) throw err
-      return reject(err)
+      return this._refuse(call, err)
     }
+    this._counters.callsSent++
+    if (cb) call.resource = new AsyncResource('msgpack-rpc:call')
     if (timeout > 0) {
       call.timer = setTimeout(() => this._expire(id, timeout), timeout)
       if (!this._referenced) call.timer.unref()
@@ -224,6 +267,15 @@ class RpcStream extends EventEmitter {
       this._watchSignal(signal, id)
     }
     this._pending.set(id, call)
+  }
+
+  /** A call refused before it was sent (aborted, closed, too many pending, unencodable). */
+  _refuse(call, err) {
+    const trace = call.trace
+    if (trace !== undefined) traceSettled(trace, err, undefined)
+    if (call.cb) process.nextTick(call.cb, err)
+    else call.reject(err)
+    if (trace !== undefined) diagnostics.call.asyncEnd.publish(trace)
   }
 
   _watchSignal(signal, id) {
@@ -285,15 +337,26 @@ class RpcStream extends EventEmitter {
     const call = this._settle(id)
     if (call === undefined) return
     this._abandon(id)
+    this._counters.timedOut++
+    if (debug.enabled) debug('timeout: call to "%s" (msgid %d) on %s had no reply in %d ms', call.method, id, this._peerName(), ms)
+    const trace = call.trace
+    // A legacy callback gets 'timeout'; the Error is built only for whoever else needs it.
+    const err = call.cb && trace === undefined ? undefined : new errors.TimeoutError(call.method, ms)
+    if (trace !== undefined) traceSettled(trace, err, undefined)
     if (call.cb) this._callback(call, 'timeout')
-    else call.reject(new errors.TimeoutError(call.method, ms))
+    else call.reject(err)
+    if (trace !== undefined) diagnostics.call.asyncEnd.publish(trace)
   }
 
   _abort(id) {
     const call = this._settle(id)
     if (call === undefined) return
     this._abandon(id)
-    call.reject(new errors.AbortError(call.method, call.signal && call.signal.reason))
+    this._counters.failed++
+    const err = new errors.AbortError(call.method, call.signal && call.signal.reason)
+    if (call.trace !== undefined) traceSettled(call.trace, err, undefined)
+    call.reject(err)
+    if (call.trace !== undefined) diagnostics.call.asyncEnd.publish(call.trace)
   }
 
   _failAll(err) {
@@ -303,13 +366,16 @@ class RpcStream extends EventEmitter {
       for (const [signal, entry] of this._signals) signal.removeEventListener('abort', entry.onAbort)
       this._signals = undefined
     }
+    this._counters.failed += calls.length
     for (const call of calls) {
       if (call.timer !== undefined) clearTimeout(call.timer)
+      const trace = call.trace
+      const typed =
+        (call.cb && trace === undefined) || (err.code && err.code.startsWith('ERR_MSGPACK_RPC_')) ? err : new errors.ClosedError(err.message, err)
+      if (trace !== undefined) traceSettled(trace, typed, undefined)
       if (call.cb) this._callback(call, err)
-      else {
-        const typed = err.code && err.code.startsWith('ERR_MSGPACK_RPC_') ? err : new errors.ClosedError(err.message, err)
-        call.reject(typed)
-      }
+      else call.reject(typed)
+      if (trace !== undefined) diagnostics.call.asyncEnd.publish(trace)
     }
   }
 
@@ -334,9 +400,11 @@ class RpcStream extends EventEmitter {
   _flush() {
     this._flushScheduled = false
     this._batched = 0
+    this._sentAt = -1
     if (this._encoder.length === 0) return
     const batch = this._encoder.take()
     if (this._state === 'closed') return
+    this._counters.bytesSent += batch.length
     // Bytes now waiting in the native queue, or -1 once it refuses writes.
     const pending = this._native.write(batch)
     if (pending < 0) return
@@ -422,6 +490,7 @@ class RpcStream extends EventEmitter {
     this._paused = false
     const held = this._held
     this._held = undefined
+    this._receivedAt = -1
     if (held !== undefined && decodeMessages(held, this)) return
     if (this._native.resumeReading !== undefined) this._native.resumeReading()
   }
@@ -437,11 +506,15 @@ class RpcStream extends EventEmitter {
     switch (kind) {
       case binding.MESSAGES:
         this._deliveries++
+        this._counters.bytesReceived += length === undefined ? payload.length : length
+        this._receivedAt = -1
         return decodeMessages(payload, this, length)
       case binding.CONNECT:
         this._endpoints = payload
         if (this._state === 'connecting') this._state = 'open'
         if (this._client !== undefined) this._client.onConnect()
+        if (debug.enabled) debug('connected to %s', this._peerName())
+        if (diagnostics.connectionOpen.hasSubscribers) diagnostics.connectionOpen.publish({ stream: this, server: undefined })
         this._emitGuarded(this.stream, 'connect')
         this._emitGuarded(this, 'ready')
         break
@@ -478,13 +551,17 @@ class RpcStream extends EventEmitter {
       if (this._closeError === undefined) this._closeError = new errors.ClosedError('connection closed by peer', err)
       return
     }
+    if (debug.enabled) debug('error from %s: %s (%s)', this._peerName(), err.message, err.code)
     if (this._closeError === undefined) this._closeError = err
     this._emitError(err)
   }
 
   /** Bytes from the peer this side cannot decode: the connection's end (a datagram's loss). */
   _onProtocolError(err) {
-    if (this._datagram) return this._emitError(err)
+    if (this._datagram) {
+      if (debug.enabled) debug('error from %s: %s (%s)', this._peerName(), err.message, err.code)
+      return this._emitError(err)
+    }
     this._onTransportError(err)
     this._destroy()
   }
@@ -492,6 +569,14 @@ class RpcStream extends EventEmitter {
   /** A throw that escaped dispatch: a bug of ours, reported, never thrown into the event loop. */
   _onDispatchFault(err) {
     errors.reportFault(this, this._server, errors.codes.INTERNAL, `internal error while dispatching a message: ${err && err.message}`, err)
+  }
+
+  _handlerFault(method, err) {
+    this._fault(errors.codes.HANDLER, `the handler of "${method}" failed after answering: ${err && err.message}`, err)
+  }
+
+  _notificationFault(method, err) {
+    this._fault(errors.codes.HANDLER, `the handler of notification "${method}" failed: ${err && err.message}`, err)
   }
 
   /** A fault of user code running for this stream (handler, listener). */
@@ -517,6 +602,7 @@ class RpcStream extends EventEmitter {
   _onClose() {
     if (this._state === 'closed') return
     if (this._client !== undefined && this._client.onNativeClose()) return
+    const name = debug.enabled ? this._peerName() : undefined
     const wasLocal = this._state === 'closing'
     this._state = 'closed'
     this._paused = false
@@ -526,6 +612,10 @@ class RpcStream extends EventEmitter {
     if (this._closeError === undefined) {
       this._closeError =
         this._peerEnded || !wasLocal ? new errors.ClosedError('connection closed by peer') : new errors.ClosedError('connection closed locally')
+    }
+    if (name !== undefined) debug('closed %s: %s', name, this._closeError.message)
+    if (diagnostics.connectionClose.hasSubscribers) {
+      diagnostics.connectionClose.publish({ stream: this, server: this._server, reason: this._closeError })
     }
     this._failAll(this._closeError)
     this._emitGuarded(this.stream, 'close', this._hadError)
@@ -544,21 +634,28 @@ class RpcStream extends EventEmitter {
       }
       return
     }
-    if (call.cb) {
-      if (error !== null) this._callback(call, error, result)
-      else this._callback(call, null, result)
-    } else if (error !== null) {
-      call.reject(new errors.RemoteError(error, call.method))
+    if (this._receivedAt < 0) this._receivedAt = performance.now()
+    this._counters.reply(this._receivedAt - call.started)
+    const trace = call.trace
+    if (error !== null) {
+      this._counters.failed++
+      const err = call.cb && trace === undefined ? undefined : new errors.RemoteError(error, call.method)
+      if (trace !== undefined) traceSettled(trace, err, undefined)
+      if (call.cb) this._callback(call, error, result)
+      else call.reject(err)
     } else {
-      call.resolve(result)
+      if (trace !== undefined) traceSettled(trace, undefined, result)
+      if (call.cb) this._callback(call, null, result)
+      else call.resolve(result)
     }
+    if (trace !== undefined) diagnostics.call.asyncEnd.publish(trace)
   }
 
-  /** A legacy callback; one that throws is reported, and the batch goes on. */
+  /** A legacy callback, in the caller's async context; one that throws is reported, and the batch goes on. */
   _callback(call, a, b) {
     try {
-      if (arguments.length > 2) call.cb(a, b)
-      else call.cb(a)
+      if (arguments.length > 2) call.resource.runInAsyncScope(call.cb, undefined, a, b)
+      else call.resource.runInAsyncScope(call.cb, undefined, a)
     } catch (err) {
       this._fault(errors.codes.CALLBACK, `the callback of a call to "${call.method}" threw: ${err && err.message}`, err)
     }
@@ -571,38 +668,67 @@ class RpcStream extends EventEmitter {
   _onRequest(id, name, params) {
     const method = methodName(name)
     this._incoming++
-    const response = new Response(this, id)
+    this._counters.callsReceived++
     if (this._refusingRequests) {
       // Only requests received before close() are handled.
-      response.error('server is closing')
+      new Response(this, id).error('server is closing')
       return
     }
     if (this._incoming > this._maxPending) {
       // A peer flooding us with requests it does not wait for.
-      response.error(`too many pending requests (${this._maxPending})`)
+      new Response(this, id).error(`too many pending requests (${this._maxPending})`)
       return
     }
+    // Each request is handled in an async context of its own, as node:http
+    // handles each request: what one handler puts in an AsyncLocalStorage
+    // (enterWith) is not seen by the next.
+    const scope = new AsyncResource('msgpack-rpc:request')
+    if (diagnostics.traced(diagnostics.handle)) {
+      const response = new diagnostics.TracedResponse(this, id, { method, params, stream: this })
+      scope.runInAsyncScope(this._traceRequest, this, method, params, response)
+    } else {
+      scope.runInAsyncScope(this._dispatchRequest, this, method, params, new Response(this, id))
+    }
+    if (this._maxQueuedReplies !== undefined && this._overReplyBudget()) this._paused = true
+  }
+
+  /** `_dispatchRequest` inside the `msgpack-rpc:handle` tracing channel (someone subscribes). */
+  _traceRequest(method, params, response) {
+    const channel = diagnostics.handle
+    const trace = response._trace
+    try {
+      channel.start.runStores(trace, this._dispatchRequest, this, method, params, response)
+    } finally {
+      channel.end.publish(trace)
+    }
+  }
+
+  /** Hands a request to the handler and the 'request' listeners. */
+  _dispatchRequest(method, params, response) {
     const handler = this.handler
     const fn = handler ? lookup(handler, method) : undefined
     if (fn !== undefined) {
-      runRequestHandler(fn, handler, params, response, this._appendResponse, (err) =>
-        this._fault(errors.codes.HANDLER, `the handler of "${method}" failed after answering: ${err && err.message}`, err)
-      )
+      runRequestHandler(fn, handler, params, response, this._appendResponse, this, method)
     }
     if (this.listenerCount('request') > 0) this._emitGuarded(this, 'request', method, params, response)
     // A handler without the method answers, unless a listener just did.
     if (handler && fn === undefined && !response.sent) response.error(`unknown method: ${method}`)
-    if (this._maxQueuedReplies !== undefined && this._overReplyBudget()) this._paused = true
   }
 
   _onNotify(name, params) {
     const method = methodName(name)
+    this._counters.notificationsReceived++
+    if (diagnostics.notifyReceived.hasSubscribers) diagnostics.notifyReceived.publish({ method, params, stream: this })
+    // Like a request, each notification gets an async context of its own.
+    new AsyncResource('msgpack-rpc:notification').runInAsyncScope(this._dispatchNotification, this, method, params)
+  }
+
+  /** Hands a notification to the handler and the 'notify' listeners. */
+  _dispatchNotification(method, params) {
     const handler = this.handler
     const fn = handler ? lookup(handler, method) : undefined
     if (fn !== undefined) {
-      runNotificationHandler(fn, handler, params, (err) =>
-        this._fault(errors.codes.HANDLER, `the handler of notification "${method}" failed: ${err && err.message}`, err)
-      )
+      runNotificationHandler(fn, handler, params, this, method)
     }
     if (this.listenerCount('notify') > 0) this._emitGuarded(this, 'notify', method, params)
   }
@@ -677,6 +803,16 @@ class RpcStream extends EventEmitter {
     return this
   }
 
+  /**
+   * Counts since this stream opened: calls and notifications each way,
+   * bytes, and the latency (ms) of the calls this side made. Every call sent
+   * is answered, failed (an error answer, the close, an abort), timed out or
+   * still pending.
+   */
+  stats() {
+    return report(this._counters, this._pending.size)
+  }
+
   /** Pending calls awaiting a reply. */
   get pendingCalls() {
     return this._pending.size
@@ -693,6 +829,18 @@ class RpcStream extends EventEmitter {
 
   async [Symbol.asyncDispose]() {
     await this.close()
+  }
+
+  /** The peer as `host:port` or a socket path, for debug lines. */
+  _peerName() {
+    try {
+      const host = this._endpoint('remoteAddress')
+      const port = this._endpoint('remotePort')
+      if (host !== undefined && port !== undefined) return `${host}:${port}`
+      return host || this._endpoint('localAddress') || '(not connected)'
+    } catch {
+      return '(not connected)'
+    }
   }
 
   _endpoint(name) {
@@ -763,6 +911,17 @@ function describe(value) {
   if (value === null || value === undefined) return String(value)
   if (typeof value === 'object') return `an instance of ${value.constructor ? value.constructor.name : 'Object'}`
   return `${typeof value} ${String(value)}`
+}
+
+/** A traced call's reply or failure: `error` (and the error channel) or `result`, then asyncStart. */
+function traceSettled(trace, error, result) {
+  if (error !== undefined) {
+    trace.error = error
+    diagnostics.call.error.publish(trace)
+  } else {
+    trace.result = result
+  }
+  diagnostics.call.asyncStart.publish(trace)
 }
 
 module.exports = { RpcStream, argError }

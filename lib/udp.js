@@ -11,6 +11,8 @@ const binding = require('./binding')
 const { RpcStream } = require('./stream')
 const errors = require('./errors')
 const v = require('./validate')
+const diagnostics = require('./diagnostics')
+const { Counters, serverReport } = require('./stats')
 
 /** The largest UDP payload over IPv4. */
 const DEFAULT_MAX_DATAGRAM_SIZE = v.MAX_DATAGRAM_SIZE
@@ -148,6 +150,9 @@ class UdpServer extends EventEmitter {
     this._handler = (typeof listener === 'object' && listener) || this._options.handler || undefined
     this._peerIdleTimeout = this._options.peerIdleTimeout || DEFAULT_PEER_IDLE_TIMEOUT
     this._peers = new Map()
+    /** What forgotten peers counted, and how many peers were ever seen (stats()). */
+    this._closedCounters = new Counters()
+    this._peersTotal = 0
     this._socket = undefined
     this._closing = false
     this._sweeper = undefined
@@ -206,6 +211,8 @@ class UdpServer extends EventEmitter {
       const entry = { transport, stream, lastSeen: 0 }
       peer = entry
       this._peers.set(key, entry)
+      this._peersTotal++
+      if (diagnostics.connectionOpen.hasSubscribers) diagnostics.connectionOpen.publish({ stream, server: this })
       // A peer that expired and came back has a new entry under the same key.
       stream.once('close', () => {
         if (this._peers.get(key) === entry) this._peers.delete(key)
@@ -228,7 +235,14 @@ class UdpServer extends EventEmitter {
   }
 
   /** Called by a peer's stream when it closes (the map entry goes on 'close'). */
-  _forget() {}
+  _forget(stream) {
+    this._closedCounters.add(stream._counters)
+  }
+
+  /** As `Server#stats()`: every peer's counts, known or forgotten; `connections` counts peers. */
+  stats() {
+    return serverReport(this._closedCounters, this.connections, this._peersTotal)
+  }
 
   /** The peers currently known (each an RpcStream). */
   get connections() {

@@ -162,3 +162,25 @@ function isStream(value: unknown): boolean {
 const code: ErrorCode = codes.HANDLER
 const more: ErrorCode[] = [codes.CALLBACK, codes.INTERNAL, codes.NO_ADDON]
 void bytes, anything, typedClient, isStream, code, more, echoed
+
+// The argument forms added with the option checks.
+export async function argumentForms(port: number): Promise<void> {
+  const a = rpc.createClient(port, { host: '127.0.0.1', timeout: 1000 })
+  const b = rpc.createClient(port, '127.0.0.1', { timeout: 1000 }, () => undefined)
+  const server = await rpc.listen(0, '127.0.0.1', { ping: () => 'pong' }, { appendResponse: false })
+  const udp = rpc.createUdpServer({ ping: () => 'pong' }, { peerIdleTimeout: 1000 })
+  udp.listen(() => undefined)
+  const peers: number = udp.connections.length
+  udp.getConnections((err, count) => count + peers)
+  udp.close((err) => err && err.message)
+  const c = rpc.createUdpClient(port, { timeout: 100 })
+  await Promise.all([a.close(), b.close(), c.close(), server.close()])
+}
+
+// stats(): the same shape on streams, servers (plus connections) and UDP servers.
+function readStats(stream: RpcStream, srv: Server, udp: UdpServer): number {
+  const mine = stream.stats()
+  const theirs = srv.stats()
+  return mine.calls.failed + mine.latency.p99 + theirs.connections.open + theirs.bytes.received + udp.stats().connections.total
+}
+void readStats

@@ -7,7 +7,7 @@ const { performance } = require('node:perf_hooks')
 const { UsageError } = require('./args')
 const { parseArg } = require('./json')
 const { parseTarget, describe, open } = require('./target')
-const { Histogram } = require('./histogram')
+const { Histogram } = require('../histogram')
 const { EXIT, withDeadline } = require('./exit')
 
 const help = `Usage: msgpack-rpc bench <target> [options]

@@ -1,7 +1,7 @@
 'use strict'
-// A fixed-bucket latency histogram for `msgpack-rpc bench`: buckets grow by
-// 2% from 1 µs to about an hour, so recording a call allocates nothing and a
-// percentile is within 2% of the true value.
+// A fixed-bucket latency histogram (stream stats, `msgpack-rpc bench`):
+// buckets grow by 2% from 1 µs to about an hour, so recording a call
+// allocates nothing and a percentile is within 2% of the true value.
 
 const GROWTH = 1.02
 const LOG_GROWTH = Math.log(GROWTH)
@@ -9,6 +9,7 @@ const BUCKETS = Math.ceil(Math.log(3600e6) / LOG_GROWTH) + 1
 
 class Histogram {
   constructor() {
+    // Float64: a long-lived stream's bucket can pass 2^32 calls.
     this.counts = new Float64Array(BUCKETS)
     this.count = 0
     this.max = 0
@@ -21,6 +22,17 @@ class Histogram {
     this.counts[i]++
     this.count++
     if (ms > this.max) this.max = ms
+  }
+
+  /** Adds `other`'s calls to this one (a server's stats sum its streams'). */
+  add(other) {
+    if (other.count === 0) return this
+    const counts = this.counts
+    const theirs = other.counts
+    for (let i = 0; i < BUCKETS; i++) counts[i] += theirs[i]
+    this.count += other.count
+    if (other.max > this.max) this.max = other.max
+    return this
   }
 
   /** The latency (ms) under which `p` percent of the calls finished. */
