@@ -253,6 +253,8 @@ export interface KeepAliveOptions {
 export interface ServerOptions extends ConnectionOptions, KeepAliveOptions {
   /** Close a connection that received nothing for this many ms, has no request in progress and awaits no reply (default none). */
   idleTimeout?: number
+  /** Close a connection with `ERR_MSGPACK_RPC_PROTOCOL` when a message is still incomplete this many ms after its first bytes arrived (slowloris; default none). */
+  maxMessageTime?: number
   /** How long `close()` lets in-flight requests finish, in ms (default 5000). */
   closeTimeout?: number
   /** Connections past this many are closed as soon as they are accepted. */

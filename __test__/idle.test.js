@@ -61,3 +61,72 @@ test('idleTimeout is checked like the other options', () => {
   assert.throws(() => rpc.createServer({}, { idleTimeout: 0 }), { code: 'ERR_OUT_OF_RANGE' })
   assert.throws(() => new rpc.SessionPool({ idleTimeout: 'soon' }), { code: 'ERR_INVALID_ARG_TYPE' })
 })
+
+const net = require('node:net')
+const { encode } = rpc
+
+/** A raw TCP connection to `port`; resolves once connected. */
+function rawConnect(port) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => resolve(socket))
+    socket.once('error', reject)
+  })
+}
+
+test('maxMessageTime closes a connection whose message stays incomplete (slowloris) with ERR_MSGPACK_RPC_PROTOCOL', { timeout: 10000 }, async () => {
+  const errorsSeen = []
+  const server = rpc.createServer((stream) => stream.on('error', (err) => errorsSeen.push(err)), { maxMessageTime: 40 })
+  const port = await listen(server)
+  const socket = await rawConnect(port)
+  try {
+    const request = encode([0, 1, 'echo', ['x'.repeat(100)]])
+    // The first half, then nothing more.
+    socket.write(request.subarray(0, 50))
+    await once(socket, 'close')
+    assert.equal(errorsSeen.length, 1)
+    assert.equal(errorsSeen[0].code, 'ERR_MSGPACK_RPC_PROTOCOL')
+    assert.match(errorsSeen[0].message, /maxMessageTime/)
+  } finally {
+    socket.destroy()
+    await closeAll(server)
+  }
+})
+
+test('a message trickled a byte at a time is not idle; it is answered once complete', async () => {
+  const server = rpc.createServer({ echo: (v) => v }, { idleTimeout: 40, appendResponse: false })
+  const port = await listen(server)
+  const socket = await rawConnect(port)
+  try {
+    const request = encode([0, 7, 'echo', ['trickled']])
+    let closed = false
+    socket.on('close', () => (closed = true))
+    const reply = once(socket, 'data')
+    for (let i = 0; i < request.length; i++) {
+      socket.write(request.subarray(i, i + 1))
+      await new Promise((resolve) => setTimeout(resolve, 15))
+      assert.equal(closed, false)
+    }
+    const [bytes] = await reply
+    assert.deepEqual(rpc.decode(bytes), [1, 7, null, 'trickled'])
+  } finally {
+    socket.destroy()
+    await closeAll(server)
+  }
+})
+
+test('pipelined complete messages never count as one slow message', async () => {
+  const server = rpc.createServer({ echo: (v) => v }, { maxMessageTime: 30, appendResponse: false })
+  const port = await listen(server)
+  const client = rpc.createClient({ port, host: '127.0.0.1' })
+  try {
+    const stop = Date.now() + 200
+    while (Date.now() < stop) {
+      const batch = []
+      for (let i = 0; i < 64; i++) batch.push(client.request('echo', ['y'.repeat(3000)]))
+      await Promise.all(batch)
+    }
+    assert.equal(client.closed, false)
+  } finally {
+    await closeAll(client, server)
+  }
+})

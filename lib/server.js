@@ -44,7 +44,10 @@ class Server extends EventEmitter {
     this._closing = false
     this._referenced = true
     this._onEvent = this._onEvent.bind(this)
-    this._idle = opts.idleTimeout ? new IdleSweeper(opts.idleTimeout, (stream) => stream._closeWhenIdle()) : undefined
+    this._idle =
+      opts.idleTimeout || opts.maxMessageTime
+        ? new IdleSweeper({ idleTimeout: opts.idleTimeout, maxMessageTime: opts.maxMessageTime }, (stream) => stream._closeWhenIdle())
+        : undefined
   }
 
   /** Sets the object whose methods answer requests. */

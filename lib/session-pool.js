@@ -21,7 +21,7 @@ class SessionPool {
   constructor(options) {
     const { idleTimeout, ...clientOptions } = v.validateOptions(options, POOL_OPTIONS, 'SessionPool()')
     this._options = clientOptions
-    this._idle = idleTimeout ? new IdleSweeper(idleTimeout, (client) => this._evict(client)) : undefined
+    this._idle = idleTimeout ? new IdleSweeper({ idleTimeout }, (client) => this._evict(client)) : undefined
     this.clients = {}
   }
 

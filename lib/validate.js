@@ -34,6 +34,7 @@ const SERVER_OPTIONS = {
   ...CONNECTION_OPTIONS,
   ...KEEPALIVE_OPTIONS,
   idleTimeout: integer(1, I32_MAX),
+  maxMessageTime: integer(1, I32_MAX),
   maxQueuedReplies: integer(1, U32_MAX),
   maxConnections: integer(0, I32_MAX),
   closeTimeout: integer(0, I32_MAX),

@@ -107,6 +107,9 @@ pub struct Connection {
     failure: parking_lot::Mutex<Option<Error>>,
     /// This connection's share of its server's budget for incomplete messages.
     budget: parking_lot::Mutex<Option<BudgetSlot>>,
+    /// Bytes of an incomplete message the reader held after its last read
+    /// (JavaScript's `maxMessageTime` check reads it).
+    partial: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -129,6 +132,7 @@ impl Connection {
             external_done: Notify::new(),
             failure: parking_lot::Mutex::new(None),
             budget: parking_lot::Mutex::new(None),
+            partial: AtomicUsize::new(0),
         }
     }
 
@@ -141,10 +145,16 @@ impl Connection {
     /// (after each read). Over the server's budget, the connection holding
     /// the most is failed, which may be this one.
     pub fn holding_partial(&self, bytes: usize) {
+        self.partial.store(bytes, Ordering::Relaxed);
         let slot = self.budget.lock();
         if let Some(slot) = slot.as_ref() {
             slot.hold(bytes);
         }
+    }
+
+    /// Bytes of an incomplete message held after the last read.
+    pub fn partial_bytes(&self) -> usize {
+        self.partial.load(Ordering::Relaxed)
     }
 
     /// Fails the connection from outside its tasks: `error` is reported,

@@ -162,7 +162,10 @@ impl NativeConnection {
 
     /// Runs `f` on the connection's TCP socket; false when there is none
     /// (not connected, closed, or a unix socket) or the option failed.
-    fn with_tcp_socket(&self, f: impl FnOnce(&socket2::SockRef<'_>) -> std::io::Result<()>) -> bool {
+    fn with_tcp_socket(
+        &self,
+        f: impl FnOnce(&socket2::SockRef<'_>) -> std::io::Result<()>,
+    ) -> bool {
         use std::os::fd::{AsRawFd, BorrowedFd};
         let Some(socket) = self.conn.socket() else {
             return false;
@@ -329,6 +332,13 @@ impl NativeConnection {
     #[napi]
     pub fn pending_bytes(&self) -> u32 {
         u32::try_from(self.conn.pending_bytes()).unwrap_or(u32::MAX)
+    }
+
+    /// Bytes of an incomplete message buffered after the last read (0 when
+    /// every byte read so far was a complete message).
+    #[napi]
+    pub fn partial_bytes(&self) -> u32 {
+        u32::try_from(self.conn.partial_bytes()).unwrap_or(u32::MAX)
     }
 
     /// Flushes what is queued, then closes.
