@@ -7,6 +7,7 @@
 // RpcStream calls in through five hooks (`holds`, `holdsNotify`,
 // `onConnect`, `onTransportError`, `onNativeClose`) and `stop` from close().
 
+const { AsyncResource } = require('node:async_hooks')
 const errors = require('./errors')
 
 const DEFAULT_MAX_QUEUED_CALLS = 1024
@@ -95,6 +96,8 @@ class ClientConnection {
     const timeout = options && options.timeout !== undefined ? options.timeout : stream._timeout
     const signal = options && options.signal
     const entry = new Queued(call, call.method, params, timeout > 0 ? Date.now() + timeout : 0, signal)
+    // The callback runs in the caller's async context, whenever the call is written.
+    if (call.cb) call.resource = new AsyncResource('msgpack-rpc:call')
     if (timeout > 0) {
       entry.timer = setTimeout(() => this._expire(entry, timeout), timeout)
       if (!stream._referenced) entry.timer.unref()

@@ -257,7 +257,7 @@ class RpcStream extends EventEmitter {
       return this._refuse(call, err)
     }
     this._counters.callsSent++
-    if (cb) call.resource = new AsyncResource('msgpack-rpc:call')
+    if (cb && call.resource === undefined) call.resource = new AsyncResource('msgpack-rpc:call')
     if (timeout > 0) {
       call.timer = setTimeout(() => this._expire(id, timeout), timeout)
       if (!this._referenced) call.timer.unref()
