@@ -308,6 +308,14 @@ export interface ListenOptions {
   host?: string
   path?: string
   backlog?: number
+  /** A listening socket's descriptor to accept on (systemd socket activation passes 3); the server owns it from then on. */
+  fd?: number
+  /** A net.Server, a net.Socket or `{ fd }` whose listening socket the server takes over. */
+  handle?: { fd: number } | import('node:net').Server | import('node:net').Socket
+  /** SO_REUSEPORT: several processes (or workers) bind one port and the kernel spreads connections over them. */
+  reusePort?: boolean
+  /** In a node:cluster worker, bind in this process instead of sharing the port through the primary. */
+  exclusive?: boolean
 }
 
 export interface CallOptions {

@@ -37,11 +37,7 @@ function connectRaw(port) {
   return once(socket, 'connect').then(() => socket)
 }
 
-// The Tokio reader (MSGPACK_RPC_READER=tokio, kept for comparison and to be
-// removed) delivers through a threadsafe function and cannot be paused.
-const tokioReader = process.env.MSGPACK_RPC_READER === 'tokio'
-
-test('the MESSAGES callback returning true pauses delivery until resumeReading()', { skip: tokioReader && 'the Tokio reader cannot pause' }, async () => {
+test('the MESSAGES callback returning true pauses delivery until resumeReading()', async () => {
   // Three notifications of 40 KiB: more than one read batch (64 KiB) holds.
   const notes = [1, 2, 3].map((i) => encode([2, 'n', [i, Buffer.alloc(40 * 1024, i)]]))
   const batches = [] // for each delivery: the messages, and how many resumes preceded it
@@ -92,7 +88,7 @@ test('the MESSAGES callback returning true pauses delivery until resumeReading()
   }
 })
 
-test('a drain does not resume a reader that JavaScript paused', { skip: tokioReader && 'the Tokio reader cannot pause' }, async () => {
+test('a drain does not resume a reader that JavaScript paused', async () => {
   const seen = []
   let conn
   let drained
@@ -161,7 +157,9 @@ test('write() returns the bytes still waiting to be written, and -1 once ended',
     assert.ok(pending > 0, 'something is queued once the socket is full')
     const more = conn.write(chunk)
     assert.ok(more >= pending + chunk.length - 1, `the queue grows by what was written (${pending} -> ${more})`)
-    assert.equal(conn.pendingBytes(), more)
+    // The writer task may have written some of it since (the kernel takes more as it can).
+    const now = conn.pendingBytes()
+    assert.ok(now > 0 && now <= more, `pendingBytes() ${now} is what write() reported or less (${more})`)
     conn.end()
     assert.equal(conn.write(chunk), -1)
   } finally {

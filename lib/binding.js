@@ -1,6 +1,6 @@
 'use strict'
-// Loads the native addon and names the event kinds it reports (mirrors
-// src/js/events.rs). The addon comes from a build in this checkout
+// Loads the native addon and re-exports the event kinds and default limits
+// it defines (src/js/events.rs, src/js/constants.rs). The addon comes from a build in this checkout
 // (`npm install` / `npm run build` writes msgpack-rpc.<triple>.node here) or,
 // for a registry install, from the platform package npm picked through
 // optionalDependencies (msgpack-rpc-<triple>, holding only that file).
@@ -81,13 +81,33 @@ function load() {
   throw err
 }
 
+const native = load()
+
+/**
+ * The complete messages a NativeDeframer found in `chunk`: usually the
+ * front of the chunk itself (a view, no copy), else the copy it made.
+ */
+function messagesOf(batch, chunk) {
+  if (batch.length !== undefined) return chunk.subarray(0, batch.length)
+  return batch.messages
+}
+
 module.exports = {
-  native: load(),
-  MESSAGES: 0,
-  CONNECT: 1,
-  DRAIN: 2,
-  END: 3,
-  ERROR: 4,
-  CLOSE: 5,
-  CONNECTION: 6,
+  native,
+  messagesOf,
+  // Event kinds, the first argument of every native event callback.
+  MESSAGES: native.MESSAGES,
+  CONNECT: native.CONNECT,
+  DRAIN: native.DRAIN,
+  END: native.END,
+  ERROR: native.ERROR,
+  CLOSE: native.CLOSE,
+  CONNECTION: native.CONNECTION,
+  // Defaults the core applies when an option is not given.
+  DEFAULT_HIGH_WATER_MARK: native.DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_MAX_DEPTH: native.DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_MESSAGE_SIZE: native.DEFAULT_MAX_MESSAGE_SIZE,
+  DEFAULT_MAX_BUFFERED_BYTES: native.DEFAULT_MAX_BUFFERED_BYTES,
+  READ_CHUNK: native.READ_CHUNK,
+  BATCH_SIZE: native.BATCH_SIZE,
 }

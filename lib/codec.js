@@ -5,9 +5,10 @@
 // batch of complete messages the Rust framer has already checked.
 
 const { RpcError, EncodeError, codes } = require('./errors')
+const { DEFAULT_MAX_DEPTH } = require('./binding')
 
-/** Nesting past this is taken for a cycle (the framer refuses deeper input too). */
-const MAX_DEPTH = 1000
+/** Nesting past the framer's default depth limit is taken for a cycle: a peer would refuse it anyway. */
+const MAX_DEPTH = DEFAULT_MAX_DEPTH
 const TIMESTAMP = -1
 /** Strings shorter than this are encoded by hand; longer ones by Buffer#utf8Write. */
 const SHORT_STRING = 64

@@ -54,8 +54,9 @@ class DuplexTransport {
       return this._fail(err)
     }
     if (batch.replies) this._writable.write(batch.replies)
+    const messages = binding.messagesOf(batch, chunk)
     // true: the stream's reply budget is spent; it calls resumeReading() later.
-    if (batch.messages && this._onEvent(binding.MESSAGES, batch.messages) === true) this._readable.pause()
+    if (messages && this._onEvent(binding.MESSAGES, messages) === true) this._readable.pause()
   }
 
   /** Delivers again after the stream asked for a pause. */

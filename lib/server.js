@@ -3,7 +3,9 @@
 // RpcStream whose requests go to the server's handler.
 
 const { EventEmitter } = require('node:events')
+const net = require('node:net')
 const binding = require('./binding')
+const cluster = require('./cluster')
 const { RpcStream } = require('./stream')
 const errors = require('./errors')
 const v = require('./validate')
@@ -62,24 +64,48 @@ class Server extends EventEmitter {
 
   /**
    * Starts listening: `listen(port[, host][, backlog][, cb])`,
-   * `listen(path[, cb])` or `listen({ port, host, path, backlog }[, cb])`.
+   * `listen(path[, cb])`, `listen(handle[, cb])` or
+   * `listen({ port, host, path, backlog, fd, handle, reusePort, exclusive }[, cb])`.
+   * In a node:cluster worker the port is shared with the other workers
+   * through the primary, as a net.Server's is (see lib/cluster.js).
    */
   listen(...args) {
     const cb = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
     const target = listenTarget(args)
     if (this._native) throw new errors.RpcError('ERR_SERVER_ALREADY_LISTEN', 'listen() was called on a listening server')
     if (cb) this.once('listening', cb)
+    const nativeOptions = connectionOptions(this._options, true)
+    if (cluster.sharesThroughPrimary(target)) {
+      this._closing = false
+      this._native = new cluster.ClusterListener(target, nativeOptions, this._onEvent, (err) => {
+        if (err) {
+          this._native = undefined
+          this.emit('error', err)
+          return
+        }
+        this._listening = true
+        this.emit('listening')
+      })
+      if (!this._referenced) this._native.setRef(false)
+      return this
+    }
     try {
-      this._native = binding.native.NativeServer.listen(
-        { path: target.path, host: target.host, port: target.port },
-        target.backlog,
-        connectionOptions(this._options, true),
-        this._onEvent
-      )
+      this._native =
+        target.fd !== undefined
+          ? binding.native.NativeServer.listenFd(target.fd, target.take, target.backlog, nativeOptions, this._onEvent)
+          : binding.native.NativeServer.listen(
+              { path: target.path, host: target.host, port: target.port },
+              target.backlog,
+              nativeOptions,
+              this._onEvent,
+              target.reusePort
+            )
     } catch (err) {
       process.nextTick(() => this.emit('error', err))
       return this
     }
+    // listen(netServer): the descriptor is ours now; Node must stop accepting on it.
+    if (target.release) target.release()
     this._listening = true
     this._closing = false
     if (!this._referenced) this._native.setRef(false)
@@ -92,7 +118,7 @@ class Server extends EventEmitter {
       case binding.CONNECTION:
         return this._onConnection(payload)
       case binding.ERROR:
-        if (this.listenerCount('error') > 0) this.emit('error', errors.fromNative(payload))
+        if (this.listenerCount('error') > 0) this.emit('error', payload instanceof Error ? payload : errors.fromNative(payload))
         return
       case binding.CLOSE:
         this._native = undefined
@@ -244,15 +270,22 @@ class Server extends EventEmitter {
 }
 
 /**
- * `{ port, host, path, backlog }` from listen()'s positional forms, checked
- * as `net.Server#listen` checks them.
+ * What to listen on, from listen()'s positional forms, checked as
+ * `net.Server#listen` checks them: `{ port, host, backlog, reusePort,
+ * exclusive }`, `{ path, backlog }` or `{ fd, take, release, backlog }`.
  */
 function listenTarget(args) {
   const [first, second, third] = args
   if (first !== null && typeof first === 'object') {
+    // listen(handle): a net.Server or net.Socket (anything with _handle).
+    if ('_handle' in first) return { ...handleTarget(first, 'handle'), backlog: backlogArg(second) }
     const o = v.validateOptions(first, v.LISTEN_OPTIONS, 'listen()')
-    if (o.path !== undefined) return { path: o.path, backlog: o.backlog }
-    return { port: o.port || 0, host: o.host, backlog: o.backlog }
+    const flags = { reusePort: o.reusePort, exclusive: o.exclusive, backlog: o.backlog }
+    if (o.handle !== undefined) return { ...handleTarget(o.handle, 'options.handle'), ...flags }
+    // A bare descriptor is the server's from now on, as with net.Server.
+    if (o.fd !== undefined) return { fd: o.fd, take: true, ...flags }
+    if (o.path !== undefined) return { path: o.path, ...flags }
+    return { port: o.port || 0, host: o.host, ...flags }
   }
   if (typeof first === 'string' && !/^\s*\d+\s*$/.test(first)) {
     return { path: first, backlog: backlogArg(second) }
@@ -265,6 +298,23 @@ function listenTarget(args) {
     return { port, backlog: backlogArg(second === undefined || second === null ? third : second) }
   }
   throw v.invalidArgValue('options', first)
+}
+
+/**
+ * The descriptor of a handle as net.Server#listen(handle) takes it: a
+ * net.Server or net.Socket (its `_handle`), or an object with `fd`. The
+ * native side listens on a duplicate; a Node object that was listening is
+ * closed once that works, so only we accept (Node moves the handle over).
+ */
+function handleTarget(handle, name) {
+  const inner = handle._handle || handle
+  const fd = inner && inner.fd
+  if (!Number.isInteger(fd) || fd < 0) {
+    throw v.invalidArgValue(name, handle, 'must be a net.Server, a net.Socket or an object with a non-negative integer fd')
+  }
+  if (handle instanceof net.Server) return { fd, take: false, release: () => handle.close() }
+  if (handle instanceof net.Socket) return { fd, take: false, release: () => handle.destroy() }
+  return { fd, take: false }
 }
 
 function backlogArg(backlog) {

@@ -21,7 +21,7 @@ const MAX_MSGID = 0xffffffff
 /** Timed-out or aborted msgids remembered so their late replies are dropped quietly. */
 const MAX_ABANDONED = 65536
 /** Bytes of encoded-but-unflushed messages past which writes report backpressure. */
-const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
+const { DEFAULT_HIGH_WATER_MARK } = binding
 /** Calls awaiting a reply, and requests awaiting our answer, per stream. */
 const DEFAULT_MAX_PENDING_CALLS = 65536
 /** Messages encoded in one tick before they are written without waiting for its end. */
@@ -389,7 +389,7 @@ class RpcStream extends EventEmitter {
       // Let the peer start on the first messages of a long burst while we
       // encode the rest. Written from this thread: handing the syscall to
       // the writer thread costs a wake-up and, on a busy machine, gains no
-      // parallelism (measured 14-19% fewer calls/s that way).
+      // parallelism (docs/design.md, "Writes").
       this._flush()
     } else if (!this._flushScheduled) {
       this._flushScheduled = true

@@ -68,7 +68,8 @@ class DatagramTransport {
       return this._onEvent(binding.ERROR, { code: err.code || errors.codes.PROTOCOL, message: err.message })
     }
     if (batch.replies) this._send(batch.replies)
-    if (batch.messages) this._onEvent(binding.MESSAGES, batch.messages)
+    const messages = binding.messagesOf(batch, datagram)
+    if (messages) this._onEvent(binding.MESSAGES, messages)
   }
 
   _send(bytes) {

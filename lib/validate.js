@@ -71,6 +71,13 @@ const LISTEN_OPTIONS = {
   host: string,
   path: string,
   backlog: integer(0, I32_MAX),
+  // A listening socket inherited or handed over (systemd passes fd 3).
+  fd: integer(0, I32_MAX),
+  handle: object,
+  // SO_REUSEPORT: several processes bind one port, the kernel spreads connections.
+  reusePort: boolean,
+  // In a cluster worker: bind here instead of sharing through the primary.
+  exclusive: boolean,
 }
 
 // ---- the errors, worded as Node words them ---------------------------------
@@ -272,6 +279,9 @@ function integer(min, max) {
 }
 function objectOrNull(value, name) {
   validateHandler(value, name)
+}
+function object(value, name) {
+  validateObject(value, name)
 }
 function boolean(value, name) {
   validateBoolean(value, name)

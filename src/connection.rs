@@ -1,6 +1,7 @@
-//! One MessagePack-RPC connection over any byte stream: the reader that
-//! frames incoming bytes and hands every complete message of a read on in one
-//! [`Event::Messages`], and the [`Outbox`] writer.
+//! One MessagePack-RPC connection over a socket: the [`Outbox`] writer, the
+//! connection's end, and what the reader (which runs on the JavaScript
+//! thread, see [`crate::reader`]) calls to frame what it read, answer broken
+//! requests, pause, and report how reading ended.
 //!
 //! The connection answers requests whose envelope is broken (when their msgid
 //! can be read) by itself; anything else that is not MessagePack-RPC ends the
@@ -8,7 +9,6 @@
 //! reported as [`Event::End`] and leaves ours open until [`Connection::end`].
 //! The last event is always [`Event::Close`].
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::BytesMut;
@@ -21,14 +21,7 @@ use crate::framer::Limits;
 use crate::guard::panic_message;
 use crate::outbox::{Outbox, WriterExit, DEFAULT_HIGH_WATER_MARK};
 use crate::shutdown::Stop;
-use crate::transport::{Endpoints, Io, SharedSocket};
-
-/// How much is read from the socket at a time.
-const READ_CHUNK: usize = 64 * 1024;
-
-/// Bytes handed to the consumer and not yet acknowledged, past which the
-/// reader stops reading. Bounds memory when JavaScript is slower than the network.
-const MAX_UNDELIVERED: usize = 8 * 1024 * 1024;
+use crate::transport::{Endpoints, SharedSocket};
 
 /// What a connection reports, in order; [`Event::Close`] is always last.
 #[derive(Debug)]
@@ -36,8 +29,6 @@ pub enum Event {
     /// The transport is connected (sent by whoever dials it, before any
     /// other event).
     Connect(Endpoints),
-    /// One or more complete, envelope-checked messages, concatenated.
-    Messages(Vec<u8>),
     /// The outbox emptied after having been over its high-water mark.
     Drain,
     /// The peer ended its side of the connection.
@@ -64,10 +55,6 @@ pub struct Options {
     pub pause_reading_above: Option<usize>,
     /// Backlog size past which the caller should wait for [`Event::Drain`].
     pub high_water_mark: usize,
-    /// Reads are done by someone else (the binding reads on the JavaScript
-    /// thread through libuv) who reports the end with
-    /// [`Connection::external_read_finished`]; no reader task runs.
-    pub external_reader: bool,
 }
 
 impl Options {
@@ -86,7 +73,6 @@ impl Default for Options {
             limits: Limits::default(),
             pause_reading_above: None,
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
-            external_reader: false,
         }
     }
 }
@@ -94,15 +80,15 @@ impl Default for Options {
 /// The handle to a running connection.
 #[derive(Debug)]
 pub struct Connection {
+    options: Options,
     outbox: Arc<Outbox>,
     stop: Arc<Stop>,
-    undelivered: Arc<Undelivered>,
-    /// The connected socket, for an external reader; dropped when the
-    /// connection closes so the descriptor does not outlive it.
+    /// The connected socket, for the reader; dropped when the connection
+    /// closes so the descriptor does not outlive it.
     socket: parking_lot::Mutex<Option<SharedSocket>>,
-    /// How an external reader ended, and the signal that it did.
-    external_exit: parking_lot::Mutex<Option<ReadOutcome>>,
-    external_done: Notify,
+    /// How the reader ended, and the signal that it did.
+    read_exit: parking_lot::Mutex<Option<ReadOutcome>>,
+    read_done: Notify,
     /// Why the connection was failed from outside (see `fail_with`).
     failure: parking_lot::Mutex<Option<Error>>,
     /// This connection's share of its server's budget for incomplete messages.
@@ -112,24 +98,18 @@ pub struct Connection {
     partial: AtomicUsize,
 }
 
-#[derive(Debug, Default)]
-struct Undelivered {
-    bytes: AtomicUsize,
-    notify: Notify,
-}
-
 impl Connection {
     /// A connection whose outbox accepts writes already; [`Connection::run`]
     /// starts it once the transport is there (a client may write while it
     /// is still connecting).
-    pub fn new(options: &Options) -> Self {
+    pub fn new(options: Options) -> Self {
         Connection {
+            options,
             outbox: Arc::new(Outbox::with_threshold(options.backlog_threshold())),
             stop: Arc::new(Stop::new()),
-            undelivered: Arc::default(),
             socket: parking_lot::Mutex::new(None),
-            external_exit: parking_lot::Mutex::new(None),
-            external_done: Notify::new(),
+            read_exit: parking_lot::Mutex::new(None),
+            read_done: Notify::new(),
             failure: parking_lot::Mutex::new(None),
             budget: parking_lot::Mutex::new(None),
             partial: AtomicUsize::new(0),
@@ -202,7 +182,7 @@ impl Connection {
         self.stop.is_triggered()
     }
 
-    /// Records the connected socket (for an external reader to read from).
+    /// Records the connected socket (for the reader to read from).
     pub fn set_socket(&self, socket: SharedSocket) {
         *self.socket.lock() = Some(socket);
     }
@@ -212,16 +192,16 @@ impl Connection {
         self.socket.lock().clone()
     }
 
-    /// An external reader stopped; `run` finishes the connection.
-    pub fn external_read_finished(&self, outcome: ReadOutcome) {
-        let mut exit = self.external_exit.lock();
+    /// The reader stopped; `run` finishes the connection.
+    pub fn read_finished(&self, outcome: ReadOutcome) {
+        let mut exit = self.read_exit.lock();
         if exit.is_none() {
             *exit = Some(outcome);
-            self.external_done.notify_one();
+            self.read_done.notify_one();
         }
     }
 
-    /// For an external reader: hands the complete messages in `buf` to
+    /// For the reader: hands the complete messages in `buf` to
     /// `deliver` in batches of at most `max` bytes (see
     /// [`Deframer::drain`]), and answers broken requests.
     ///
@@ -240,12 +220,17 @@ impl Connection {
         })
     }
 
-    /// For an external reader: whether to stop reading until
+    /// For the reader: whether to stop reading until
     /// [`Event::Drain`] because too many replies wait to be written.
-    pub fn should_pause_reading(&self, options: &Options) -> bool {
-        options
+    pub fn should_pause_reading(&self) -> bool {
+        self.options
             .pause_reading_above
             .is_some_and(|limit| self.outbox.over(limit))
+    }
+
+    /// The settings this connection was made with.
+    pub fn options(&self) -> &Options {
+        &self.options
     }
 
     /// Resolves once the connection is destroyed or has failed.
@@ -253,21 +238,12 @@ impl Connection {
         self.stop.wait().await
     }
 
-    /// The consumer finished with `bytes` of an [`Event::Messages`].
-    pub fn delivered(&self, bytes: usize) {
-        self.undelivered.bytes.fetch_sub(bytes, Ordering::SeqCst);
-        self.undelivered.notify.notify_one();
-    }
-
-    /// Runs the connection over `io` until it closes, then emits
+    /// Writes `socket` until the connection closes (the reader reports
+    /// how reading ended with [`Connection::read_finished`]), then emits
     /// [`Event::Close`].
-    pub async fn run<S: Io>(&self, io: Arc<S>, sink: Arc<dyn EventSink>, options: Options) {
+    pub async fn run(&self, socket: SharedSocket, sink: Arc<dyn EventSink>) {
         let reading = async {
-            let exit = if options.external_reader {
-                self.external_exit().await
-            } else {
-                self.read_loop(&*io, &*sink, options).await
-            };
+            let exit = self.read_exit().await;
             match &exit {
                 // Half-close: the peer may still read. The consumer ends our
                 // side once it has answered what it received.
@@ -278,10 +254,7 @@ impl Connection {
             exit
         };
         let writing = async {
-            let exit = self
-                .outbox
-                .run(io.clone(), || sink.emit(Event::Drain))
-                .await;
+            let exit = self.outbox.run(socket, || sink.emit(Event::Drain)).await;
             self.stop.trigger();
             exit
         };
@@ -331,10 +304,10 @@ impl Connection {
         sink.emit(Event::Close);
     }
 
-    async fn external_exit(&self) -> ReadOutcome {
+    async fn read_exit(&self) -> ReadOutcome {
         loop {
-            let done = self.external_done.notified();
-            if let Some(outcome) = self.external_exit.lock().take() {
+            let done = self.read_done.notified();
+            if let Some(outcome) = self.read_exit.lock().take() {
                 return outcome;
             }
             tokio::select! {
@@ -342,94 +315,6 @@ impl Connection {
                 _ = self.stop.wait() => return ReadOutcome::Stopped,
             }
         }
-    }
-
-    async fn read_loop<S: Io>(
-        &self,
-        io: &S,
-        sink: &dyn EventSink,
-        options: Options,
-    ) -> ReadOutcome {
-        let mut deframer = Deframer::new(options.limits);
-        let mut buf = BytesMut::with_capacity(READ_CHUNK);
-        loop {
-            if let Some(limit) = options.pause_reading_above {
-                if self.outbox.pending() > limit {
-                    tokio::select! {
-                        _ = self.outbox.wait_drained() => {}
-                        _ = self.stop.wait() => return ReadOutcome::Stopped,
-                    }
-                }
-            }
-            while self.undelivered.bytes.load(Ordering::SeqCst) > MAX_UNDELIVERED {
-                let notified = self.undelivered.notify.notified();
-                tokio::select! {
-                    _ = notified => {}
-                    _ = self.stop.wait() => return ReadOutcome::Stopped,
-                }
-            }
-            if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-                buf.reserve(READ_CHUNK);
-            }
-            let read = match io.try_read_buf(&mut buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    tokio::select! {
-                        ready = io.readable() => match ready {
-                            Ok(()) => continue,
-                            Err(e) => Err(e),
-                        },
-                        _ = self.stop.wait() => return ReadOutcome::Stopped,
-                    }
-                }
-                read => read,
-            };
-            match read {
-                Ok(0) => {
-                    return match Deframer::check_end(buf.len()) {
-                        Ok(()) => ReadOutcome::Eof,
-                        Err(e) => ReadOutcome::Failed(e),
-                    }
-                }
-                Ok(_) => {}
-                Err(source) => {
-                    return ReadOutcome::Failed(Error::Sys {
-                        syscall: "read",
-                        source,
-                    })
-                }
-            }
-            if let Err(e) = self.frame_messages(&mut deframer, &mut buf, sink) {
-                return ReadOutcome::Failed(e);
-            }
-            self.holding_partial(buf.len());
-        }
-    }
-
-    /// Hands on every complete message in `buf` and removes it; answers
-    /// requests whose envelope is broken.
-    fn frame_messages(
-        &self,
-        deframer: &mut Deframer,
-        buf: &mut BytesMut,
-        sink: &dyn EventSink,
-    ) -> Result<()> {
-        let deframed = deframer.take(buf)?;
-        if !deframed.replies.is_empty() {
-            // A closed outbox means the connection is going away anyway.
-            let _ = self.outbox.write(&deframed.replies, false);
-        }
-        self.deliver(deframed.messages, sink);
-        Ok(())
-    }
-
-    fn deliver(&self, batch: Vec<u8>, sink: &dyn EventSink) {
-        if batch.is_empty() {
-            return;
-        }
-        self.undelivered
-            .bytes
-            .fetch_add(batch.len(), Ordering::SeqCst);
-        sink.emit(Event::Messages(batch));
     }
 }
 

@@ -62,6 +62,27 @@ impl Deframer {
         Ok(Deframed { messages, replies })
     }
 
+    /// Frames `chunk` where it lies, when a new message starts at its front
+    /// and every complete message in it is valid: returns how many bytes at
+    /// its front are complete messages (what follows starts an incomplete
+    /// one, which the framer has scanned as far as `chunk` goes, so it must
+    /// be framed on from a buffer holding it). `None` when a complete
+    /// message is not valid: frame the whole chunk through [`Deframer::take`]
+    /// instead, which answers or refuses it.
+    ///
+    /// # Errors
+    /// As [`Deframer::take`].
+    pub fn valid_prefix(&mut self, chunk: &[u8]) -> Result<Option<usize>> {
+        let mut valid = 0;
+        while let Some(len) = self.framer.next_frame(&chunk[valid..])? {
+            if message::check(&chunk[valid..valid + len]).is_err() {
+                return Ok(None);
+            }
+            valid += len;
+        }
+        Ok(Some(valid))
+    }
+
     /// Hands the complete, valid messages at the front of `buf` to
     /// `deliver` straight from `buf`, in batches of at most `max` bytes
     /// (a single bigger message goes alone), and drops them from `buf`;
@@ -131,6 +152,37 @@ mod tests {
     use super::*;
     use crate::test_support::{encode, notification};
     use rmpv::Value;
+
+    #[test]
+    fn a_chunk_of_valid_messages_is_framed_where_it_lies() {
+        let mut chunk = notification("a", vec![]);
+        chunk.extend(notification("b", vec![Value::from(1)]));
+        let whole = chunk.len();
+        let third = notification("c", vec![Value::from("tail")]);
+        chunk.extend_from_slice(&third[..3]);
+        let mut deframer = Deframer::new(Limits::default());
+        assert_eq!(deframer.valid_prefix(&chunk).unwrap(), Some(whole));
+        // The incomplete message goes on from a buffer holding its start.
+        let mut buf = BytesMut::from(&chunk[whole..]);
+        buf.extend_from_slice(&third[3..]);
+        assert_eq!(deframer.take(&mut buf).unwrap().messages, third);
+    }
+
+    #[test]
+    fn a_chunk_holding_a_broken_request_is_left_to_take() {
+        let mut chunk = notification("a", vec![]);
+        chunk.extend(encode(&Value::Array(vec![
+            0.into(),
+            7.into(),
+            "m".into(),
+            1.into(),
+        ])));
+        let mut deframer = Deframer::new(Limits::default());
+        assert_eq!(deframer.valid_prefix(&chunk).unwrap(), None);
+        let got = deframer.take(&mut BytesMut::from(&chunk[..])).unwrap();
+        assert_eq!(got.messages, notification("a", vec![]));
+        assert!(!got.replies.is_empty());
+    }
 
     #[test]
     fn takes_complete_messages_and_keeps_the_rest() {

@@ -33,10 +33,6 @@ pub enum Error {
     #[error("internal error; {0}")]
     Internal(String),
 
-    /// An address could not be understood.
-    #[error("invalid address; {0}")]
-    InvalidAddress(String),
-
     /// The operating system refused an operation.
     #[error("{}", describe_io(.0))]
     Io(#[from] io::Error),
@@ -93,7 +89,6 @@ impl Error {
             }
             Error::Closed => "ERR_MSGPACK_RPC_CLOSED".into(),
             Error::Internal(_) => "ERR_MSGPACK_RPC_INTERNAL".into(),
-            Error::InvalidAddress(_) => "ERR_MSGPACK_RPC_INVALID_ADDRESS".into(),
             Error::Io(err) | Error::Sys { source: err, .. } | Error::Os { source: err, .. } => {
                 io_code(err).to_string()
             }
@@ -183,10 +178,12 @@ fn errno_name(errno: i32) -> Option<&'static str> {
     Some(match errno {
         1 => "EPERM",
         2 => "ENOENT",
+        9 => "EBADF",
         13 => "EACCES",
         22 => "EINVAL",
         24 => "EMFILE",
         32 => "EPIPE",
+        88 => "ENOTSOCK",
         98 => "EADDRINUSE",
         99 => "EADDRNOTAVAIL",
         101 => "ENETUNREACH",

@@ -13,27 +13,34 @@
 //! - [`deframer`]: byte stream → batches of checked messages (and error replies).
 //! - [`outbox`]: the coalescing write queue and its writer task.
 //! - [`budget`]: the server-wide cap on bytes held for incomplete messages.
-//! - [`connection`]: one connection: reader, batching, writer, events.
-//! - [`transport`]: addresses, TCP and unix sockets (and the write-only
-//!   handling of sockets read on the JavaScript thread).
+//! - [`connection`]: one connection: writer, end, events, and what the
+//!   reader calls.
+//! - [`reader`]: reading a socket (the libuv-free part of the
+//!   JavaScript-thread reader).
+//! - [`transport`]: addresses, TCP and unix sockets (write-only for Tokio:
+//!   the JavaScript thread reads them).
 //! - [`server`]: the accept loop.
 //! - [`shutdown`]: the stop signal tasks wait on.
 //! - [`runtime`]: the process-wide Tokio runtime.
 //! - `js`: the napi binding (feature `node`).
 #![deny(clippy::all)]
+// Without the binding (`--no-default-features`, the Rust tests) only the
+// tests use the core; dead code is found by the `node` build.
+#![cfg_attr(not(feature = "node"), allow(dead_code))]
 
-pub mod budget;
-pub mod connection;
-pub mod deframer;
-pub mod error;
+pub(crate) mod budget;
+pub(crate) mod connection;
+pub(crate) mod deframer;
+pub(crate) mod error;
 pub mod framer;
-pub mod guard;
-pub mod message;
-pub mod outbox;
-pub mod runtime;
-pub mod server;
-pub mod shutdown;
-pub mod transport;
+pub(crate) mod guard;
+pub(crate) mod message;
+pub(crate) mod outbox;
+pub(crate) mod reader;
+pub(crate) mod runtime;
+pub(crate) mod server;
+pub(crate) mod shutdown;
+pub(crate) mod transport;
 
 #[cfg(test)]
 mod test_support;

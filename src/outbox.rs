@@ -45,8 +45,6 @@ struct Queue {
 pub struct Outbox {
     queue: Mutex<Queue>,
     wake: Notify,
-    /// Notified whenever the queue empties, for anyone waiting to drain.
-    drained: Notify,
     /// Pending size past which the queue is backlogged (a drain follows).
     threshold: usize,
     /// Triggered by `close()`: interrupts a write blocked on a peer that does not read.
@@ -79,18 +77,12 @@ impl Default for Outbox {
 }
 
 impl Outbox {
-    /// An empty outbox with the default backlog threshold.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// An empty outbox that reports a drain once its queue, having held
     /// more than `threshold` bytes, empties.
     pub fn with_threshold(threshold: usize) -> Self {
         Outbox {
             queue: Mutex::default(),
             wake: Notify::new(),
-            drained: Notify::new(),
             threshold,
             aborted: Stop::new(),
         }
@@ -153,19 +145,6 @@ impl Outbox {
         over
     }
 
-    /// Resolves when nothing is waiting to be written.
-    pub async fn wait_drained(&self) {
-        loop {
-            let notified = self.drained.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.pending() == 0 || self.is_closed() {
-                return;
-            }
-            notified.await;
-        }
-    }
-
     /// Writes what is queued, then shuts the write side down.
     pub fn end(&self) {
         let mut q = self.queue.lock();
@@ -187,12 +166,6 @@ impl Outbox {
         drop(q);
         self.aborted.trigger();
         self.wake.notify_one();
-        self.drained.notify_waiters();
-    }
-
-    /// Whether [`Outbox::close`] was called.
-    pub fn is_closed(&self) -> bool {
-        self.queue.lock().closed
     }
 
     /// Runs the writer over `io` until the outbox is ended or closed.
@@ -225,7 +198,6 @@ impl Outbox {
                 }
             };
             if let Some((ending, was_backlogged)) = idle {
-                self.drained.notify_waiters();
                 if was_backlogged {
                     on_drain();
                 }
@@ -274,18 +246,24 @@ async fn write_all<S: Io>(io: &S, mut data: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::{Socket, WriteOnly};
     use tokio::io::AsyncReadExt;
     use tokio::net::UnixStream;
+
+    /// `socket` as connections write it.
+    fn write_only(socket: UnixStream) -> Arc<WriteOnly> {
+        Arc::new(WriteOnly::new(Socket::Unix(socket)).unwrap())
+    }
 
     #[tokio::test]
     async fn writes_everything_queued_then_ends() {
         let (ours, mut peer) = UnixStream::pair().unwrap();
-        let outbox = Arc::new(Outbox::new());
+        let outbox = Arc::new(Outbox::default());
         // Queued before the writer runs, then written directly once it does.
         outbox.write(b"hello ", true).unwrap();
         let writer = tokio::spawn({
             let outbox = outbox.clone();
-            async move { outbox.run(Arc::new(ours), || {}).await }
+            async move { outbox.run(write_only(ours), || {}).await }
         });
         tokio::task::yield_now().await;
         outbox.write(&[b'x'; 1000], true).unwrap();
@@ -302,11 +280,11 @@ mod tests {
     #[tokio::test]
     async fn close_aborts_a_writer_blocked_on_a_peer_that_does_not_read() {
         let (ours, _peer) = UnixStream::pair().unwrap();
-        let outbox = Arc::new(Outbox::new());
+        let outbox = Arc::new(Outbox::default());
         outbox.write(&vec![1; 8 * 1024 * 1024], true).unwrap();
         let writer = tokio::spawn({
             let outbox = outbox.clone();
-            async move { outbox.run(Arc::new(ours), || {}).await }
+            async move { outbox.run(write_only(ours), || {}).await }
         });
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         assert!(outbox.pending() > 0);
@@ -335,7 +313,7 @@ mod tests {
                 let outbox = outbox.clone();
                 async move {
                     outbox
-                        .run(Arc::new(ours), move || drains.send(()).unwrap())
+                        .run(write_only(ours), move || drains.send(()).unwrap())
                         .await
                 }
             });

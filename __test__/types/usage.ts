@@ -8,6 +8,12 @@ server.listen(0, '127.0.0.1', () => {
   const address = server.address()
   if (address && typeof address === 'object') console.log(address.port)
 })
+// Scaling out: SO_REUSEPORT, an inherited descriptor, a handle, cluster-exclusive.
+export const scaled = [
+  createServer().listen({ port: 7777, host: '127.0.0.1', reusePort: true }),
+  createServer().listen({ fd: 3 }),
+  createServer().listen({ handle: net.createServer(), exclusive: true }),
+]
 server.on('connection', (stream: RpcStream) => {
   stream.on('request', (method: string, params: any[], response) => response.result(method))
   stream.on('notify', (method, params) => console.log(method, params.length))

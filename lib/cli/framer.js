@@ -3,7 +3,7 @@
 // for `msgpack-rpc tap`, which forwards bytes untouched and decodes copies.
 // Resumable: a value split across chunks is walked once, not once per chunk.
 
-const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024
+const { DEFAULT_MAX_MESSAGE_SIZE } = require('../binding')
 
 /** Header size of each marker byte that has a fixed size (payload included). */
 const FIXED = new Map([

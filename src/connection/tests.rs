@@ -1,19 +1,40 @@
-//! Socket-level tests of a connection over real TCP, with a channel as sink.
+//! Socket-level tests of a connection over real TCP: the connection runs as
+//! the binding runs it, its socket read by [`reader_task`] through the same
+//! [`crate::reader`] code as the JavaScript-thread reader, with libuv's
+//! poll replaced by Tokio's readiness.
 
 use super::*;
 use crate::framer::Framer;
+use crate::reader::{self, Filled};
 use crate::test_support::encode;
-use crate::transport::{self, Acceptor, Addr};
+use crate::transport::{self, Acceptor, Addr, Socket};
 use rmpv::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-struct Channel(mpsc::UnboundedSender<Event>);
+/// What a test sees: the connection's events, and the message batches the
+/// reader hands on (which go to JavaScript in the binding).
+#[derive(Debug)]
+enum Got {
+    Messages(Vec<u8>),
+    Drain,
+    End,
+    Error(Error),
+    Close,
+}
+
+struct Channel(mpsc::UnboundedSender<Got>);
 
 impl EventSink for Channel {
     fn emit(&self, event: Event) {
-        let _ = self.0.send(event);
+        let _ = self.0.send(match event {
+            Event::Connect(_) => return,
+            Event::Drain => Got::Drain,
+            Event::End => Got::End,
+            Event::Error(e) => Got::Error(e),
+            Event::Close => Got::Close,
+        });
     }
 }
 
@@ -26,29 +47,86 @@ fn request(id: u32, method: &str) -> Vec<u8> {
     ]))
 }
 
+/// Reads `conn`'s socket as `src/js/uv_reader.rs` does (without its pause
+/// by JavaScript): fill, frame and hand on, pause while the outbox is over
+/// its limit, report how reading ended.
+async fn reader_task(conn: Arc<Connection>, messages: mpsc::UnboundedSender<Got>) {
+    let socket = conn.socket().expect("started with a socket");
+    let mut deframer = Deframer::new(conn.options().limits);
+    let mut buf = BytesMut::new();
+    let outcome = loop {
+        if conn.is_destroyed() {
+            break ReadOutcome::Stopped;
+        }
+        if conn.should_pause_reading() {
+            // The binding resumes on the drain event; polling is enough here.
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            continue;
+        }
+        let filled = reader::fill(&socket, &mut buf);
+        let drained = conn.drain_messages(&mut deframer, &mut buf, 64 * 1024, |batch| {
+            let _ = messages.send(Got::Messages(batch.to_vec()));
+            true
+        });
+        if let Err(e) = drained {
+            break ReadOutcome::Failed(e);
+        }
+        conn.holding_partial(buf.len());
+        match filled {
+            Filled::Pending => {}
+            Filled::Eof => break reader::at_end(buf.len()),
+            Filled::Failed(e) => break ReadOutcome::Failed(e),
+        }
+        tokio::select! {
+            _ = socket.readable() => {}
+            _ = conn.destroyed() => {}
+        }
+    };
+    conn.holding_partial(0);
+    conn.read_finished(outcome);
+}
+
+/// Starts `socket` as the binding starts an accepted connection (of a
+/// server with `budget`).
+fn start(
+    socket: Socket,
+    options: Options,
+    budget: Option<&Arc<crate::budget::PartialBudget>>,
+) -> (Arc<Connection>, mpsc::UnboundedReceiver<Got>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let conn = Arc::new(Connection::new(options));
+    if let Some(budget) = budget {
+        conn.join_budget(budget);
+    }
+    let socket = socket.into_write_only().unwrap();
+    conn.set_socket(socket.clone());
+    tokio::spawn(reader_task(conn.clone(), tx.clone()));
+    tokio::spawn({
+        let conn = conn.clone();
+        async move { conn.run(socket, Arc::new(Channel(tx))).await }
+    });
+    (conn, rx)
+}
+
 /// A server-side connection on an ephemeral port and a raw client socket.
-async fn pair(options: Options) -> (Arc<Connection>, mpsc::UnboundedReceiver<Event>, TcpStream) {
-    let acceptor = Acceptor::bind(
+async fn pair(options: Options) -> (Arc<Connection>, mpsc::UnboundedReceiver<Got>, TcpStream) {
+    let acceptor = Acceptor::bind_with(
         &Addr::Tcp {
             host: "127.0.0.1".into(),
             port: 0,
         },
         16,
+        false,
     )
     .unwrap();
     let port = acceptor.local().local_port.unwrap();
     let client = transport::connect_tcp("127.0.0.1", port).await.unwrap();
     let socket = acceptor.accept().await.unwrap();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let conn = Arc::new(Connection::new(&options));
-    tokio::spawn({
-        let conn = conn.clone();
-        async move { socket.run(&conn, Arc::new(Channel(tx)), options).await }
-    });
+    let (conn, rx) = start(socket, options, None);
     (conn, rx, client)
 }
 
-async fn next(rx: &mut mpsc::UnboundedReceiver<Event>) -> Event {
+async fn next(rx: &mut mpsc::UnboundedReceiver<Got>) -> Got {
     tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
         .await
         .expect("no event within 5 s")
@@ -79,7 +157,7 @@ async fn delivers_every_message_of_one_read_in_one_batch() {
     let mut got = Vec::new();
     while got.len() < bytes.len() {
         match next(&mut rx).await {
-            Event::Messages(batch) => got.extend(batch),
+            Got::Messages(batch) => got.extend(batch),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -93,15 +171,16 @@ async fn a_peer_that_ends_its_side_still_gets_what_is_written_until_we_end() {
     let reply = read_value(&mut client).await;
     assert_eq!(reply[1], Value::from(9));
     client.shutdown().await.unwrap();
-    assert!(matches!(next(&mut rx).await, Event::End));
+    assert!(matches!(next(&mut rx).await, Got::End));
     // Half-closed: our side stays open for answers owed.
     conn.write(&request(10, "late answer"), true).unwrap();
     let reply = read_value(&mut client).await;
     assert_eq!(reply[1], Value::from(10));
     conn.end();
-    assert!(matches!(next(&mut rx).await, Event::Close));
+    assert!(matches!(next(&mut rx).await, Got::Close));
     let mut buf = [0u8; 8];
     assert_eq!(client.read(&mut buf).await.unwrap(), 0);
+    assert!(conn.socket().is_none(), "the socket is released on close");
 }
 
 #[tokio::test]
@@ -119,7 +198,7 @@ async fn answers_a_request_with_a_broken_envelope_and_goes_on() {
     assert_eq!(reply[1], Value::from(4));
     assert!(reply[2].as_str().unwrap().contains("params array"));
     client.write_all(&request(5, "ok")).await.unwrap();
-    assert!(matches!(next(&mut rx).await, Event::Messages(_)));
+    assert!(matches!(next(&mut rx).await, Got::Messages(_)));
 }
 
 #[tokio::test]
@@ -127,10 +206,10 @@ async fn garbage_reports_a_protocol_error_and_closes() {
     let (_conn, mut rx, mut client) = pair(Options::default()).await;
     client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
     match next(&mut rx).await {
-        Event::Error(e) => assert_eq!(e.code(), "ERR_MSGPACK_RPC_PROTOCOL"),
+        Got::Error(e) => assert_eq!(e.code(), "ERR_MSGPACK_RPC_PROTOCOL"),
         other => panic!("unexpected {other:?}"),
     }
-    assert!(matches!(next(&mut rx).await, Event::Close));
+    assert!(matches!(next(&mut rx).await, Got::Close));
 }
 
 #[tokio::test]
@@ -149,7 +228,7 @@ async fn a_huge_length_header_is_refused_at_once() {
         .await
         .unwrap();
     match next(&mut rx).await {
-        Event::Error(e) => assert_eq!(e.code(), "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE"),
+        Got::Error(e) => assert_eq!(e.code(), "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE"),
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -160,7 +239,7 @@ async fn a_peer_closing_mid_message_is_a_protocol_error() {
     client.write_all(&request(1, "x")[..5]).await.unwrap();
     client.shutdown().await.unwrap();
     match next(&mut rx).await {
-        Event::Error(e) => assert!(e.to_string().contains("middle of a message")),
+        Got::Error(e) => assert!(e.to_string().contains("middle of a message")),
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -169,7 +248,7 @@ async fn a_peer_closing_mid_message_is_a_protocol_error() {
 async fn destroy_closes_without_waiting_for_the_peer() {
     let (conn, mut rx, mut client) = pair(Options::default()).await;
     conn.destroy();
-    assert!(matches!(next(&mut rx).await, Event::Close));
+    assert!(matches!(next(&mut rx).await, Got::Close));
     let mut buf = [0u8; 8];
     assert_eq!(client.read(&mut buf).await.unwrap(), 0);
     assert!(matches!(conn.write(b"x", true), Err(Error::Closed)));
@@ -197,106 +276,31 @@ async fn stops_reading_while_a_peer_does_not_read_its_replies() {
 #[tokio::test]
 async fn a_panicking_task_is_reported_and_closes() {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let conn = Arc::new(Connection::new(&Options::default()));
+    let conn = Arc::new(Connection::new(Options::default()));
     let sink: Arc<dyn EventSink> = Arc::new(Channel(tx));
     conn.spawn_supervised(&tokio::runtime::Handle::current(), sink, async {
         panic!("boom");
     });
     match next(&mut rx).await {
-        Event::Error(e) => {
+        Got::Error(e) => {
             assert_eq!(e.code(), "ERR_MSGPACK_RPC_INTERNAL");
             assert!(e.to_string().contains("boom"));
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(matches!(next(&mut rx).await, Event::Close));
+    assert!(matches!(next(&mut rx).await, Got::Close));
     assert!(conn.is_destroyed());
-}
-
-#[tokio::test]
-async fn an_external_reader_hands_messages_over_and_reports_the_end() {
-    let options = Options {
-        external_reader: true,
-        ..Options::default()
-    };
-    let (ours, mut peer) = tokio::net::UnixStream::pair().unwrap();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let conn = Arc::new(Connection::new(&options));
-    let socket = crate::transport::Socket::Unix(ours).into_shared();
-    conn.set_socket(socket.clone());
-    tokio::spawn({
-        let conn = conn.clone();
-        async move { socket.run(&conn, Arc::new(Channel(tx)), options).await }
-    });
-    // What the JS-thread reader does: read, frame, answer broken requests.
-    let bad = encode(&Value::Array(vec![
-        0.into(),
-        3.into(),
-        "m".into(),
-        1.into(),
-    ]));
-    peer.write_all(&[request(1, "ok"), bad].concat())
-        .await
-        .unwrap();
-    let mut buf = BytesMut::new();
-    let mut deframer = Deframer::new(Limits::default());
-    let reader = conn.socket().unwrap();
-    for _ in 0..100_000 {
-        if buf.len() >= 10 {
-            break;
-        }
-        let mut chunk = [0u8; 256];
-        match reader.read_now(&mut chunk) {
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(_) => tokio::task::yield_now().await,
-        }
-    }
-    let mut messages = Vec::new();
-    conn.drain_messages(&mut deframer, &mut buf, 64 * 1024, |batch| {
-        messages.extend_from_slice(batch);
-        true
-    })
-    .unwrap();
-    assert_eq!(messages, request(1, "ok"));
-    let reply = read_value_unix(&mut peer).await;
-    assert_eq!(reply[1], Value::from(3));
-    conn.external_read_finished(ReadOutcome::Eof);
-    assert!(matches!(next(&mut rx).await, Event::End));
-    conn.end();
-    assert!(matches!(next(&mut rx).await, Event::Close));
-    assert!(conn.socket().is_none(), "the socket is released on close");
-}
-
-async fn read_value_unix(peer: &mut tokio::net::UnixStream) -> Value {
-    let mut buf = Vec::new();
-    let mut framer = Framer::new(Limits::default());
-    loop {
-        let mut chunk = [0u8; 4096];
-        let n = peer.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "closed before a reply");
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(len) = framer.next_frame(&buf).unwrap() {
-            return rmpv::decode::read_value(&mut &buf[..len]).unwrap();
-        }
-    }
 }
 
 /// A server-side connection sharing `budget`, and its raw client socket.
 async fn budgeted(
     acceptor: &Acceptor,
     budget: &Arc<crate::budget::PartialBudget>,
-) -> (Arc<Connection>, mpsc::UnboundedReceiver<Event>, TcpStream) {
+) -> (Arc<Connection>, mpsc::UnboundedReceiver<Got>, TcpStream) {
     let port = acceptor.local().local_port.unwrap();
     let client = transport::connect_tcp("127.0.0.1", port).await.unwrap();
     let socket = acceptor.accept().await.unwrap();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let options = Options::default();
-    let conn = Arc::new(Connection::new(&options));
-    conn.join_budget(budget);
-    tokio::spawn({
-        let conn = conn.clone();
-        async move { socket.run(&conn, Arc::new(Channel(tx)), options).await }
-    });
+    let (conn, rx) = start(socket, Options::default(), Some(budget));
     (conn, rx, client)
 }
 
@@ -313,12 +317,13 @@ async fn until_held(budget: &crate::budget::PartialBudget, bytes: usize) {
 
 #[tokio::test]
 async fn the_connection_holding_most_of_the_servers_partial_budget_is_failed() {
-    let acceptor = Acceptor::bind(
+    let acceptor = Acceptor::bind_with(
         &Addr::Tcp {
             host: "127.0.0.1".into(),
             port: 0,
         },
         16,
+        false,
     )
     .unwrap();
     let budget = crate::budget::PartialBudget::new(1000);
@@ -336,7 +341,7 @@ async fn the_connection_holding_most_of_the_servers_partial_budget_is_failed() {
     // The smaller connection's read takes the total over 1000: the bigger one goes.
     small_client.write_all(&whole[..500]).await.unwrap();
     match next(&mut big_rx).await {
-        Event::Error(e) => {
+        Got::Error(e) => {
             assert_eq!(e.code(), "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE");
             assert!(
                 e.to_string().contains("maxBufferedBytes (1000 bytes)"),
@@ -345,7 +350,7 @@ async fn the_connection_holding_most_of_the_servers_partial_budget_is_failed() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(matches!(next(&mut big_rx).await, Event::Close));
+    assert!(matches!(next(&mut big_rx).await, Got::Close));
     assert!(big.is_destroyed());
     until_held(&budget, 500).await;
     // The other connection goes on: its message completes and is delivered.
@@ -353,7 +358,7 @@ async fn the_connection_holding_most_of_the_servers_partial_budget_is_failed() {
     let mut got = Vec::new();
     while got.len() < whole.len() {
         match next(&mut small_rx).await {
-            Event::Messages(batch) => got.extend(batch),
+            Got::Messages(batch) => got.extend(batch),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -370,7 +375,7 @@ async fn a_peer_that_resets_the_connection_closes_it_without_an_error() {
         .unwrap();
     drop(client);
     match next(&mut rx).await {
-        Event::Close => {}
+        Got::Close => {}
         other => panic!("expected a plain close, got {other:?}"),
     }
 }
@@ -389,6 +394,52 @@ async fn a_backlog_over_pause_reading_above_drains_even_under_the_high_water_mar
     assert!(pending > 100);
     let mut got = [0u8; 200];
     client.read_exact(&mut got).await.unwrap();
-    assert!(matches!(next(&mut rx).await, Event::Drain));
+    assert!(matches!(next(&mut rx).await, Got::Drain));
     conn.destroy();
+}
+
+#[tokio::test]
+async fn a_panic_while_reading_fails_the_connection_with_an_internal_error() {
+    // What `guarded` in src/js/uv_reader.rs does around every read callback:
+    // catch the panic, report it as how reading ended.
+    let (ours, mut peer) = tokio::net::UnixStream::pair().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let conn = Arc::new(Connection::new(Options::default()));
+    let socket = Socket::Unix(ours).into_write_only().unwrap();
+    conn.set_socket(socket.clone());
+    tokio::spawn({
+        let (conn, socket) = (conn.clone(), socket.clone());
+        async move { conn.run(socket, Arc::new(Channel(tx))).await }
+    });
+    peer.write_all(&request(1, "x")).await.unwrap();
+    let mut buf = BytesMut::new();
+    let mut deframer = Deframer::new(Limits::default());
+    let mut handed_on = 0;
+    for _ in 0..100 {
+        socket.readable().await.unwrap();
+        let caught = crate::guard::catch_panic(|| {
+            reader::fill(&socket, &mut buf);
+            conn.drain_messages(&mut deframer, &mut buf, 64 * 1024, |_| {
+                panic!("a panic while handing a batch on")
+            })
+        });
+        if let Err(e) = caught {
+            conn.read_finished(ReadOutcome::Failed(e));
+            handed_on += 1;
+            break;
+        }
+    }
+    assert_eq!(handed_on, 1, "the request was never read");
+    match next(&mut rx).await {
+        Got::Error(e) => {
+            assert_eq!(e.code(), "ERR_MSGPACK_RPC_INTERNAL");
+            assert!(
+                e.to_string().contains("a panic while handing a batch on"),
+                "{e}"
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(next(&mut rx).await, Got::Close));
+    assert!(conn.is_destroyed());
 }

@@ -18,7 +18,7 @@ use crate::budget::PartialBudget;
 use crate::connection::{Connection, Event, EventSink, Options};
 use crate::error::Error;
 use crate::runtime;
-use crate::transport::{self, Endpoints, SharedSocket, Socket};
+use crate::transport::{self, Endpoints, Socket};
 
 use super::events::{self, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
@@ -27,12 +27,6 @@ use super::uv_reader::UvReader;
 
 /// The JavaScript-thread reader of a connection, once started.
 type ReaderSlot = Rc<RefCell<Option<UvReader>>>;
-
-/// Reads on the JavaScript thread unless `MSGPACK_RPC_READER=tokio` asks
-/// for a runtime reader task (kept for comparison in bench/).
-fn read_on_js_thread() -> bool {
-    std::env::var("MSGPACK_RPC_READER").map_or(true, |v| v != "tokio")
-}
 
 type EventFn =
     ThreadsafeFunction<Event, Unknown<'static>, FnArgs<(u32, Payload)>, napi::Status, false>;
@@ -65,7 +59,6 @@ impl JsSink {
         on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
         conn: Arc<Connection>,
         reader: ReaderSlot,
-        options: Options,
     ) -> napi::Result<Arc<Self>> {
         let callback = on_event.create_ref()?;
         let tsfn: EventFn = on_event
@@ -73,24 +66,12 @@ impl JsSink {
             .callee_handled::<false>()
             .build_callback(move |ctx| {
                 Ok(FnArgs::from(match ctx.value {
-                    Event::Messages(bytes) => {
-                        conn.delivered(bytes.len());
-                        (events::MESSAGES, Payload::Bytes(bytes))
-                    }
                     Event::Connect(endpoints) => {
                         // A client just connected: read its socket from here on.
-                        if options.external_reader {
-                            if let Some(socket) = conn.socket() {
-                                let f = callback.borrow_back(&ctx.env)?;
-                                let started = UvReader::start(
-                                    &ctx.env,
-                                    f.raw(),
-                                    conn.clone(),
-                                    socket,
-                                    options,
-                                )?;
-                                *reader.borrow_mut() = Some(started);
-                            }
+                        if let Some(socket) = conn.socket() {
+                            let f = callback.borrow_back(&ctx.env)?;
+                            let started = UvReader::start(&ctx.env, f.raw(), conn.clone(), socket)?;
+                            *reader.borrow_mut() = Some(started);
                         }
                         (
                             events::CONNECT,
@@ -115,21 +96,10 @@ impl JsSink {
     }
 }
 
-/// The socket as the connection's parts share it: write-only for Tokio when
-/// the JavaScript thread reads it.
-fn share(socket: Socket, options: &Options) -> Result<SharedSocket, Error> {
-    if options.external_reader {
-        socket.into_write_only()
-    } else {
-        Ok(socket.into_shared())
-    }
-}
-
 /// A MessagePack-RPC connection driven by the Rust runtime.
 #[napi]
 pub struct NativeConnection {
     conn: Arc<Connection>,
-    options: Options,
     sink: Option<Arc<JsSink>>,
     /// An accepted socket waiting for `start()`.
     accepted: Option<Socket>,
@@ -141,17 +111,11 @@ pub struct NativeConnection {
 
 impl NativeConnection {
     /// Wraps a socket a server accepted; it starts reading on `start()`.
-    pub(super) fn accepted(
-        socket: Socket,
-        mut options: Options,
-        budget: &Arc<PartialBudget>,
-    ) -> Self {
-        options.external_reader = read_on_js_thread();
-        let conn = Arc::new(Connection::new(&options));
+    pub(super) fn accepted(socket: Socket, options: Options, budget: &Arc<PartialBudget>) -> Self {
+        let conn = Arc::new(Connection::new(options));
         conn.join_budget(budget);
         NativeConnection {
             conn,
-            options,
             sink: None,
             endpoints: socket.endpoints(),
             accepted: Some(socket),
@@ -213,15 +177,13 @@ impl NativeConnection {
         options: Option<ConnectionOptions>,
         on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
     ) -> napi::Result<Self> {
-        let mut options = Options::from(&options.unwrap_or_default());
-        options.external_reader = read_on_js_thread();
+        let options = Options::from(&options.unwrap_or_default());
         let addr = target.to_addr("localhost")?;
-        let conn = Arc::new(Connection::new(&options));
+        let conn = Arc::new(Connection::new(options));
         let reader = ReaderSlot::default();
-        let sink = JsSink::new(on_event, conn.clone(), reader.clone(), options)?;
+        let sink = JsSink::new(on_event, conn.clone(), reader.clone())?;
         let mut native = NativeConnection {
             conn: conn.clone(),
-            options,
             sink: Some(sink.clone()),
             accepted: None,
             endpoints: Endpoints::default(),
@@ -240,13 +202,13 @@ impl NativeConnection {
                 match connected {
                     Ok(socket) => {
                         let endpoints = socket.endpoints();
-                        let socket = match share(socket, &options) {
+                        let socket = match socket.into_write_only() {
                             Ok(socket) => socket,
                             Err(e) => return conn.fail(&*sink, e),
                         };
                         conn.set_socket(socket.clone());
                         sink.emit(Event::Connect(endpoints));
-                        socket.run(&conn, sink, options).await;
+                        conn.run(socket, sink).await;
                     }
                     Err(e) => conn.fail(&*sink, e),
                 }
@@ -270,32 +232,20 @@ impl NativeConnection {
             ));
         };
         let callback = on_event.raw();
-        let sink = JsSink::new(
-            on_event,
-            self.conn.clone(),
-            self.reader.clone(),
-            self.options,
-        )?;
+        let sink = JsSink::new(on_event, self.conn.clone(), self.reader.clone())?;
         *sink.endpoints.lock() = self.endpoints.clone();
         self.sink = Some(sink.clone());
         self.register_cleanup(&env)?;
-        let socket = share(socket, &self.options).map_err(|e| events::to_js_error(&env, &e))?;
+        let socket = socket
+            .into_write_only()
+            .map_err(|e| events::to_js_error(&env, &e))?;
         self.conn.set_socket(socket.clone());
-        if self.options.external_reader {
-            let started = UvReader::start(
-                &env,
-                callback,
-                self.conn.clone(),
-                socket.clone(),
-                self.options,
-            )?;
-            *self.reader.borrow_mut() = Some(started);
-        }
+        let started = UvReader::start(&env, callback, self.conn.clone(), socket.clone())?;
+        *self.reader.borrow_mut() = Some(started);
         let conn = self.conn.clone();
-        let options = self.options;
         let task = {
             let sink = sink.clone();
-            async move { socket.run(&conn, sink, options).await }
+            async move { conn.run(socket, sink).await }
         };
         self.conn.spawn_supervised(runtime::handle(), sink, task);
         Ok(())

@@ -12,9 +12,16 @@ use crate::error::Error;
 use super::events::to_js_error;
 use super::options::ConnectionOptions;
 
-/// What one `push` found.
+/// What one `push` found. Complete valid messages come one of two ways:
+/// usually as `length`, the bytes at the front of the chunk pushed that are
+/// complete valid messages (JavaScript decodes them from its own chunk, no
+/// copy); when a message spanned chunks or a broken request was taken out,
+/// as `messages`, a copy.
 #[napi(object)]
 pub struct DeframedBatch {
+    /// Bytes at the front of the chunk that are complete valid messages
+    /// (absent when none, or when they come as `messages`).
+    pub length: Option<f64>,
     /// Complete valid messages, concatenated (absent when none).
     pub messages: Option<Buffer>,
     /// Error responses owed to the peer (absent when none).
@@ -44,12 +51,29 @@ impl NativeDeframer {
     /// MessagePack-RPC; the stream cannot continue after that.
     #[napi]
     pub fn push(&mut self, env: Env, chunk: &[u8]) -> napi::Result<DeframedBatch> {
+        if self.buf.is_empty() {
+            let prefix = self
+                .deframer
+                .valid_prefix(chunk)
+                .map_err(|e| to_js_error(&env, &e))?;
+            if let Some(valid) = prefix {
+                // Only the start of an incomplete message is kept.
+                self.buf.extend_from_slice(&chunk[valid..]);
+                return Ok(DeframedBatch {
+                    // Exact: chunks cannot approach 2^53 bytes.
+                    length: (valid > 0).then_some(valid as f64),
+                    messages: None,
+                    replies: None,
+                });
+            }
+        }
         self.buf.extend_from_slice(chunk);
         let deframed = self
             .deframer
             .take(&mut self.buf)
             .map_err(|e| to_js_error(&env, &e))?;
         Ok(DeframedBatch {
+            length: None,
             messages: non_empty(deframed.messages),
             replies: non_empty(deframed.replies),
         })

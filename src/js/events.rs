@@ -1,7 +1,7 @@
 //! Event kinds and payloads as JavaScript receives them.
 //!
-//! Callbacks get `(kind, payload)`; the numbers are mirrored in
-//! `lib/binding.js`.
+//! Callbacks get `(kind, payload)`; the kinds are exported to JavaScript
+//! (`lib/binding.js` re-exports them).
 
 use napi::bindgen_prelude::{Env, FromNapiValue, Null, ToNapiValue, Unknown};
 use napi::sys;
@@ -10,14 +10,19 @@ use napi_derive::napi;
 use crate::error::Error;
 use crate::transport::Endpoints;
 
-use super::connection::NativeConnection;
-
+#[napi]
 pub const MESSAGES: u32 = 0;
+#[napi]
 pub const CONNECT: u32 = 1;
+#[napi]
 pub const DRAIN: u32 = 2;
+#[napi]
 pub const END: u32 = 3;
+#[napi]
 pub const ERROR: u32 = 4;
+#[napi]
 pub const CLOSE: u32 = 5;
+#[napi]
 pub const CONNECTION: u32 = 6;
 
 /// `{ code, message }` of a failure, and for OS errors what Node adds:
@@ -108,41 +113,19 @@ impl From<&Endpoints> for EndpointInfo {
     }
 }
 
-/// The second callback argument.
+/// The second callback argument (a server's new connection is added by
+/// `server.rs`, so this module needs nothing of the connection's).
 pub enum Payload {
-    /// Copied into a new JS Buffer: cheaper than an external buffer for
-    /// the small batches that dominate RPC traffic.
-    Bytes(Vec<u8>),
     Endpoints(EndpointInfo),
     Error(ErrorInfo),
-    Connection(NativeConnection),
     Nothing,
 }
 
 impl ToNapiValue for Payload {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         match val {
-            Payload::Bytes(bytes) => {
-                let mut data = std::ptr::null_mut();
-                let mut value = std::ptr::null_mut();
-                napi::check_status!(
-                    unsafe {
-                        sys::napi_create_buffer_copy(
-                            env,
-                            bytes.len(),
-                            bytes.as_ptr().cast(),
-                            &mut data,
-                            &mut value,
-                        )
-                    },
-                    "cannot create a Buffer of {} bytes",
-                    bytes.len()
-                )?;
-                Ok(value)
-            }
             Payload::Endpoints(e) => EndpointInfo::to_napi_value(env, e),
             Payload::Error(e) => ErrorInfo::to_napi_value(env, e),
-            Payload::Connection(c) => NativeConnection::to_napi_value(env, c),
             Payload::Nothing => Null::to_napi_value(env, Null),
         }
     }

@@ -4,7 +4,9 @@
 //! one threadsafe function, as `(kind, payload)` pairs (see [`events`]).
 //! `index.js` and `lib/` build the public API on top.
 
+mod adopt;
 mod connection;
+mod constants;
 mod deframer;
 mod events;
 mod options;

@@ -78,7 +78,6 @@ impl From<&ConnectionOptions> for Options {
             high_water_mark: js
                 .high_water_mark
                 .map_or(defaults.high_water_mark, |n| n as usize),
-            external_reader: false,
         }
     }
 }

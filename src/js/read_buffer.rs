@@ -3,8 +3,8 @@
 //!
 //! A fresh Buffer per read is memory V8 sees only as "external": under a
 //! flood it piles up until V8's external-memory limit forces a collection
-//! (measured: a server's RSS at 122 MiB under a notification flood, its JS
-//! heap at 6 MiB). Reusing one Buffer costs nothing to collect; JavaScript
+//! (docs/design.md, "One reusable Buffer", has the figures). Reusing one
+//! Buffer costs nothing to collect; JavaScript
 //! copies out the few values that would alias it (bin and ext payloads).
 
 use std::cell::RefCell;

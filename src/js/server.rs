@@ -2,9 +2,11 @@
 //! to JavaScript as `NativeConnection`s (started by JS once it has attached
 //! its handlers, so no message can arrive before anyone listens).
 
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Env, FnArgs, Function, Unknown};
+use napi::bindgen_prelude::{Env, FnArgs, Function, ToNapiValue, Unknown};
+use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use parking_lot::Mutex;
@@ -13,7 +15,7 @@ use crate::connection::Options;
 use crate::error::Error;
 use crate::runtime;
 use crate::server::{Listener, ServerSink};
-use crate::transport::{Acceptor, Socket};
+use crate::transport::{self, Acceptor, Socket};
 
 use super::connection::NativeConnection;
 use super::events::{self, to_js_error, EndpointInfo, ErrorInfo, Payload};
@@ -26,8 +28,28 @@ enum ServerEvent {
     Close,
 }
 
-type EventFn =
-    ThreadsafeFunction<ServerEvent, Unknown<'static>, FnArgs<(u32, Payload)>, napi::Status, false>;
+/// The second argument of a server's event callback.
+pub enum ServerPayload {
+    Connection(NativeConnection),
+    Other(Payload),
+}
+
+impl ToNapiValue for ServerPayload {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        match val {
+            ServerPayload::Connection(c) => NativeConnection::to_napi_value(env, c),
+            ServerPayload::Other(p) => Payload::to_napi_value(env, p),
+        }
+    }
+}
+
+type EventFn = ThreadsafeFunction<
+    ServerEvent,
+    Unknown<'static>,
+    FnArgs<(u32, ServerPayload)>,
+    napi::Status,
+    false,
+>;
 
 struct JsServerSink {
     tsfn: Mutex<Option<EventFn>>,
@@ -71,33 +93,74 @@ pub struct NativeServer {
 impl NativeServer {
     /// Binds `target` at once (errors throw with Node's codes, such as
     /// `EADDRINUSE`) and accepts in the background; events go to
-    /// `on_event(kind, payload)`.
+    /// `on_event(kind, payload)`. `reuse_port` sets `SO_REUSEPORT`.
     #[napi(factory)]
     pub fn listen(
         env: Env,
         target: Target,
         backlog: Option<u32>,
         options: Option<ConnectionOptions>,
-        on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
+        on_event: Function<'_, FnArgs<(u32, ServerPayload)>, Unknown<'static>>,
+        reuse_port: Option<bool>,
     ) -> napi::Result<Self> {
-        let js_options = options.unwrap_or_default();
-        let options = Options::from(&js_options);
-        // One budget for the incomplete messages of all its connections.
-        let budget = js_options.partial_budget();
         let addr = target.to_addr("::")?;
+        let reuse_port = reuse_port.unwrap_or(false);
+        let backlog = backlog.unwrap_or(511);
         let handle = runtime::handle();
         let acceptor = {
             let _guard = handle.enter();
-            match Acceptor::bind(&addr, backlog.unwrap_or(511)) {
+            match Acceptor::bind_with(&addr, backlog, reuse_port) {
                 // Like Node: no IPv6 on this machine means the IPv4 wildcard.
                 Err(_) if target.host.is_none() && target.path.is_none() => {
                     let v4 = target.to_addr("0.0.0.0")?;
-                    Acceptor::bind(&v4, backlog.unwrap_or(511))
+                    Acceptor::bind_with(&v4, backlog, reuse_port)
                 }
                 bound => bound,
             }
         }
         .map_err(|e| to_js_error(&env, &e))?;
+        Self::serve(env, acceptor, options, on_event)
+    }
+
+    /// Accepts on the listening socket `fd` (TCP or unix), as Node's
+    /// `listen({ fd })`. Works on a duplicate, so a bad `fd` is never
+    /// closed; with `take` the original is closed once the duplicate
+    /// listens (the server owns the socket, as Node's does), else it stays
+    /// with its owner (a handle JavaScript still holds).
+    #[napi(factory)]
+    pub fn listen_fd(
+        env: Env,
+        fd: i32,
+        take: bool,
+        backlog: Option<u32>,
+        options: Option<ConnectionOptions>,
+        on_event: Function<'_, FnArgs<(u32, ServerPayload)>, Unknown<'static>>,
+    ) -> napi::Result<Self> {
+        let dup = super::adopt::duplicate(&env, fd, "listen")?;
+        let acceptor = {
+            let _guard = runtime::handle().enter();
+            transport::acceptor_from_fd(dup, fd, backlog.unwrap_or(511))
+        }
+        .map_err(|e| to_js_error(&env, &e))?;
+        if take {
+            // SAFETY: the caller gave this descriptor to the server; the
+            // duplicate above proved it open, and nothing else closes it.
+            drop(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+        Self::serve(env, acceptor, options, on_event)
+    }
+
+    fn serve(
+        env: Env,
+        acceptor: Acceptor,
+        options: Option<ConnectionOptions>,
+        on_event: Function<'_, FnArgs<(u32, ServerPayload)>, Unknown<'static>>,
+    ) -> napi::Result<Self> {
+        let js_options = options.unwrap_or_default();
+        let options = Options::from(&js_options);
+        // One budget for the incomplete messages of all its connections.
+        let budget = js_options.partial_budget();
+        let handle = runtime::handle();
         let tsfn: EventFn = on_event
             .build_threadsafe_function::<ServerEvent>()
             .callee_handled::<false>()
@@ -105,10 +168,15 @@ impl NativeServer {
                 Ok(FnArgs::from(match ctx.value {
                     ServerEvent::Connection(socket) => (
                         events::CONNECTION,
-                        Payload::Connection(NativeConnection::accepted(socket, options, &budget)),
+                        ServerPayload::Connection(NativeConnection::accepted(
+                            socket, options, &budget,
+                        )),
                     ),
-                    ServerEvent::Error(e) => (events::ERROR, Payload::Error(ErrorInfo::from(&e))),
-                    ServerEvent::Close => (events::CLOSE, Payload::Nothing),
+                    ServerEvent::Error(e) => (
+                        events::ERROR,
+                        ServerPayload::Other(Payload::Error(ErrorInfo::from(&e))),
+                    ),
+                    ServerEvent::Close => (events::CLOSE, ServerPayload::Other(Payload::Nothing)),
                 }))
             })?;
         let sink = Arc::new(JsServerSink {

@@ -1,12 +1,12 @@
 //! Reads a connection's socket on the JavaScript thread, through libuv.
 //!
 //! A read done by a Tokio thread must wake the JavaScript thread to deliver
-//! what it read: one thread wake-up per message round trip, measured at
-//! 20–40 µs here (bench/). Polling the socket from Node's own event loop
+//! what it read: one thread wake-up per message round trip (docs/design.md,
+//! "Reads", has the measurement). Polling the socket from Node's own event loop
 //! removes that hop: libuv reports the descriptor readable, this module reads
-//! it, frames it with the core deframer and calls JavaScript directly. Writes,
-//! limits, backpressure and the connection's end stay with the core
-//! (`Connection` runs with `external_reader`).
+//! it ([`crate::reader`]), frames it with the core deframer and calls
+//! JavaScript directly. Writes, limits, backpressure and the connection's end
+//! stay with the core `Connection`.
 //!
 //! The libuv functions are Node's own (every Node addon may call them).
 
@@ -18,19 +18,17 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use napi::{sys, Env};
 
-use crate::connection::{Connection, Options, ReadOutcome};
+use crate::connection::{Connection, ReadOutcome};
 use crate::deframer::Deframer;
 use crate::error::Error;
 use crate::guard::catch_panic;
+use crate::reader::{self, Filled, READ_CHUNK};
 use crate::transport::SharedSocket;
 
 use super::{events, read_buffer};
 
 const UV_READABLE: c_int = 1;
 const UV_POLL: c_int = 8;
-/// Bytes read per wake-up at most, so one busy socket cannot starve the loop.
-const READ_BUDGET: usize = 256 * 1024;
-const READ_CHUNK: usize = 64 * 1024;
 /// Room for a `uv_poll_t` (checked against `uv_handle_size` at run time).
 const HANDLE_WORDS: usize = 64;
 
@@ -57,7 +55,6 @@ struct Reader {
     context: sys::napi_async_context,
     conn: Arc<Connection>,
     socket: SharedSocket,
-    options: Options,
     deframer: Deframer,
     buf: BytesMut,
     polling: bool,
@@ -91,7 +88,6 @@ impl UvReader {
         callback: sys::napi_value,
         conn: Arc<Connection>,
         socket: SharedSocket,
-        options: Options,
     ) -> napi::Result<UvReader> {
         let raw_env = env.raw();
         // SAFETY: plain N-API and libuv calls on the JS thread that owns `env`.
@@ -129,10 +125,9 @@ impl UvReader {
                 env: raw_env,
                 callback: callback_ref,
                 context,
+                deframer: Deframer::new(conn.options().limits),
                 conn,
                 socket,
-                options,
-                deframer: Deframer::new(options.limits),
                 buf: BytesMut::with_capacity(READ_CHUNK),
                 polling: false,
                 js_paused: false,
@@ -248,13 +243,6 @@ extern "C" fn on_readable(handle: *mut c_void, status: c_int, _events: c_int) {
     });
 }
 
-/// Whether `MSGPACK_RPC_TEST_PANIC=read` asks every read callback to panic,
-/// so that a test can check the guard from JavaScript (read once).
-fn panic_requested() -> bool {
-    static REQUESTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *REQUESTED.get_or_init(|| std::env::var("MSGPACK_RPC_TEST_PANIC").is_ok_and(|v| v == "read"))
-}
-
 /// Runs `f` on `reader`; a panic finishes the connection with
 /// [`Error::Internal`] instead of unwinding into libuv (which aborts).
 fn guarded(reader: &mut Reader, f: impl FnOnce(&mut Reader)) {
@@ -306,7 +294,7 @@ impl Reader {
         if self.eof_seen {
             return self.finish_at_eof();
         }
-        if !self.conn.should_pause_reading(&self.options) {
+        if !self.conn.should_pause_reading() {
             self.resume();
         }
     }
@@ -336,11 +324,7 @@ impl Reader {
 
     /// The peer ended its side; what it sent has all been delivered.
     fn finish_at_eof(&mut self) {
-        let outcome = match Deframer::check_end(self.buf.len()) {
-            Ok(()) => ReadOutcome::Eof,
-            Err(e) => ReadOutcome::Failed(e),
-        };
-        self.finish(outcome);
+        self.finish(reader::at_end(self.buf.len()));
     }
 
     fn finish(&mut self, outcome: ReadOutcome) {
@@ -351,55 +335,31 @@ impl Reader {
             // of the server's budget.
             self.buf = BytesMut::new();
             self.conn.holding_partial(0);
-            self.conn.external_read_finished(outcome);
+            self.conn.read_finished(outcome);
         }
     }
 
     fn read_available(&mut self) {
-        if panic_requested() {
-            panic!("MSGPACK_RPC_TEST_PANIC=read: a panic in the read callback, as asked");
-        }
         if self.conn.is_destroyed() {
             return self.finish(ReadOutcome::Stopped);
         }
         if self.js_paused {
             return self.pause();
         }
-        let mut read = 0;
-        while read < READ_BUDGET {
-            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
-                self.buf.reserve(READ_CHUNK);
+        match reader::fill(&self.socket, &mut self.buf) {
+            Filled::Pending => {}
+            Filled::Eof => {
+                self.deliver();
+                if self.js_paused && !self.finished {
+                    // Report the end after what JavaScript has yet to take.
+                    self.eof_seen = true;
+                    return self.pause();
+                }
+                return self.finish_at_eof();
             }
-            let start = self.buf.len();
-            let spare = self.buf.capacity() - start;
-            // SAFETY: reading into the spare capacity, then setting the length
-            // to what the kernel wrote.
-            let result = unsafe {
-                self.buf.set_len(start + spare);
-                let r = self.socket.read_now(&mut self.buf[start..]);
-                self.buf.set_len(start + *r.as_ref().unwrap_or(&0));
-                r
-            };
-            match result {
-                Ok(0) => {
-                    self.deliver();
-                    if self.js_paused && !self.finished {
-                        // Report the end after what JavaScript has yet to take.
-                        self.eof_seen = true;
-                        return self.pause();
-                    }
-                    return self.finish_at_eof();
-                }
-                Ok(n) => read += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(source) => {
-                    self.deliver();
-                    return self.finish(ReadOutcome::Failed(Error::Sys {
-                        syscall: "read",
-                        source,
-                    }));
-                }
+            Filled::Failed(e) => {
+                self.deliver();
+                return self.finish(ReadOutcome::Failed(e));
             }
         }
         self.deliver();
@@ -407,7 +367,7 @@ impl Reader {
         if self.js_paused {
             // Resumed by `resume_reading`.
             self.pause();
-        } else if self.conn.should_pause_reading(&self.options) {
+        } else if self.conn.should_pause_reading() {
             // Resumed on drain (see the connection's event callback).
             self.pause();
         }

@@ -1,9 +1,11 @@
 //! Addresses and the byte streams connections run over.
 //!
-//! [`Addr`] names a TCP host and port or a unix socket path. Every stream
-//! transport ends in [`Socket::run`], which hands it to the generic
-//! [`Connection`] through the readiness-based [`Io`] trait.
+//! [`Addr`] names a TCP host and port or a unix socket path. Every connected
+//! [`Socket`] becomes a [`WriteOnly`] socket: the JavaScript thread reads it,
+//! the [`crate::connection::Connection`]'s writer writes it through the
+//! readiness-based [`Io`] trait.
 
+mod fd;
 mod io;
 mod tcp;
 mod unix;
@@ -12,9 +14,11 @@ mod write_only;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::connection::{Connection, EventSink, Options};
 use crate::error::{Error, Result};
 
+// Only the binding (feature `node`) adopts descriptors.
+#[cfg_attr(not(feature = "node"), allow(unused_imports))]
+pub use fd::{acceptor_from_fd, socket_from_fd};
 pub use io::{DirectWrite, Io};
 pub use tcp::{connect_tcp, TcpAcceptor};
 pub use unix::{connect_unix, UnixAcceptor};
@@ -55,77 +59,20 @@ impl Socket {
         }
     }
 
-    /// Runs `connection` over this socket until it closes.
-    pub async fn run(self, connection: &Connection, sink: Arc<dyn EventSink>, options: Options) {
-        self.into_shared().run(connection, sink, options).await
-    }
-
-    /// The socket behind an `Arc`, so an external reader can hold it too.
-    pub fn into_shared(self) -> SharedSocket {
-        match self {
-            Socket::Tcp(s) => SharedSocket::Tcp(Arc::new(s)),
-            Socket::Unix(s) => SharedSocket::Unix(Arc::new(s)),
-        }
-    }
-
     /// The socket for a connection read on the JavaScript thread: Tokio
     /// only writes it (see [`WriteOnly`]).
     ///
     /// # Errors
     /// When the runtime's reactor cannot let go of the descriptor.
     pub fn into_write_only(self) -> Result<SharedSocket> {
-        Ok(SharedSocket::WriteOnly(Arc::new(WriteOnly::new(self)?)))
+        Ok(Arc::new(WriteOnly::new(self)?))
     }
 }
 
-/// A connected socket shared by the connection's tasks and, when reads are
-/// done on the JavaScript thread, the binding (which keeps it open, and so
-/// its file descriptor valid, for as long as it polls it).
-#[derive(Debug, Clone)]
-pub enum SharedSocket {
-    Tcp(Arc<tokio::net::TcpStream>),
-    Unix(Arc<tokio::net::UnixStream>),
-    WriteOnly(Arc<WriteOnly>),
-}
-
-impl SharedSocket {
-    /// Runs `connection` over this socket until it closes.
-    pub async fn run(self, connection: &Connection, sink: Arc<dyn EventSink>, options: Options) {
-        match self {
-            SharedSocket::Tcp(s) => connection.run(s, sink, options).await,
-            SharedSocket::Unix(s) => connection.run(s, sink, options).await,
-            SharedSocket::WriteOnly(s) => connection.run(s, sink, options).await,
-        }
-    }
-
-    /// Reads what is available without blocking (`WouldBlock` when nothing
-    /// is), straight from the descriptor: callable from any thread, whatever
-    /// readiness the runtime has cached.
-    pub fn read_now(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use std::io::Read;
-        if let SharedSocket::WriteOnly(s) = self {
-            return s.read_now(buf);
-        }
-        use std::os::fd::AsRawFd;
-        let fd = self.as_raw_fd();
-        // SAFETY: `fd` stays open while `self` (an Arc of the socket) lives;
-        // ManuallyDrop keeps the temporary std stream from closing it.
-        let mut stream = std::mem::ManuallyDrop::new(unsafe {
-            <std::net::TcpStream as std::os::fd::FromRawFd>::from_raw_fd(fd)
-        });
-        stream.read(buf)
-    }
-}
-
-impl std::os::fd::AsRawFd for SharedSocket {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        match self {
-            SharedSocket::Tcp(s) => s.as_raw_fd(),
-            SharedSocket::Unix(s) => s.as_raw_fd(),
-            SharedSocket::WriteOnly(s) => s.as_raw_fd(),
-        }
-    }
-}
+/// A connected socket shared by the connection's writer task and the
+/// JavaScript-thread reader (which keeps it open, and so its file
+/// descriptor valid, for as long as it polls it).
+pub type SharedSocket = Arc<WriteOnly>;
 
 /// Connects to `addr`.
 ///
@@ -164,14 +111,17 @@ pub enum Acceptor {
 }
 
 impl Acceptor {
-    /// Binds `addr` (synchronously) and starts listening. Must be called
-    /// inside the Tokio runtime's context.
+    /// Binds `addr` (synchronously) and starts listening, with
+    /// `SO_REUSEPORT` on a TCP socket when `reuse_port` (unix sockets ignore
+    /// it, as Node does). Must be called inside the Tokio runtime's context.
     ///
     /// # Errors
     /// The operating system's error (`EADDRINUSE`, `EACCES`, ...).
-    pub fn bind(addr: &Addr, backlog: u32) -> Result<Acceptor> {
+    pub fn bind_with(addr: &Addr, backlog: u32, reuse_port: bool) -> Result<Acceptor> {
         match addr {
-            Addr::Tcp { host, port } => TcpAcceptor::bind(host, *port, backlog).map(Acceptor::Tcp),
+            Addr::Tcp { host, port } => {
+                TcpAcceptor::bind_with(host, *port, backlog, reuse_port).map(Acceptor::Tcp)
+            }
             Addr::Unix(path) => UnixAcceptor::bind(path)
                 .map(Acceptor::Unix)
                 .map_err(|source| Error::Os {

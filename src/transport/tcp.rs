@@ -78,12 +78,15 @@ pub struct TcpAcceptor {
 }
 
 impl TcpAcceptor {
-    /// Binds `host:port` with `SO_REUSEADDR`, as Node does.
+    /// Binds `host:port` with `SO_REUSEADDR`, as Node does, and with
+    /// `reuse_port` also `SO_REUSEPORT`: every process that sets it may bind
+    /// the same port, and the kernel spreads new connections over them
+    /// (Node's `reusePort`).
     ///
     /// # Errors
     /// [`Error::NotFound`] when the name resolves to nothing, else the last
     /// address's [`Error::Os`] (`listen`, with that address and port).
-    pub fn bind(host: &str, port: u16, backlog: u32) -> Result<Self> {
+    pub fn bind_with(host: &str, port: u16, backlog: u32, reuse_port: bool) -> Result<Self> {
         let addrs: Vec<SocketAddr> = (host, port)
             .to_socket_addrs()
             .map(Iterator::collect)
@@ -99,6 +102,9 @@ impl TcpAcceptor {
                     TcpSocket::new_v6()?
                 };
                 socket.set_reuseaddr(true)?;
+                if reuse_port {
+                    set_reuse_port(&socket)?;
+                }
                 socket.bind(addr)?;
                 socket.listen(backlog)
             })();
@@ -117,6 +123,18 @@ impl TcpAcceptor {
         Err(last)
     }
 
+    /// Accepts on a socket that is already listening (an inherited or
+    /// handed-over descriptor). Must be called inside the runtime.
+    ///
+    /// # Errors
+    /// When the runtime cannot register it.
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        Ok(TcpAcceptor {
+            listener: TcpListener::from_std(listener)?,
+        })
+    }
+
     pub async fn accept(&self) -> io::Result<TcpStream> {
         let (stream, _) = self.listener.accept().await?;
         stream.set_nodelay(true)?;
@@ -132,4 +150,15 @@ impl TcpAcceptor {
             ..Endpoints::default()
         }
     }
+}
+
+#[cfg(unix)]
+fn set_reuse_port(socket: &TcpSocket) -> io::Result<()> {
+    socket.set_reuseport(true)
+}
+
+/// No `SO_REUSEPORT` here: say so rather than bind exclusively in silence.
+#[cfg(not(unix))]
+fn set_reuse_port(_socket: &TcpSocket) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
 }

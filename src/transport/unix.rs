@@ -28,6 +28,9 @@ pub(super) fn endpoints(stream: &UnixStream) -> Endpoints {
 pub struct UnixAcceptor {
     listener: UnixListener,
     path: PathBuf,
+    /// Whether `close` removes the socket file: not for an inherited socket,
+    /// whose file belongs to whoever created it (systemd, a parent).
+    owns_path: bool,
 }
 
 impl UnixAcceptor {
@@ -39,6 +42,26 @@ impl UnixAcceptor {
         Ok(UnixAcceptor {
             listener: UnixListener::bind(path)?,
             path: path.to_path_buf(),
+            owns_path: true,
+        })
+    }
+
+    /// Accepts on a socket that is already listening (an inherited or
+    /// handed-over descriptor). Must be called inside the runtime.
+    ///
+    /// # Errors
+    /// When the runtime cannot register it.
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        let path = listener
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_pathname().map(Path::to_path_buf))
+            .unwrap_or_default();
+        Ok(UnixAcceptor {
+            listener: UnixListener::from_std(listener)?,
+            path,
+            owns_path: false,
         })
     }
 
@@ -57,6 +80,8 @@ impl UnixAcceptor {
 
 impl Drop for UnixAcceptor {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if self.owns_path {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }

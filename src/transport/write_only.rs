@@ -4,14 +4,12 @@
 //! When the JavaScript thread reads a connection (`src/js/uv_reader.rs`),
 //! Tokio only writes it. A socket registered with the runtime's reactor wakes
 //! the runtime thread whenever the socket signals a waiter, though no task
-//! waits: for every packet that arrives (measured 23 k context switches a
-//! second on the Tokio thread of a server under 32 busy connections) and, on
-//! unix sockets, every time the peer reads what was sent (one wake-up per
-//! ping-pong message). So the socket is registered, for writability only,
+//! waits: for every packet that arrives and, on unix sockets, every time the
+//! peer reads what was sent (docs/design.md, "Reads", has the counts). So the
+//! socket is registered, for writability only,
 //! just while the writer waits for room, and deregistered after.
 
-use std::future::Future;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
@@ -51,20 +49,33 @@ impl WriteOnly {
         })
     }
 
-    /// Reads what is available without blocking (`WouldBlock` when nothing is).
-    pub fn read_now(&self, buf: &mut [u8]) -> io::Result<usize> {
-        (&self.socket).read(buf)
+    /// Appends what is available to `buf`'s spare capacity without
+    /// blocking (`WouldBlock` when nothing is); callable from any thread.
+    pub fn read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        let n = self.socket.recv(buf.spare_capacity_mut())?;
+        // SAFETY: `recv` initialised the first `n` bytes of the spare capacity.
+        unsafe { buf.set_len(buf.len() + n) };
+        Ok(n)
+    }
+}
+
+impl WriteOnly {
+    /// Resolves when the socket may be readable: for the Rust tests, which
+    /// stand in for libuv's poll (registered only for this wait, like
+    /// `writable`).
+    #[cfg(test)]
+    pub async fn readable(&self) -> io::Result<()> {
+        // SAFETY: as in `writable`.
+        let registered = unsafe {
+            AsyncFd::register_with_interest(Descriptor(self.socket.as_raw_fd()), Interest::READABLE)
+        }
+        .map_err(io::Error::from)?;
+        let _ready = registered.readable().await?;
+        Ok(())
     }
 }
 
 impl Io for WriteOnly {
-    fn readable(&self) -> impl Future<Output = io::Result<()>> + Send {
-        std::future::ready(Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "this socket is read on the JavaScript thread",
-        )))
-    }
-
     async fn writable(&self) -> io::Result<()> {
         // Registering reports the socket's state at once, so room made
         // since the write that would have blocked is not missed; dropping
@@ -77,13 +88,6 @@ impl Io for WriteOnly {
         .map_err(io::Error::from)?;
         let _ready = registered.writable().await?;
         Ok(())
-    }
-
-    fn try_read_buf(&self, _buf: &mut BytesMut) -> io::Result<usize> {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "this socket is read on the JavaScript thread",
-        ))
     }
 
     fn try_write(&self, data: &[u8]) -> io::Result<usize> {
@@ -133,20 +137,15 @@ mod tests {
         let mut theirs = reading.await.unwrap();
 
         theirs.write_all(b"hello").await.unwrap();
-        let mut buf = [0u8; 16];
-        let mut n = 0;
+        let mut buf = BytesMut::with_capacity(16);
         for _ in 0..1000 {
-            match socket.read_now(&mut buf) {
-                Ok(read) => {
-                    n = read;
-                    break;
-                }
+            match socket.read_buf(&mut buf) {
+                Ok(_) => break,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => tokio::task::yield_now().await,
                 Err(e) => panic!("{e}"),
             }
         }
-        assert_eq!(&buf[..n], b"hello");
-        assert!(socket.readable().await.is_err());
+        assert_eq!(&buf[..], b"hello");
 
         socket.shutdown_write().unwrap();
         let mut rest = Vec::new();
