@@ -9,6 +9,7 @@
 //! reported as [`Event::End`] and leaves ours open until [`Connection::end`].
 //! The last event is always [`Event::Close`].
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::BytesMut;
