@@ -78,6 +78,8 @@ export const codes: {
   readonly UNKNOWN_MSGID: 'ERR_MSGPACK_RPC_UNKNOWN_MSGID'
   readonly ALREADY_RESPONDED: 'ERR_MSGPACK_RPC_ALREADY_RESPONDED'
   readonly TOO_MANY_PENDING: 'ERR_MSGPACK_RPC_TOO_MANY_PENDING'
+  /** A reconnecting client is down and `maxQueuedCalls` calls already wait for it. */
+  readonly QUEUE_FULL: 'ERR_MSGPACK_RPC_QUEUE_FULL'
   /** A request or notification handler, or a 'request'/'notify' listener, threw or rejected. */
   readonly HANDLER: 'ERR_MSGPACK_RPC_HANDLER'
   /** The callback given to `invoke(..., cb)` threw. */
@@ -240,7 +242,19 @@ export interface ConnectionOptions {
   errorFields?: boolean
 }
 
-export interface ServerOptions extends ConnectionOptions {
+/** TCP keepalive, as `net` takes it (ignored on unix sockets). */
+export interface KeepAliveOptions {
+  /** Turn TCP keepalive on for every connection, so a vanished peer is eventually noticed. */
+  keepAlive?: boolean
+  /** Silence in ms before the first keepalive probe (default: the system's). */
+  keepAliveInitialDelay?: number
+}
+
+export interface ServerOptions extends ConnectionOptions, KeepAliveOptions {
+  /** Close a connection that received nothing for this many ms, has no request in progress and awaits no reply (default none). */
+  idleTimeout?: number
+  /** Close a connection with `ERR_MSGPACK_RPC_PROTOCOL` when a message is still incomplete this many ms after its first bytes arrived (slowloris; default none). */
+  maxMessageTime?: number
   /** How long `close()` lets in-flight requests finish, in ms (default 5000). */
   closeTimeout?: number
   /** Connections past this many are closed as soon as they are accepted. */
@@ -255,12 +269,38 @@ export interface ServerOptions extends ConnectionOptions {
   maxBufferedBytes?: number
 }
 
-export interface ClientOptions extends ConnectionOptions {
+/** Backoff of a reconnecting client, in ms; `jitter` is the fraction of each delay randomised. */
+export interface ReconnectOptions {
+  /** Delay before the first attempt after a failure (default 100). */
+  initialDelay?: number
+  /** Largest delay (default 30000). */
+  maxDelay?: number
+  /** Each delay is the previous one times this (default 2). */
+  factor?: number
+  /** Fraction of each delay randomised, 0..1 (default 0.2). */
+  jitter?: number
+  /** Attempts after a failure before the client closes with the last error (default Infinity). */
+  maxAttempts?: number
+}
+
+export interface ClientOptions extends ConnectionOptions, KeepAliveOptions {
   port?: number | string
   host?: string
   path?: string
   /** Methods answering requests the server sends to this client. */
   handler?: Handler | null
+  /**
+   * Connect again after a refused or lost connection, with exponential
+   * backoff; calls made while down are queued. Calls already written when
+   * a connection drops fail with `ERR_MSGPACK_RPC_CLOSED` (never re-sent).
+   */
+  reconnect?: boolean | ReconnectOptions
+  /** Calls queued while a reconnecting client is down; past it `ERR_MSGPACK_RPC_QUEUE_FULL` (default 1024). */
+  maxQueuedCalls?: number
+  /** A connect attempt taking longer fails with code `ETIMEDOUT` (default none). */
+  connectTimeout?: number
+  /** How long `close()` waits for queued writes to flush before destroying the connection, in ms (default 5000). */
+  closeTimeout?: number
 }
 
 export interface ListenOptions {
@@ -359,6 +399,8 @@ export class RpcStream<Api = any> extends EventEmitter {
   readonly handler: Handler | undefined
   readonly pendingCalls: number
   readonly closed: boolean
+  /** Whether a connection is up (a reconnecting client may be between connections). */
+  readonly connected: boolean
   /**
    * Calls `method` on the peer. With a callback last, `cb(err, result)` gets
    * the legacy values and it returns false when the caller should wait for
@@ -382,11 +424,17 @@ export class RpcStream<Api = any> extends EventEmitter {
   on(event: 'request', listener: (method: string, params: any[], response: Response) => void): this
   on(event: 'notify', listener: (method: string, params: any[]) => void): this
   on(event: 'error', listener: (err: Error & { code?: string }) => void): this
+  /** A reconnecting client lost its connection. */
+  on(event: 'disconnect', listener: (err: Error & { code?: string }) => void): this
+  /** A reconnecting client waits `delay` ms before attempt number `attempt`. */
+  on(event: 'reconnecting', listener: (info: { attempt: number; delay: number }) => void): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
   once(event: 'ready' | 'close' | 'drain', listener: () => void): this
   once(event: 'request', listener: (method: string, params: any[], response: Response) => void): this
   once(event: 'notify', listener: (method: string, params: any[]) => void): this
   once(event: 'error', listener: (err: Error & { code?: string }) => void): this
+  once(event: 'disconnect', listener: (err: Error & { code?: string }) => void): this
+  once(event: 'reconnecting', listener: (info: { attempt: number; delay: number }) => void): this
   once(event: string | symbol, listener: (...args: any[]) => void): this
 }
 export { RpcStream as Client }
@@ -427,8 +475,17 @@ export class Server<Api = any> extends EventEmitter {
   once(event: string | symbol, listener: (...args: any[]) => void): this
 }
 
+export interface SessionPoolOptions extends ConnectionOptions, KeepAliveOptions {
+  reconnect?: boolean | ReconnectOptions
+  maxQueuedCalls?: number
+  connectTimeout?: number
+  closeTimeout?: number
+  /** Close and evict a client that made no call for this many ms (default none). */
+  idleTimeout?: number
+}
+
 export class SessionPool {
-  constructor(options?: ConnectionOptions)
+  constructor(options?: SessionPoolOptions)
   clients: Record<string, RpcStream>
   /** The client for this address; `Api` types its calls. */
   getClient<Api = any>(port: number | string, host?: string): RpcStream<Api>

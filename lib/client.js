@@ -3,14 +3,16 @@
 
 const binding = require('./binding')
 const { RpcStream } = require('./stream')
+const { ClientConnection } = require('./reconnect')
 const { connectionOptions } = require('./server')
 const v = require('./validate')
 
 /**
  * `createClient(port[, host][, options][, readyCb])`,
  * `createClient(path[, options][, readyCb])` or
- * `createClient({ port, host, path, timeout, handler, ...limits }[, readyCb])`.
- * Calls made before the connection is up are queued. Bad arguments throw
+ * `createClient({ port, host, path, timeout, handler, reconnect, ...limits }[, readyCb])`.
+ * Calls made before the connection is up are queued (with `reconnect`,
+ * also while it is down, up to `maxQueuedCalls`). Bad arguments throw
  * synchronously, as `net.connect` does.
  */
 function createClient(target, ...rest) {
@@ -21,7 +23,7 @@ function createClient(target, ...rest) {
 /**
  * `connect(port[, host][, options])`, `connect(path[, options])` or
  * `connect({ port, host, path, ...options })`: resolves with a ready client,
- * or rejects with the connect error.
+ * or rejects with the connect error (with `reconnect`: once attempts run out).
  * @returns {Promise<RpcStream>}
  */
 function connect(target, host, options) {
@@ -40,11 +42,13 @@ function connect(target, host, options) {
 function open(options, readyCb) {
   const stream = new RpcStream(undefined, { connecting: true, ...v.streamOptions(options) })
   if (readyCb) stream.once('ready', readyCb)
-  stream._native = binding.native.NativeConnection.connect(
-    { path: options.path, host: options.host, port: options.port },
-    connectionOptions(options),
-    stream._onEvent
-  )
+  if (options.keepAlive !== undefined) stream.stream.setKeepAlive(options.keepAlive, options.keepAliveInitialDelay)
+  const target = { path: options.path, host: options.host, port: options.port }
+  const native = connectionOptions(options)
+  // Each attempt (one without `reconnect`) is a new native connection.
+  const dial = (onEvent) => binding.native.NativeConnection.connect(target, native, onEvent)
+  stream._client = new ClientConnection(stream, dial, options)
+  stream._client.start()
   return stream
 }
 

@@ -16,6 +16,8 @@ const codes = Object.freeze({
   UNKNOWN_MSGID: 'ERR_MSGPACK_RPC_UNKNOWN_MSGID',
   ALREADY_RESPONDED: 'ERR_MSGPACK_RPC_ALREADY_RESPONDED',
   TOO_MANY_PENDING: 'ERR_MSGPACK_RPC_TOO_MANY_PENDING',
+  /** A reconnecting client is down and `maxQueuedCalls` calls already wait for it. */
+  QUEUE_FULL: 'ERR_MSGPACK_RPC_QUEUE_FULL',
   /** A request or notification handler, or a 'request'/'notify'/'connection' listener, threw or rejected. */
   HANDLER: 'ERR_MSGPACK_RPC_HANDLER',
   /** The callback given to `invoke(..., cb)` threw. */

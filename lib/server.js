@@ -9,6 +9,7 @@ const cluster = require('./cluster')
 const { RpcStream } = require('./stream')
 const errors = require('./errors')
 const v = require('./validate')
+const { IdleSweeper } = require('./idle')
 const diagnostics = require('./diagnostics')
 const { Counters, serverReport } = require('./stats')
 const debug = require('node:util').debuglog('msgpack-rpc')
@@ -45,6 +46,10 @@ class Server extends EventEmitter {
     this._closing = false
     this._referenced = true
     this._onEvent = this._onEvent.bind(this)
+    this._idle =
+      opts.idleTimeout || opts.maxMessageTime
+        ? new IdleSweeper({ idleTimeout: opts.idleTimeout, maxMessageTime: opts.maxMessageTime }, (stream) => stream._closeWhenIdle())
+        : undefined
   }
 
   /** Sets the object whose methods answer requests. */
@@ -157,10 +162,13 @@ class Server extends EventEmitter {
     }
     // Start reading only now that the listeners are attached.
     native.start(stream._onEvent)
+    if (options.keepAlive !== undefined) stream.stream.setKeepAlive(options.keepAlive, options.keepAliveInitialDelay)
+    if (this._idle !== undefined) this._idle.add(stream)
     if (!this._referenced) stream.unref()
   }
 
   _forget(stream) {
+    if (this._idle !== undefined) this._idle.delete(stream)
     if (this._streams.delete(stream)) this._closedCounters.add(stream._counters)
     this._maybeClosed()
   }

@@ -9,6 +9,9 @@ class Socket extends EventEmitter {
   constructor(rpc) {
     super()
     this._rpc = rpc
+    /** Socket options asked for, applied now if connected and again on every (re)connect. */
+    this._keepAlive = undefined
+    this._noDelay = undefined
   }
 
   /** Flushes what was written, then closes the connection. */
@@ -34,13 +37,29 @@ class Socket extends EventEmitter {
     return this
   }
 
-  /** For `net.Socket` compatibility; Nagle is always off. */
-  setNoDelay() {
+  /** Nagle's algorithm off (the default of this library's TCP sockets) or back on. */
+  setNoDelay(noDelay = true) {
+    this._noDelay = !!noDelay
+    this._applySocketOptions()
     return this
   }
 
-  setKeepAlive() {
+  /**
+   * TCP keepalive, as on `net.Socket`: probes start after `initialDelay` ms
+   * of silence (0 keeps the system's delay), so a vanished peer is noticed.
+   */
+  setKeepAlive(enable = false, initialDelay = 0) {
+    this._keepAlive = { enable: !!enable, delay: initialDelay > 0 ? Math.floor(initialDelay) : 0 }
+    this._applySocketOptions()
     return this
+  }
+
+  /** Sets what was asked for on the TCP socket; a no-op before it exists and on unix sockets. */
+  _applySocketOptions() {
+    const native = this._rpc._native
+    if (native === undefined || this._rpc._state !== 'open' || typeof native.setKeepAlive !== 'function') return
+    if (this._keepAlive !== undefined) native.setKeepAlive(this._keepAlive.enable, this._keepAlive.delay)
+    if (this._noDelay !== undefined) native.setNoDelay(this._noDelay)
   }
 
   get writable() {

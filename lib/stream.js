@@ -118,6 +118,10 @@ class RpcStream extends EventEmitter {
     this._closeError = undefined
     this._endpoints = undefined
     this._referenced = true
+    /** Deliveries from the transport so far: lib/idle.js tells silence by it. */
+    this._deliveries = 0
+    /** A client's connection life (lib/reconnect.js); undefined on server streams. */
+    this._client = undefined
     this._counters = new Counters()
     /**
      * One clock read per batch, not per call (the clock costs more than the
@@ -205,6 +209,7 @@ class RpcStream extends EventEmitter {
   notify(method, ...params) {
     checkMethod(method)
     if (this._state === 'closing' || this._state === 'closed') return false
+    if (this._client !== undefined && this._client.holdsNotify(method, params)) return true
     this._encoder.notification(method, params)
     this._queued()
     this._counters.notificationsSent++
@@ -234,6 +239,7 @@ class RpcStream extends EventEmitter {
       const err = this._closeError || new errors.ClosedError('connection closed')
       return this._refuse(call, cb || !this._closeError ? err : new errors.ClosedError(err.message, err))
     }
+    if (this._client !== undefined && this._client.holds(call, params, options)) return
     if (this._pending.size >= this._maxPending) {
       const err = new errors.RpcError(errors.codes.TOO_MANY_PENDING, `${this._pending.size} calls are already awaiting a reply (maxPendingCalls)`)
       return this._refuse(call, err)
@@ -251,7 +257,7 @@ class RpcStream extends EventEmitter {
       return this._refuse(call, err)
     }
     this._counters.callsSent++
-    if (cb) call.resource = new AsyncResource('msgpack-rpc:call')
+    if (cb && call.resource === undefined) call.resource = new AsyncResource('msgpack-rpc:call')
     if (timeout > 0) {
       call.timer = setTimeout(() => this._expire(id, timeout), timeout)
       if (!this._referenced) call.timer.unref()
@@ -499,12 +505,14 @@ class RpcStream extends EventEmitter {
   _onEvent(kind, payload, length) {
     switch (kind) {
       case binding.MESSAGES:
+        this._deliveries++
         this._counters.bytesReceived += length === undefined ? payload.length : length
         this._receivedAt = -1
         return decodeMessages(payload, this, length)
       case binding.CONNECT:
         this._endpoints = payload
         if (this._state === 'connecting') this._state = 'open'
+        if (this._client !== undefined) this._client.onConnect()
         if (debug.enabled) debug('connected to %s', this._peerName())
         if (diagnostics.connectionOpen.hasSubscribers) diagnostics.connectionOpen.publish({ stream: this, server: undefined })
         this._emitGuarded(this.stream, 'connect')
@@ -536,6 +544,7 @@ class RpcStream extends EventEmitter {
   }
 
   _onTransportError(err) {
+    if (this._client !== undefined && this._client.onTransportError(err)) return
     this._hadError = true
     if (this._state !== 'connecting' && PEER_GONE.has(err.code)) {
       // The peer went away: a close by the peer, not an error to report.
@@ -592,6 +601,7 @@ class RpcStream extends EventEmitter {
 
   _onClose() {
     if (this._state === 'closed') return
+    if (this._client !== undefined && this._client.onNativeClose()) return
     const name = debug.enabled ? this._peerName() : undefined
     const wasLocal = this._state === 'closing'
     this._state = 'closed'
@@ -735,6 +745,7 @@ class RpcStream extends EventEmitter {
       if (this._state === 'closed') process.nextTick(resolve)
       else this.once('close', resolve)
     })
+    if (this._client !== undefined) this._client.stop()
     this._end()
     if (typeof cb === 'function') {
       done.then(() => cb())
@@ -809,6 +820,11 @@ class RpcStream extends EventEmitter {
 
   get closed() {
     return this._state === 'closed'
+  }
+
+  /** Whether a connection is up (a reconnecting client may be between connections). */
+  get connected() {
+    return this._client !== undefined ? this._client.connected : this._state === 'open'
   }
 
   async [Symbol.asyncDispose]() {

@@ -24,8 +24,17 @@ const CONNECTION_OPTIONS = {
   errorFields: boolean,
 }
 
+/** TCP keepalive, as `net` takes it; applied to every connection. */
+const KEEPALIVE_OPTIONS = {
+  keepAlive: boolean,
+  keepAliveInitialDelay: integer(0, I32_MAX),
+}
+
 const SERVER_OPTIONS = {
   ...CONNECTION_OPTIONS,
+  ...KEEPALIVE_OPTIONS,
+  idleTimeout: integer(1, I32_MAX),
+  maxMessageTime: integer(1, I32_MAX),
   maxQueuedReplies: integer(1, U32_MAX),
   maxConnections: integer(0, I32_MAX),
   closeTimeout: integer(0, I32_MAX),
@@ -34,6 +43,11 @@ const SERVER_OPTIONS = {
 
 const CLIENT_OPTIONS = {
   ...CONNECTION_OPTIONS,
+  ...KEEPALIVE_OPTIONS,
+  reconnect: reconnectValue,
+  maxQueuedCalls: integer(0, U32_MAX),
+  connectTimeout: integer(0, I32_MAX),
+  closeTimeout: integer(0, I32_MAX),
   port: portValue,
   host: string,
   path: string,
@@ -279,6 +293,32 @@ function portValue(value, name) {
   return validatePort(value, name)
 }
 
+/** The keys of `reconnect: { ... }` (ms; `jitter` a fraction of each delay). */
+const RECONNECT_OPTIONS = {
+  initialDelay: integer(0, I32_MAX),
+  maxDelay: integer(0, I32_MAX),
+  factor: number(1, 1000),
+  jitter: number(0, 1),
+  maxAttempts: (value, name) => {
+    if (value !== Infinity) validateInteger(value, name, 0, Number.MAX_SAFE_INTEGER)
+  },
+}
+
+/** `reconnect`: true/false, or an object of RECONNECT_OPTIONS. Returns the normalised value. */
+function reconnectValue(value, name) {
+  if (typeof value === 'boolean') return value
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgType(name, ['boolean', 'object'], value)
+  return validateOptions(value, RECONNECT_OPTIONS, 'the reconnect option', name)
+}
+
+/** A finite number in `[min, max]`. */
+function number(min, max) {
+  return (value, name) => {
+    if (typeof value !== 'number') throw invalidArgType(name, 'number', value)
+    if (!(value >= min && value <= max)) throw outOfRange(name, `>= ${min} && <= ${max}`, value)
+  }
+}
+
 /** The RpcStream constructor's share of validated connection options. */
 function streamOptions(options) {
   return {
@@ -295,6 +335,7 @@ module.exports = {
   CONNECTION_OPTIONS,
   SERVER_OPTIONS,
   CLIENT_OPTIONS,
+  KEEPALIVE_OPTIONS,
   UDP_CLIENT_OPTIONS,
   UDP_SERVER_OPTIONS,
   LISTEN_OPTIONS,

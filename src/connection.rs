@@ -9,6 +9,7 @@
 //! reported as [`Event::End`] and leaves ours open until [`Connection::end`].
 //! The last event is always [`Event::Close`].
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::BytesMut;
@@ -93,6 +94,9 @@ pub struct Connection {
     failure: parking_lot::Mutex<Option<Error>>,
     /// This connection's share of its server's budget for incomplete messages.
     budget: parking_lot::Mutex<Option<BudgetSlot>>,
+    /// Bytes of an incomplete message the reader held after its last read
+    /// (JavaScript's `maxMessageTime` check reads it).
+    partial: AtomicUsize,
 }
 
 impl Connection {
@@ -109,6 +113,7 @@ impl Connection {
             read_done: Notify::new(),
             failure: parking_lot::Mutex::new(None),
             budget: parking_lot::Mutex::new(None),
+            partial: AtomicUsize::new(0),
         }
     }
 
@@ -121,10 +126,16 @@ impl Connection {
     /// (after each read). Over the server's budget, the connection holding
     /// the most is failed, which may be this one.
     pub fn holding_partial(&self, bytes: usize) {
+        self.partial.store(bytes, Ordering::Relaxed);
         let slot = self.budget.lock();
         if let Some(slot) = slot.as_ref() {
             slot.hold(bytes);
         }
+    }
+
+    /// Bytes of an incomplete message held after the last read.
+    pub fn partial_bytes(&self) -> usize {
+        self.partial.load(Ordering::Relaxed)
     }
 
     /// Fails the connection from outside its tasks: `error` is reported,

@@ -124,6 +124,24 @@ impl NativeConnection {
         }
     }
 
+    /// Runs `f` on the connection's TCP socket; false when there is none
+    /// (not connected, closed, or a unix socket) or the option failed.
+    fn with_tcp_socket(
+        &self,
+        f: impl FnOnce(&socket2::SockRef<'_>) -> std::io::Result<()>,
+    ) -> bool {
+        use std::os::fd::{AsRawFd, BorrowedFd};
+        let Some(socket) = self.conn.socket() else {
+            return false;
+        };
+        if self.endpoints().remote_port.is_none() {
+            return false;
+        }
+        // SAFETY: `socket` owns the descriptor and outlives the borrow.
+        let fd = unsafe { BorrowedFd::borrow_raw(socket.as_raw_fd()) };
+        f(&socket2::SockRef::from(&fd)).is_ok()
+    }
+
     /// Destroys the connection if the environment (a worker thread) goes
     /// away, closing its libuv handle while the loop still exists.
     fn register_cleanup(&mut self, env: &Env) -> napi::Result<()> {
@@ -266,6 +284,13 @@ impl NativeConnection {
         u32::try_from(self.conn.pending_bytes()).unwrap_or(u32::MAX)
     }
 
+    /// Bytes of an incomplete message buffered after the last read (0 when
+    /// every byte read so far was a complete message).
+    #[napi]
+    pub fn partial_bytes(&self) -> u32 {
+        u32::try_from(self.conn.partial_bytes()).unwrap_or(u32::MAX)
+    }
+
     /// Flushes what is queued, then closes.
     #[napi]
     pub fn end(&self) {
@@ -295,6 +320,29 @@ impl NativeConnection {
             }
         }
         Ok(())
+    }
+
+    /// TCP keepalive on (probes after `delay_ms` of silence; 0 keeps the
+    /// system's delay) or off. Returns whether it was set: false before the
+    /// socket exists and on unix sockets, as `net.Socket` ignores it there.
+    #[napi]
+    pub fn set_keep_alive(&self, enable: bool, delay_ms: u32) -> bool {
+        self.with_tcp_socket(|socket| {
+            socket.set_keepalive(enable)?;
+            if enable && delay_ms > 0 {
+                let idle = std::time::Duration::from_millis(u64::from(delay_ms));
+                // The kernel counts in whole seconds, at least one.
+                let idle = idle.max(std::time::Duration::from_secs(1));
+                socket.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(idle))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Nagle's algorithm off (`true`) or on. Returns whether it was set.
+    #[napi]
+    pub fn set_no_delay(&self, no_delay: bool) -> bool {
+        self.with_tcp_socket(|socket| socket.set_tcp_nodelay(no_delay))
     }
 
     /// Addresses of both ends (known once connected).

@@ -1,0 +1,294 @@
+'use strict'
+// The connection life of a client stream: connect timeout, close timeout,
+// socket options applied on every connect and, with `reconnect`, the state
+// machine that dials again with exponential backoff while calls made
+// meanwhile wait in an ordered, bounded queue.
+//
+// RpcStream calls in through five hooks (`holds`, `holdsNotify`,
+// `onConnect`, `onTransportError`, `onNativeClose`) and `stop` from close().
+
+const { AsyncResource } = require('node:async_hooks')
+const errors = require('./errors')
+
+const DEFAULT_MAX_QUEUED_CALLS = 1024
+const DEFAULT_CLOSE_TIMEOUT = 5000
+const BACKOFF_DEFAULTS = Object.freeze({ initialDelay: 100, maxDelay: 30000, factor: 2, jitter: 0.2, maxAttempts: Infinity })
+
+/** A call or notification made while the client was down. */
+class Queued {
+  constructor(call, method, params, deadline, signal) {
+    this.call = call // undefined for a notification
+    this.method = method
+    this.params = params
+    this.deadline = deadline
+    this.signal = signal
+    this.timer = undefined
+    this.onAbort = undefined
+  }
+}
+
+class ClientConnection {
+  /**
+   * @param {import('./stream').RpcStream} stream
+   * @param {function(function): object} dial starts a NativeConnection delivering to the given callback
+   * @param {object} options validated client options
+   */
+  constructor(stream, dial, options) {
+    this._stream = stream
+    this._dial = dial
+    this._backoff = options.reconnect ? { ...BACKOFF_DEFAULTS, ...(options.reconnect === true ? {} : options.reconnect) } : undefined
+    this._maxQueued = options.maxQueuedCalls !== undefined ? options.maxQueuedCalls : DEFAULT_MAX_QUEUED_CALLS
+    this._connectTimeout = options.connectTimeout
+    this._closeTimeout = options.closeTimeout !== undefined ? options.closeTimeout : DEFAULT_CLOSE_TIMEOUT
+    this._target = options.path !== undefined ? options.path : `${options.host}:${options.port}`
+    this._queue = new Set()
+    this._up = false
+    this._stopped = false
+    /** We destroyed the native connection ourselves: its CLOSED error is ours to ignore. */
+    this._destroying = false
+    this._attempt = 0
+    this._lastError = undefined
+    this._retryTimer = undefined
+    this._connectTimer = undefined
+    this._closeTimer = undefined
+  }
+
+  get reconnecting() {
+    return this._backoff !== undefined
+  }
+
+  /** Starts the first connection attempt. */
+  start() {
+    this._dialNow()
+  }
+
+  _dialNow() {
+    const stream = this._stream
+    this._retryTimer = undefined
+    this._destroying = false
+    stream._native = this._dial(stream._onEvent)
+    if (!stream._referenced) stream._native.setRef(false)
+    if (this._connectTimeout > 0) {
+      this._connectTimer = setTimeout(() => this._connectTimedOut(), this._connectTimeout)
+      if (!stream._referenced) this._connectTimer.unref()
+    }
+  }
+
+  _connectTimedOut() {
+    this._connectTimer = undefined
+    const stream = this._stream
+    if (stream._state !== 'connecting') return
+    const err = new Error(`connect ETIMEDOUT ${this._target} (no connection within connectTimeout ${this._connectTimeout} ms)`)
+    err.code = 'ETIMEDOUT'
+    err.syscall = 'connect'
+    stream._onTransportError(err)
+    this._destroying = true
+    stream._native.destroy()
+  }
+
+  // ---- hooks called by RpcStream ---------------------------------------------
+
+  /** Queues a call while down (reconnect only). Returns true when it took the call. */
+  holds(call, params, options) {
+    if (this._up || this._backoff === undefined) return false
+    const stream = this._stream
+    if (!this._room(call)) return true
+    const timeout = options && options.timeout !== undefined ? options.timeout : stream._timeout
+    const signal = options && options.signal
+    const entry = new Queued(call, call.method, params, timeout > 0 ? Date.now() + timeout : 0, signal)
+    // The callback runs in the caller's async context, whenever the call is written.
+    if (call.cb) call.resource = new AsyncResource('msgpack-rpc:call')
+    if (timeout > 0) {
+      entry.timer = setTimeout(() => this._expire(entry, timeout), timeout)
+      if (!stream._referenced) entry.timer.unref()
+    }
+    if (signal) {
+      entry.onAbort = () => this._aborted(entry)
+      signal.addEventListener('abort', entry.onAbort, { once: true })
+    }
+    this._queue.add(entry)
+    return true
+  }
+
+  /** Queues a notification while down (reconnect only). */
+  holdsNotify(method, params) {
+    if (this._up || this._backoff === undefined) return false
+    if (this._room(undefined)) this._queue.add(new Queued(undefined, method, params, 0, undefined))
+    return true
+  }
+
+  /** Whether one more fits; if not, the call fails at once with QUEUE_FULL. */
+  _room(call) {
+    if (this._queue.size < this._maxQueued) return true
+    const err = new errors.RpcError(
+      errors.codes.QUEUE_FULL,
+      `${this._queue.size} calls already wait for the connection to ${this._target} (maxQueuedCalls)`
+    )
+    if (call !== undefined) this._stream._refuse(call, err)
+    return false
+  }
+
+  _expire(entry, ms) {
+    if (!this._queue.delete(entry)) return
+    this._release(entry)
+    // A legacy callback gets 'timeout', as for a call written and unanswered.
+    if (entry.call.cb) this._stream._callback(entry.call, 'timeout')
+    else this._stream._refuse(entry.call, new errors.TimeoutError(entry.method, ms))
+  }
+
+  _aborted(entry) {
+    if (!this._queue.delete(entry)) return
+    this._release(entry)
+    this._stream._refuse(entry.call, new errors.AbortError(entry.method, entry.signal.reason))
+  }
+
+  _release(entry) {
+    if (entry.timer !== undefined) clearTimeout(entry.timer)
+    if (entry.onAbort !== undefined) entry.signal.removeEventListener('abort', entry.onAbort)
+  }
+
+  /** Connected: apply the socket options, then write what waited, in order. */
+  onConnect() {
+    if (this._connectTimer !== undefined) clearTimeout(this._connectTimer)
+    this._connectTimer = undefined
+    this._up = true
+    this._attempt = 0
+    this._lastError = undefined
+    const stream = this._stream
+    stream.stream._applySocketOptions()
+    const now = Date.now()
+    const queued = [...this._queue]
+    this._queue.clear()
+    for (const entry of queued) {
+      this._release(entry)
+      if (entry.call === undefined) {
+        stream.notify(entry.method, ...entry.params)
+        continue
+      }
+      const timeout = entry.deadline === 0 ? 0 : Math.max(1, entry.deadline - now)
+      const options = entry.signal ? { timeout, signal: entry.signal } : { timeout }
+      try {
+        stream._call(entry.call, entry.params, options)
+      } catch (err) {
+        stream._refuse(entry.call, err)
+      }
+    }
+  }
+
+  /** Returns true to keep an error from being reported (a failed attempt, or our own teardown). */
+  onTransportError(err) {
+    if (this._destroying) return true
+    if (this._backoff !== undefined && this._stream._state === 'connecting') {
+      this._lastError = err
+      return true
+    }
+    return false
+  }
+
+  /**
+   * The native connection closed. Returns true when the stream lives on
+   * (it will dial again), false to let it close for good.
+   */
+  onNativeClose() {
+    const stream = this._stream
+    if (this._connectTimer !== undefined) clearTimeout(this._connectTimer)
+    this._connectTimer = undefined
+    const wasUp = this._up
+    this._up = false
+    if (this._backoff === undefined || this._stopped || this._attempt >= this._backoff.maxAttempts) {
+      this._finish()
+      return false
+    }
+    const lost = stream._closeError || new errors.ClosedError('connection closed by peer')
+    // Calls written on the lost connection may have run: never re-sent.
+    stream._failAll(lost.code === errors.codes.CLOSED ? lost : new errors.ClosedError('connection closed by peer', lost))
+    stream._native.dispose()
+    resetStream(stream)
+    if (wasUp) stream._emitGuarded(stream, 'disconnect', lost)
+    if (this._stopped) return false // a 'disconnect' listener closed the client
+    this._attempt++
+    const { initialDelay, maxDelay, factor, jitter } = this._backoff
+    const base = Math.min(maxDelay, initialDelay * factor ** (this._attempt - 1))
+    const delay = Math.round(base - base * jitter * Math.random())
+    stream._emitGuarded(stream, 'reconnecting', { attempt: this._attempt, delay })
+    if (this._stopped) return false
+    this._retryTimer = setTimeout(() => this._dialNow(), delay)
+    if (!stream._referenced) this._retryTimer.unref()
+    return true
+  }
+
+  /** The stream closes for good: nothing may wait or tick any more. */
+  _finish() {
+    const stream = this._stream
+    if (this._closeTimer !== undefined) clearTimeout(this._closeTimer)
+    this._closeTimer = undefined
+    if (!this._stopped && this._lastError !== undefined && this._backoff !== undefined) {
+      // Attempts ran out: the last one's error is the reason.
+      stream._closeError = this._lastError
+      stream._emitError(this._lastError)
+    }
+    this._failQueued(stream._closeError || new errors.ClosedError('connection closed'))
+  }
+
+  _failQueued(err) {
+    const queued = [...this._queue]
+    this._queue.clear()
+    for (const entry of queued) {
+      this._release(entry)
+      if (entry.call !== undefined) this._stream._refuse(entry.call, err)
+    }
+  }
+
+  /** close(): no more attempts; a stuck connect is abandoned, a stuck flush bounded by closeTimeout. */
+  stop() {
+    if (this._stopped) return
+    this._stopped = true
+    const stream = this._stream
+    if (stream._state === 'closed') return
+    const closedLocally = new errors.ClosedError('connection closed locally')
+    this._failQueued(closedLocally)
+    if (this._retryTimer !== undefined) {
+      // Between attempts: there is no connection to wait for.
+      clearTimeout(this._retryTimer)
+      this._retryTimer = undefined
+      stream._closeError = closedLocally
+      stream._state = 'closing'
+      stream._onClose()
+      return
+    }
+    if (stream._state === 'connecting') {
+      if (stream._closeError === undefined) stream._closeError = closedLocally
+      this._destroying = true
+      stream._native.destroy()
+      return
+    }
+    if (this._closeTimeout >= 0) {
+      this._closeTimer = setTimeout(() => stream._destroy(), this._closeTimeout)
+      this._closeTimer.unref()
+    }
+  }
+
+  get connected() {
+    return this._up && this._stream._state === 'open'
+  }
+}
+
+/** A stream whose connection was lost, made ready for the next one. */
+function resetStream(stream) {
+  stream._state = 'connecting'
+  stream._encoder.reset()
+  stream._flushScheduled = false
+  stream._batched = 0
+  stream._needDrain = false
+  stream._pendingBytes = 0
+  stream._paused = false
+  stream._held = undefined
+  stream._incoming = 0
+  stream._hadError = false
+  stream._closingGracefully = false
+  stream._peerEnded = false
+  stream._closeError = undefined
+  stream._endpoints = undefined
+}
+
+module.exports = { ClientConnection, DEFAULT_MAX_QUEUED_CALLS, BACKOFF_DEFAULTS }
