@@ -44,7 +44,7 @@ function attach(duplex, handler, options) {
   const stream = makeStream(new DuplexTransport(duplex, duplex, opts), opts, connecting)
   if (connecting) {
     const event = typeof duplex.getPeerCertificate === 'function' ? 'secureConnect' : 'connect'
-    duplex.once(event, () => stream._onEvent(require('./binding').CONNECT, stream._native.endpoints()))
+    duplex.once(event, () => stream._onEvent(require('./binding').CONNECT, stream._transport.endpoints()))
   }
   return stream
 }

@@ -88,7 +88,7 @@ class IdleSweeper {
 }
 
 function partialBytes(stream) {
-  const native = stream._native
+  const native = stream._transport
   return native !== undefined && typeof native.partialBytes === 'function' && !stream.closed ? native.partialBytes() : 0
 }
 

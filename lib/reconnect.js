@@ -66,8 +66,8 @@ class ClientConnection {
     const stream = this._stream
     this._retryTimer = undefined
     this._destroying = false
-    stream._native = this._dial(stream._onEvent)
-    if (!stream._referenced) stream._native.setRef(false)
+    stream._transport = this._dial(stream._onEvent)
+    if (!stream._referenced) stream._transport.setRef(false)
     if (this._connectTimeout > 0) {
       this._connectTimer = setTimeout(() => this._connectTimedOut(), this._connectTimeout)
       if (!stream._referenced) this._connectTimer.unref()
@@ -83,7 +83,7 @@ class ClientConnection {
     err.syscall = 'connect'
     stream._onTransportError(err)
     this._destroying = true
-    stream._native.destroy()
+    stream._transport.destroy()
   }
 
   // ---- hooks called by RpcStream ---------------------------------------------
@@ -202,8 +202,8 @@ class ClientConnection {
     const lost = stream._closeError || new errors.ClosedError('connection closed by peer')
     // Calls written on the lost connection may have run: never re-sent.
     stream._failAll(lost.code === errors.codes.CLOSED ? lost : new errors.ClosedError('connection closed by peer', lost))
-    stream._native.dispose()
-    resetStream(stream)
+    stream._transport.dispose()
+    stream._resetForReconnect()
     if (wasUp) stream._emitGuarded(stream, 'disconnect', lost)
     if (this._stopped) return false // a 'disconnect' listener closed the client
     this._attempt++
@@ -259,7 +259,7 @@ class ClientConnection {
     if (stream._state === 'connecting') {
       if (stream._closeError === undefined) stream._closeError = closedLocally
       this._destroying = true
-      stream._native.destroy()
+      stream._transport.destroy()
       return
     }
     if (this._closeTimeout >= 0) {
@@ -271,24 +271,6 @@ class ClientConnection {
   get connected() {
     return this._up && this._stream._state === 'open'
   }
-}
-
-/** A stream whose connection was lost, made ready for the next one. */
-function resetStream(stream) {
-  stream._state = 'connecting'
-  stream._encoder.reset()
-  stream._flushScheduled = false
-  stream._batched = 0
-  stream._needDrain = false
-  stream._pendingBytes = 0
-  stream._paused = false
-  stream._held = undefined
-  stream._incoming = 0
-  stream._hadError = false
-  stream._closingGracefully = false
-  stream._peerEnded = false
-  stream._closeError = undefined
-  stream._endpoints = undefined
 }
 
 module.exports = { ClientConnection, DEFAULT_MAX_QUEUED_CALLS, BACKOFF_DEFAULTS }

@@ -56,7 +56,7 @@ class Socket extends EventEmitter {
 
   /** Sets what was asked for on the TCP socket; a no-op before it exists and on unix sockets. */
   _applySocketOptions() {
-    const native = this._rpc._native
+    const native = this._rpc._transport
     if (native === undefined || this._rpc._state !== 'open' || typeof native.setKeepAlive !== 'function') return
     if (this._keepAlive !== undefined) native.setKeepAlive(this._keepAlive.enable, this._keepAlive.delay)
     if (this._noDelay !== undefined) native.setNoDelay(this._noDelay)

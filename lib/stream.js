@@ -2,7 +2,7 @@
 // RpcStream: one MessagePack-RPC connection, the same class on both ends.
 // Owns the pending calls, their timers and callbacks, dispatch of incoming
 // requests and notifications, and the per-tick write batching: every message
-// encoded during one tick goes to the native connection in one `write`.
+// encoded during one tick goes to the transport in one `write`.
 
 const { AsyncResource } = require('node:async_hooks')
 const { EventEmitter } = require('node:events')
@@ -41,6 +41,26 @@ const ANSWER_SIZE_DECAY = 16
  */
 const PEER_GONE = new Set(['ECONNRESET', 'EPIPE', 'ENOTCONN', 'ECONNABORTED', 'ESHUTDOWN'])
 
+/**
+ * What an RpcStream needs of its transport (docs/design.md, "Transport
+ * contract"): NativeConnection (TCP, unix, adopted sockets), DuplexTransport
+ * (attach, spawn, stdio) and DatagramTransport (UDP) provide it.
+ *
+ * @typedef {object} Transport
+ * @property {(onEvent: (kind: number, payload?: *, length?: number) => (boolean|undefined)) => void} [start]
+ *   starts delivering events (accepted connections and JS-side transports)
+ * @property {(bytes: Uint8Array) => number} write bytes now queued, or -1 once it refuses writes
+ * @property {() => number} pendingBytes bytes queued and not yet written
+ * @property {() => void} end flush what is queued, then close
+ * @property {() => void} destroy close at once
+ * @property {(referenced: boolean) => void} setRef whether it keeps the event loop alive
+ * @property {() => object} endpoints `net.Socket`-style addresses of both ends
+ * @property {() => void} dispose release what outlives the close
+ * @property {() => void} [resumeReading] deliver again after MESSAGES returned true
+ * @property {boolean} [datagram] one message per datagram (UDP)
+ * @property {number} [maxDatagramSize] with `datagram`
+ */
+
 /** A call awaiting its reply (one shape for every call keeps property access fast). */
 class PendingCall {
   constructor(method, cb, resolve, reject) {
@@ -69,7 +89,7 @@ function captureSettlers(resolve, reject) {
 
 class RpcStream extends EventEmitter {
   /**
-   * @param {object} native a NativeConnection
+   * @param {Transport} [transport] how bytes come and go (set later for a client still dialling)
    * @param {object} [options]
    * @param {object} [options.handler] methods to dispatch requests to
    * @param {object} [options.server] the Server that accepted it
@@ -82,10 +102,10 @@ class RpcStream extends EventEmitter {
    * @param {number} [options.maxQueuedReplies] stop dispatching requests
    *   while this many bytes of answers wait to be written (servers)
    */
-  constructor(native, options = {}) {
+  constructor(transport, options = {}) {
     super()
-    this._native = native
-    this._datagram = !!(native && native.datagram)
+    this._transport = transport
+    this._datagram = !!(transport && transport.datagram)
     this._handler = options.handler
     this._server = options.server
     this._state = options.connecting ? 'connecting' : 'open'
@@ -405,8 +425,8 @@ class RpcStream extends EventEmitter {
     const batch = this._encoder.take()
     if (this._state === 'closed') return
     this._counters.bytesSent += batch.length
-    // Bytes now waiting in the native queue, or -1 once it refuses writes.
-    const pending = this._native.write(batch)
+    // Bytes now waiting in the transport's queue, or -1 once it refuses writes.
+    const pending = this._transport.write(batch)
     if (pending < 0) return
     this._pendingBytes = pending
     if (pending > this._highWaterMark) this._needDrain = true
@@ -420,7 +440,7 @@ class RpcStream extends EventEmitter {
 
   /** UDP: every message is its own datagram, sent at once. */
   _sendDatagram() {
-    const max = this._native.maxDatagramSize
+    const max = this._transport.maxDatagramSize
     const size = this._encoder.length
     if (size > max) {
       this._encoder.reset()
@@ -430,7 +450,7 @@ class RpcStream extends EventEmitter {
   }
 
   _bufferedBytes() {
-    return this._encoder.length + (this._state === 'closed' ? 0 : this._native.pendingBytes())
+    return this._encoder.length + (this._state === 'closed' ? 0 : this._transport.pendingBytes())
   }
 
   /**
@@ -492,7 +512,7 @@ class RpcStream extends EventEmitter {
     this._held = undefined
     this._receivedAt = -1
     if (held !== undefined && decodeMessages(held, this)) return
-    if (this._native.resumeReading !== undefined) this._native.resumeReading()
+    if (this._transport.resumeReading !== undefined) this._transport.resumeReading()
   }
 
   // ---- receiving -----------------------------------------------------------
@@ -608,7 +628,7 @@ class RpcStream extends EventEmitter {
     this._paused = false
     this._held = undefined
     this._encoder.reset()
-    this._native.dispose()
+    this._transport.dispose()
     if (this._closeError === undefined) {
       this._closeError =
         this._peerEnded || !wasLocal ? new errors.ClosedError('connection closed by peer') : new errors.ClosedError('connection closed locally')
@@ -754,6 +774,27 @@ class RpcStream extends EventEmitter {
     return done
   }
 
+  /**
+   * Forgets a lost connection's state so the next transport starts clean
+   * (a reconnecting client); pending calls were failed already.
+   */
+  _resetForReconnect() {
+    this._state = 'connecting'
+    this._encoder.reset()
+    this._flushScheduled = false
+    this._batched = 0
+    this._needDrain = false
+    this._pendingBytes = 0
+    this._paused = false
+    this._held = undefined
+    this._incoming = 0
+    this._hadError = false
+    this._closingGracefully = false
+    this._peerEnded = false
+    this._closeError = undefined
+    this._endpoints = undefined
+  }
+
   /** Closes once every request received so far has been answered. */
   _closeWhenIdle() {
     this._closingGracefully = true
@@ -773,7 +814,7 @@ class RpcStream extends EventEmitter {
     if (this._state === 'closing' || this._state === 'closed') return
     this._state = 'closing'
     if (this._flushScheduled) this._flush()
-    this._native.end()
+    this._transport.end()
   }
 
   _destroy(err) {
@@ -784,13 +825,13 @@ class RpcStream extends EventEmitter {
     }
     if (this._state !== 'closing') this._state = 'closing'
     this._encoder.reset()
-    this._native.destroy()
+    this._transport.destroy()
   }
 
   /** Lets the process exit while this connection is open. */
   unref() {
     this._referenced = false
-    if (this._state !== 'closed') this._native.setRef(false)
+    if (this._state !== 'closed') this._transport.setRef(false)
     for (const call of this._pending.values()) if (call.timer) call.timer.unref()
     return this
   }
@@ -798,7 +839,7 @@ class RpcStream extends EventEmitter {
   /** Keeps the process alive while this connection is open (the default). */
   ref() {
     this._referenced = true
-    if (this._state !== 'closed') this._native.setRef(true)
+    if (this._state !== 'closed') this._transport.setRef(true)
     for (const call of this._pending.values()) if (call.timer) call.timer.ref()
     return this
   }
@@ -845,7 +886,7 @@ class RpcStream extends EventEmitter {
 
   _endpoint(name) {
     if (this._endpoints === undefined && this._state !== 'connecting') {
-      this._endpoints = this._native.endpoints()
+      this._endpoints = this._transport.endpoints()
     }
     const value = this._endpoints && this._endpoints[name]
     return value === null ? undefined : value
