@@ -3,6 +3,7 @@
 // dispatch behave the way a user reads them. Every test here failed before
 // its fix (a crash of the test process counts as a failure).
 
+const { kBufferedBytes, kIncoming } = require('../lib/constants')
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const net = require('node:net')
@@ -456,7 +457,7 @@ test('server.close() lets received requests finish and answers later ones with a
   const port = await listen(server)
   const client = await rpc.connect(port, '127.0.0.1')
   const slow = client.invoke('slow')
-  await until(() => server.connections[0] && server.connections[0]._incoming === 1, 'the slow call to arrive')
+  await until(() => server.connections[0] && server.connections[0][kIncoming] === 1, 'the slow call to arrive')
   const closed = server.close()
   await assert.rejects(client.request('quick', [], { timeout: 2000 }), { data: 'server is closing' })
   release()
@@ -609,7 +610,7 @@ test('a peer that never reads cannot make the server queue answers far past maxQ
     for (let i = 0; i < 150; i++) {
       await new Promise((r) => setTimeout(r, 4))
       const stream = server.connections[0]
-      if (stream) most = Math.max(most, stream._bufferedBytes())
+      if (stream) most = Math.max(most, stream[kBufferedBytes]())
     }
     const label = `${size / 1024} KiB ${isAsync ? 'async' : 'sync'} answers`
     assert.ok(most > budget / 2, `${label}: the server did answer (${most} bytes queued)`)

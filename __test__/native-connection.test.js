@@ -93,7 +93,7 @@ test('a drain does not resume a reader that JavaScript paused', async () => {
   let conn
   let drained
   const drain = new Promise((resolve) => (drained = resolve))
-  // The outbox is over pauseReadingAbove after the first message, so the
+  // The outbox is over maxQueuedReplies after the first message, so the
   // core pauses reading too, and resumes it on the drain.
   const server = nativeServer(
     (c) => {
@@ -110,7 +110,7 @@ test('a drain does not resume a reader that JavaScript paused', async () => {
         return undefined
       })
     },
-    { pauseReadingAbove: 1024, highWaterMark: 1024 },
+    { maxQueuedReplies: 1024, highWaterMark: 1024 },
   )
   const socket = await connectRaw(server.port)
   try {

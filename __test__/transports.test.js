@@ -1,6 +1,7 @@
 'use strict'
 // Every transport speaks through the same stream API: any Duplex (TLS here),
 // a spawned child's stdio, this process's stdio (in the child), UDP.
+const { kTransport } = require('../lib/constants')
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
@@ -140,7 +141,7 @@ test('UDP: garbage datagrams are dropped and the server keeps serving', async ()
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   const client = rpc.createUdpClient(server.address().port, '127.0.0.1', { timeout: 2000 })
   await once(client, 'ready')
-  client._transport._socket.send(Buffer.from('not msgpack'))
+  client[kTransport]._socket.send(Buffer.from('not msgpack'))
   assert.equal(await client.invoke('ping'), 'pong')
   assert.deepEqual(errors, ['ERR_MSGPACK_RPC_PROTOCOL'])
   await client.close()

@@ -2,6 +2,7 @@
 // attach(duplex), spawn(command) and stdio(): MessagePack-RPC over streams
 // the user (or the operating system) already has.
 
+const { kOnEvent, kTransport } = require('./constants')
 const childProcess = require('node:child_process')
 const { EventEmitter } = require('node:events')
 const { DuplexTransport } = require('./duplex-transport')
@@ -10,7 +11,7 @@ const v = require('./validate')
 
 function makeStream(transport, options, connecting) {
   const stream = new RpcStream(transport, { ...v.streamOptions(options), connecting })
-  transport.start(stream._onEvent)
+  transport.start(stream[kOnEvent])
   return stream
 }
 
@@ -44,7 +45,7 @@ function attach(duplex, handler, options) {
   const stream = makeStream(new DuplexTransport(duplex, duplex, opts), opts, connecting)
   if (connecting) {
     const event = typeof duplex.getPeerCertificate === 'function' ? 'secureConnect' : 'connect'
-    duplex.once(event, () => stream._onEvent(require('./binding').CONNECT, stream._transport.endpoints()))
+    duplex.once(event, () => stream[kOnEvent](require('./binding').CONNECT, stream[kTransport].endpoints()))
   }
   return stream
 }
@@ -68,7 +69,7 @@ function spawn(command, args, options) {
   const transport = new DuplexTransport(child.stdout, child.stdin, { ...ours, handle: child })
   const stream = makeStream(transport, ours, true)
   stream.process = child
-  child.once('spawn', () => stream._onEvent(require('./binding').CONNECT, {}))
+  child.once('spawn', () => stream[kOnEvent](require('./binding').CONNECT, {}))
   child.once('error', (err) => transport._fail(err))
   // The process is gone: whatever it did not answer never will be.
   child.once('exit', () => setImmediate(() => transport.destroy()))

@@ -1,6 +1,7 @@
 'use strict'
 // createClient / connect: a client RpcStream over TCP or a unix socket.
 
+const { kClient, kCloseError } = require('./constants')
 const binding = require('./binding')
 const { RpcStream } = require('./stream')
 const { ClientConnection } = require('./reconnect')
@@ -29,7 +30,7 @@ function createClient(target, ...rest) {
 function connect(target, host, options) {
   const client = open(clientOptions(target, host, options, 'connect()'))
   return new Promise((resolve, reject) => {
-    const onClose = () => reject(client._closeError)
+    const onClose = () => reject(client[kCloseError])
     client.once('close', onClose)
     client.once('ready', () => {
       client.removeListener('close', onClose)
@@ -47,8 +48,8 @@ function open(options, readyCb) {
   const native = connectionOptions(options)
   // Each attempt (one without `reconnect`) is a new native connection.
   const dial = (onEvent) => binding.native.NativeConnection.connect(target, native, onEvent)
-  stream._client = new ClientConnection(stream, dial, options)
-  stream._client.start()
+  stream[kClient] = new ClientConnection(stream, dial, options)
+  stream[kClient].start()
   return stream
 }
 

@@ -9,6 +9,7 @@
 // pm2 rely on (the primary's 'listening' event, its scheduling, sharing a
 // port 0) keeps working, and the connections run natively.
 
+const { kOnEvent } = require('./constants')
 const net = require('node:net')
 const binding = require('./binding')
 const errors = require('./errors')
@@ -30,7 +31,7 @@ function sharesThroughPrimary(target) {
  */
 class ClusterListener {
   constructor(target, nativeOptions, onEvent, onListening) {
-    this._onEvent = onEvent
+    this[kOnEvent] = onEvent
     this._closed = false
     this._adopter = new binding.native.NativeAdopter(nativeOptions)
     this._server = net.createServer({ pauseOnConnect: true }, (socket) => this._adopt(socket))
@@ -43,7 +44,7 @@ class ClusterListener {
       // close() came first: the primary's handle arrived late; let it go.
       if (this._closed) return this._server.close()
       // Accept errors from here on are transient, as the native server's are.
-      this._server.on('error', (err) => this._onEvent(binding.ERROR, err))
+      this._server.on('error', (err) => this[kOnEvent](binding.ERROR, err))
       onListening(null)
     }
     this._server.once('error', fail)
@@ -63,17 +64,17 @@ class ClusterListener {
       }
       native = this._adopter.adopt(fd)
     } catch (err) {
-      this._onEvent(binding.ERROR, err)
+      this[kOnEvent](binding.ERROR, err)
     } finally {
       // Closes Node's descriptor; the native side holds its own duplicate.
       socket.destroy()
     }
-    if (native) this._onEvent(binding.CONNECTION, native)
+    if (native) this[kOnEvent](binding.CONNECTION, native)
   }
 
   close() {
     this._closed = true
-    this._server.close(() => this._onEvent(binding.CLOSE))
+    this._server.close(() => this[kOnEvent](binding.CLOSE))
   }
 
   address() {

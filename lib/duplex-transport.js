@@ -5,6 +5,7 @@
 // Rust (NativeDeframer), once per chunk. It offers RpcStream the same methods
 // and events as a NativeConnection.
 
+const { kOnEvent } = require('./constants')
 const binding = require('./binding')
 
 class DuplexTransport {
@@ -18,14 +19,14 @@ class DuplexTransport {
     this._writable = writable
     this._options = options
     this._deframer = new binding.native.NativeDeframer({ maxMessageSize: options.maxMessageSize, maxDepth: options.maxDepth })
-    this._onEvent = undefined
+    this[kOnEvent] = undefined
     this._closed = false
     this._ended = false
   }
 
   /** Starts delivering events to `onEvent(kind, payload)`. */
   start(onEvent) {
-    this._onEvent = onEvent
+    this[kOnEvent] = onEvent
     const r = this._readable
     const w = this._writable
     r.on('data', (chunk) => this._onData(chunk))
@@ -56,7 +57,7 @@ class DuplexTransport {
     if (batch.replies) this._writable.write(batch.replies)
     const messages = binding.messagesOf(batch, chunk)
     // true: the stream's reply budget is spent; it calls resumeReading() later.
-    if (messages && this._onEvent(binding.MESSAGES, messages) === true) this._readable.pause()
+    if (messages && this[kOnEvent](binding.MESSAGES, messages) === true) this._readable.pause()
   }
 
   /** Delivers again after the stream asked for a pause. */
@@ -66,14 +67,14 @@ class DuplexTransport {
 
   _fail(err) {
     if (this._closed) return
-    this._onEvent(binding.ERROR, { code: err.code || 'ERR_MSGPACK_RPC_PROTOCOL', message: err.message })
+    this[kOnEvent](binding.ERROR, { code: err.code || 'ERR_MSGPACK_RPC_PROTOCOL', message: err.message })
     this.destroy()
   }
 
   _close() {
     if (this._closed) return
     this._closed = true
-    this._onEvent(binding.CLOSE, null)
+    this[kOnEvent](binding.CLOSE, null)
   }
 
   write(batch, _direct) {

@@ -7,6 +7,7 @@
 // comes from a built-in prototype (Object, Function, EventEmitter, Array…)
 // and never `constructor`.
 
+const { kHandlerFault, kNotificationFault } = require('./constants')
 const { EventEmitter } = require('node:events')
 
 /** Prototypes whose methods are never callable, whatever inherits them. */
@@ -71,7 +72,7 @@ function isThenable(value) {
  * Otherwise: `fn(...params)` exactly, and what it returns or resolves to is
  * the answer (undefined answers null).
  * Either way a throw or rejection before an answer answers the error; one
- * after an answer goes to `stream._handlerFault(method, err)` (no closure
+ * after an answer goes to `stream[kHandlerFault](method, err)` (no closure
  * per request: this runs for every call).
  */
 function runRequestHandler(fn, handler, params, response, appendResponse, stream, method) {
@@ -83,7 +84,7 @@ function runRequestHandler(fn, handler, params, response, appendResponse, stream
     thenable = isThenable(returned)
   } catch (err) {
     if (!response.sent) return response.error(err)
-    return stream._handlerFault(method, err)
+    return stream[kHandlerFault](method, err)
   }
   const answersUndefined = !appendResponse || fn.length <= count
   if (thenable) {
@@ -92,7 +93,7 @@ function runRequestHandler(fn, handler, params, response, appendResponse, stream
     }
     const failed = (err) => {
       if (!response.sent) response.error(err)
-      else stream._handlerFault(method, err)
+      else stream[kHandlerFault](method, err)
     }
     try {
       returned.then(settled, failed)
@@ -112,7 +113,7 @@ function answer(response, value, stream, method) {
   try {
     response.result(value)
   } catch (err) {
-    stream._handlerFault(method, err)
+    stream[kHandlerFault](method, err)
   }
 }
 
@@ -139,14 +140,14 @@ function callWithResponse(fn, handler, params, response) {
 
 /**
  * Runs a notification handler: `fn(...params)`; a throw or a rejection goes
- * to `stream._notificationFault(method, err)`.
+ * to `stream[kNotificationFault](method, err)`.
  */
 function runNotificationHandler(fn, handler, params, stream, method) {
   try {
     const returned = fn.apply(handler, params)
-    if (isThenable(returned)) returned.then(undefined, (err) => stream._notificationFault(method, err))
+    if (isThenable(returned)) returned.then(undefined, (err) => stream[kNotificationFault](method, err))
   } catch (err) {
-    stream._notificationFault(method, err)
+    stream[kNotificationFault](method, err)
   }
 }
 

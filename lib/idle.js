@@ -6,6 +6,7 @@
 // `idleTimeout` ms. A message is slow (slowloris) when its first bytes have
 // been buffered for `maxMessageTime` ms without it being complete.
 
+const { kClient, kDeliveries, kIncoming, kPending, kTransport } = require('./constants')
 const errors = require('./errors')
 
 class IdleSweeper {
@@ -25,7 +26,7 @@ class IdleSweeper {
   }
 
   add(stream) {
-    this._entries.set(stream, { deliveries: stream._deliveries, partial: 0, since: Date.now(), partialSince: -1 })
+    this._entries.set(stream, { deliveries: stream[kDeliveries], partial: 0, since: Date.now(), partialSince: -1 })
     if (this._timer === undefined) {
       this._timer = setInterval(() => this._sweep(), this._every)
       this._timer.unref()
@@ -54,11 +55,11 @@ class IdleSweeper {
     const slow = []
     for (const [stream, entry] of this._entries) {
       const partial = partialBytes(stream)
-      const delivered = stream._deliveries !== entry.deliveries
-      if (delivered || partial !== entry.partial || stream._incoming > 0 || stream._pending.size > 0 || waiting(stream)) {
+      const delivered = stream[kDeliveries] !== entry.deliveries
+      if (delivered || partial !== entry.partial || stream[kIncoming] > 0 || stream[kPending].size > 0 || waiting(stream)) {
         entry.since = now
       }
-      entry.deliveries = stream._deliveries
+      entry.deliveries = stream[kDeliveries]
       entry.partial = partial
       if (this._maxMessageTime !== undefined) {
         // A delivery since the last sweep completed a message: what is partial now is a new one.
@@ -88,13 +89,13 @@ class IdleSweeper {
 }
 
 function partialBytes(stream) {
-  const native = stream._transport
+  const native = stream[kTransport]
   return native !== undefined && typeof native.partialBytes === 'function' && !stream.closed ? native.partialBytes() : 0
 }
 
 /** A reconnecting client with calls queued is not idle. */
 function waiting(stream) {
-  return stream._client !== undefined && stream._client._queue.size > 0
+  return stream[kClient] !== undefined && stream[kClient]._queue.size > 0
 }
 
 module.exports = { IdleSweeper }

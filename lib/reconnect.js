@@ -7,6 +7,7 @@
 // RpcStream calls in through five hooks (`holds`, `holdsNotify`,
 // `onConnect`, `onTransportError`, `onNativeClose`) and `stop` from close().
 
+const { kApplySocketOptions, kCall, kCallback, kCloseError, kDestroy, kEmitError, kEmitGuarded, kFailAll, kOnClose, kOnEvent, kOnTransportError, kReferenced, kRefuse, kResetForReconnect, kState, kTimeout, kTransport } = require('./constants')
 const { AsyncResource } = require('node:async_hooks')
 const errors = require('./errors')
 
@@ -66,24 +67,24 @@ class ClientConnection {
     const stream = this._stream
     this._retryTimer = undefined
     this._destroying = false
-    stream._transport = this._dial(stream._onEvent)
-    if (!stream._referenced) stream._transport.setRef(false)
+    stream[kTransport] = this._dial(stream[kOnEvent])
+    if (!stream[kReferenced]) stream[kTransport].setRef(false)
     if (this._connectTimeout > 0) {
       this._connectTimer = setTimeout(() => this._connectTimedOut(), this._connectTimeout)
-      if (!stream._referenced) this._connectTimer.unref()
+      if (!stream[kReferenced]) this._connectTimer.unref()
     }
   }
 
   _connectTimedOut() {
     this._connectTimer = undefined
     const stream = this._stream
-    if (stream._state !== 'connecting') return
+    if (stream[kState] !== 'connecting') return
     const err = new Error(`connect ETIMEDOUT ${this._target} (no connection within connectTimeout ${this._connectTimeout} ms)`)
     err.code = 'ETIMEDOUT'
     err.syscall = 'connect'
-    stream._onTransportError(err)
+    stream[kOnTransportError](err)
     this._destroying = true
-    stream._transport.destroy()
+    stream[kTransport].destroy()
   }
 
   // ---- hooks called by RpcStream ---------------------------------------------
@@ -93,14 +94,14 @@ class ClientConnection {
     if (this._up || this._backoff === undefined) return false
     const stream = this._stream
     if (!this._room(call)) return true
-    const timeout = options && options.timeout !== undefined ? options.timeout : stream._timeout
+    const timeout = options && options.timeout !== undefined ? options.timeout : stream[kTimeout]
     const signal = options && options.signal
     const entry = new Queued(call, call.method, params, timeout > 0 ? Date.now() + timeout : 0, signal)
     // The callback runs in the caller's async context, whenever the call is written.
     if (call.cb) call.resource = new AsyncResource('msgpack-rpc:call')
     if (timeout > 0) {
       entry.timer = setTimeout(() => this._expire(entry, timeout), timeout)
-      if (!stream._referenced) entry.timer.unref()
+      if (!stream[kReferenced]) entry.timer.unref()
     }
     if (signal) {
       entry.onAbort = () => this._aborted(entry)
@@ -124,7 +125,7 @@ class ClientConnection {
       errors.codes.QUEUE_FULL,
       `${this._queue.size} calls already wait for the connection to ${this._target} (maxQueuedCalls)`
     )
-    if (call !== undefined) this._stream._refuse(call, err)
+    if (call !== undefined) this._stream[kRefuse](call, err)
     return false
   }
 
@@ -132,14 +133,14 @@ class ClientConnection {
     if (!this._queue.delete(entry)) return
     this._release(entry)
     // A legacy callback gets 'timeout', as for a call written and unanswered.
-    if (entry.call.cb) this._stream._callback(entry.call, 'timeout')
-    else this._stream._refuse(entry.call, new errors.TimeoutError(entry.method, ms))
+    if (entry.call.cb) this._stream[kCallback](entry.call, 'timeout')
+    else this._stream[kRefuse](entry.call, new errors.TimeoutError(entry.method, ms))
   }
 
   _aborted(entry) {
     if (!this._queue.delete(entry)) return
     this._release(entry)
-    this._stream._refuse(entry.call, new errors.AbortError(entry.method, entry.signal.reason))
+    this._stream[kRefuse](entry.call, new errors.AbortError(entry.method, entry.signal.reason))
   }
 
   _release(entry) {
@@ -155,7 +156,7 @@ class ClientConnection {
     this._attempt = 0
     this._lastError = undefined
     const stream = this._stream
-    stream.stream._applySocketOptions()
+    stream.stream[kApplySocketOptions]()
     const now = Date.now()
     const queued = [...this._queue]
     this._queue.clear()
@@ -168,9 +169,9 @@ class ClientConnection {
       const timeout = entry.deadline === 0 ? 0 : Math.max(1, entry.deadline - now)
       const options = entry.signal ? { timeout, signal: entry.signal } : { timeout }
       try {
-        stream._call(entry.call, entry.params, options)
+        stream[kCall](entry.call, entry.params, options)
       } catch (err) {
-        stream._refuse(entry.call, err)
+        stream[kRefuse](entry.call, err)
       }
     }
   }
@@ -178,7 +179,7 @@ class ClientConnection {
   /** Returns true to keep an error from being reported (a failed attempt, or our own teardown). */
   onTransportError(err) {
     if (this._destroying) return true
-    if (this._backoff !== undefined && this._stream._state === 'connecting') {
+    if (this._backoff !== undefined && this._stream[kState] === 'connecting') {
       this._lastError = err
       return true
     }
@@ -199,21 +200,21 @@ class ClientConnection {
       this._finish()
       return false
     }
-    const lost = stream._closeError || new errors.ClosedError('connection closed by peer')
+    const lost = stream[kCloseError] || new errors.ClosedError('connection closed by peer')
     // Calls written on the lost connection may have run: never re-sent.
-    stream._failAll(lost.code === errors.codes.CLOSED ? lost : new errors.ClosedError('connection closed by peer', lost))
-    stream._transport.dispose()
-    stream._resetForReconnect()
-    if (wasUp) stream._emitGuarded(stream, 'disconnect', lost)
+    stream[kFailAll](lost.code === errors.codes.CLOSED ? lost : new errors.ClosedError('connection closed by peer', lost))
+    stream[kTransport].dispose()
+    stream[kResetForReconnect]()
+    if (wasUp) stream[kEmitGuarded](stream, 'disconnect', lost)
     if (this._stopped) return false // a 'disconnect' listener closed the client
     this._attempt++
     const { initialDelay, maxDelay, factor, jitter } = this._backoff
     const base = Math.min(maxDelay, initialDelay * factor ** (this._attempt - 1))
     const delay = Math.round(base - base * jitter * Math.random())
-    stream._emitGuarded(stream, 'reconnecting', { attempt: this._attempt, delay })
+    stream[kEmitGuarded](stream, 'reconnecting', { attempt: this._attempt, delay })
     if (this._stopped) return false
     this._retryTimer = setTimeout(() => this._dialNow(), delay)
-    if (!stream._referenced) this._retryTimer.unref()
+    if (!stream[kReferenced]) this._retryTimer.unref()
     return true
   }
 
@@ -224,10 +225,10 @@ class ClientConnection {
     this._closeTimer = undefined
     if (!this._stopped && this._lastError !== undefined && this._backoff !== undefined) {
       // Attempts ran out: the last one's error is the reason.
-      stream._closeError = this._lastError
-      stream._emitError(this._lastError)
+      stream[kCloseError] = this._lastError
+      stream[kEmitError](this._lastError)
     }
-    this._failQueued(stream._closeError || new errors.ClosedError('connection closed'))
+    this._failQueued(stream[kCloseError] || new errors.ClosedError('connection closed'))
   }
 
   _failQueued(err) {
@@ -235,7 +236,7 @@ class ClientConnection {
     this._queue.clear()
     for (const entry of queued) {
       this._release(entry)
-      if (entry.call !== undefined) this._stream._refuse(entry.call, err)
+      if (entry.call !== undefined) this._stream[kRefuse](entry.call, err)
     }
   }
 
@@ -244,32 +245,32 @@ class ClientConnection {
     if (this._stopped) return
     this._stopped = true
     const stream = this._stream
-    if (stream._state === 'closed') return
+    if (stream[kState] === 'closed') return
     const closedLocally = new errors.ClosedError('connection closed locally')
     this._failQueued(closedLocally)
     if (this._retryTimer !== undefined) {
       // Between attempts: there is no connection to wait for.
       clearTimeout(this._retryTimer)
       this._retryTimer = undefined
-      stream._closeError = closedLocally
-      stream._state = 'closing'
-      stream._onClose()
+      stream[kCloseError] = closedLocally
+      stream[kState] = 'closing'
+      stream[kOnClose]()
       return
     }
-    if (stream._state === 'connecting') {
-      if (stream._closeError === undefined) stream._closeError = closedLocally
+    if (stream[kState] === 'connecting') {
+      if (stream[kCloseError] === undefined) stream[kCloseError] = closedLocally
       this._destroying = true
-      stream._transport.destroy()
+      stream[kTransport].destroy()
       return
     }
     if (this._closeTimeout >= 0) {
-      this._closeTimer = setTimeout(() => stream._destroy(), this._closeTimeout)
+      this._closeTimer = setTimeout(() => stream[kDestroy](), this._closeTimeout)
       this._closeTimer.unref()
     }
   }
 
   get connected() {
-    return this._up && this._stream._state === 'open'
+    return this._up && this._stream[kState] === 'open'
   }
 }
 

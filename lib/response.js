@@ -2,6 +2,7 @@
 // Response: the answer handle given to request handlers. One request is
 // answered once; a second answer throws.
 
+const { kErrorFields, kRespond } = require('./constants')
 const errors = require('./errors')
 
 class Response {
@@ -27,7 +28,7 @@ class Response {
    * @returns {boolean} as for `result`
    */
   error(error) {
-    return this._send(errorValue(error, this._stream._errorFields), null)
+    return this._send(errorValue(error, this._stream[kErrorFields]), null)
   }
 
   _send(error, result) {
@@ -35,7 +36,7 @@ class Response {
       throw new errors.RpcError(errors.codes.ALREADY_RESPONDED, `request ${this.msgid} was already answered`)
     }
     this.sent = true
-    return this._stream._respond(this.msgid, error, result)
+    return this._stream[kRespond](this.msgid, error, result)
   }
 }
 

@@ -2,6 +2,7 @@
 // Server: the `net.Server`-like listener. Each accepted connection becomes an
 // RpcStream whose requests go to the server's handler.
 
+const { kCloseForServer, kCloseWhenIdle, kCounters, kDestroy, kForget, kOnEvent, kPeerName, kReferenced } = require('./constants')
 const { EventEmitter } = require('node:events')
 const net = require('node:net')
 const binding = require('./binding')
@@ -44,11 +45,11 @@ class Server extends EventEmitter {
     this._connectionsTotal = 0
     this._listening = false
     this._closing = false
-    this._referenced = true
-    this._onEvent = this._onEvent.bind(this)
+    this[kReferenced] = true
+    this[kOnEvent] = this[kOnEvent].bind(this)
     this._idle =
       opts.idleTimeout || opts.maxMessageTime
-        ? new IdleSweeper({ idleTimeout: opts.idleTimeout, maxMessageTime: opts.maxMessageTime }, (stream) => stream._closeWhenIdle())
+        ? new IdleSweeper({ idleTimeout: opts.idleTimeout, maxMessageTime: opts.maxMessageTime }, (stream) => stream[kCloseWhenIdle]())
         : undefined
   }
 
@@ -77,7 +78,7 @@ class Server extends EventEmitter {
     const nativeOptions = connectionOptions(this._options, true)
     if (cluster.sharesThroughPrimary(target)) {
       this._closing = false
-      this._native = new cluster.ClusterListener(target, nativeOptions, this._onEvent, (err) => {
+      this._native = new cluster.ClusterListener(target, nativeOptions, this[kOnEvent], (err) => {
         if (err) {
           this._native = undefined
           this.emit('error', err)
@@ -86,18 +87,18 @@ class Server extends EventEmitter {
         this._listening = true
         this.emit('listening')
       })
-      if (!this._referenced) this._native.setRef(false)
+      if (!this[kReferenced]) this._native.setRef(false)
       return this
     }
     try {
       this._native =
         target.fd !== undefined
-          ? binding.native.NativeServer.listenFd(target.fd, target.take, target.backlog, nativeOptions, this._onEvent)
+          ? binding.native.NativeServer.listenFd(target.fd, target.take, target.backlog, nativeOptions, this[kOnEvent])
           : binding.native.NativeServer.listen(
               { path: target.path, host: target.host, port: target.port },
               target.backlog,
               nativeOptions,
-              this._onEvent,
+              this[kOnEvent],
               target.reusePort
             )
     } catch (err) {
@@ -108,12 +109,12 @@ class Server extends EventEmitter {
     if (target.release) target.release()
     this._listening = true
     this._closing = false
-    if (!this._referenced) this._native.setRef(false)
+    if (!this[kReferenced]) this._native.setRef(false)
     process.nextTick(() => this.emit('listening'))
     return this
   }
 
-  _onEvent(kind, payload) {
+  [kOnEvent](kind, payload) {
     switch (kind) {
       case binding.CONNECTION:
         return this._onConnection(payload)
@@ -146,12 +147,12 @@ class Server extends EventEmitter {
     })
     this._streams.add(stream)
     this._connectionsTotal++
-    if (debug.enabled) debug('accepted %s', stream._peerName())
+    if (debug.enabled) debug('accepted %s', stream[kPeerName]())
     if (diagnostics.connectionOpen.hasSubscribers) diagnostics.connectionOpen.publish({ stream, server: this })
     if (this._closing) {
       // Accepted just before close(): take it down with the rest.
-      native.start(stream._onEvent)
-      stream._closeForServer()
+      native.start(stream[kOnEvent])
+      stream[kCloseForServer]()
       return
     }
     try {
@@ -161,15 +162,15 @@ class Server extends EventEmitter {
       errors.reportFault(this, undefined, errors.codes.HANDLER, `a 'connection' listener threw: ${err && err.message}`, err)
     }
     // Start reading only now that the listeners are attached.
-    native.start(stream._onEvent)
+    native.start(stream[kOnEvent])
     if (options.keepAlive !== undefined) stream.stream.setKeepAlive(options.keepAlive, options.keepAliveInitialDelay)
     if (this._idle !== undefined) this._idle.add(stream)
-    if (!this._referenced) stream.unref()
+    if (!this[kReferenced]) stream.unref()
   }
 
-  _forget(stream) {
+  [kForget](stream) {
     if (this._idle !== undefined) this._idle.delete(stream)
-    if (this._streams.delete(stream)) this._closedCounters.add(stream._counters)
+    if (this._streams.delete(stream)) this._closedCounters.add(stream[kCounters])
     this._maybeClosed()
   }
 
@@ -208,10 +209,10 @@ class Server extends EventEmitter {
       const timeout = this._options.closeTimeout !== undefined ? this._options.closeTimeout : DEFAULT_CLOSE_TIMEOUT
       const closing = new Set(this._streams)
       this._closeTimer = setTimeout(() => {
-        for (const stream of closing) stream._destroy()
+        for (const stream of closing) stream[kDestroy]()
       }, timeout)
       this._closeTimer.unref()
-      for (const stream of closing) stream._closeForServer()
+      for (const stream of closing) stream[kCloseForServer]()
     }
     if (typeof cb === 'function') {
       done.then((err) => cb(err))
@@ -251,14 +252,14 @@ class Server extends EventEmitter {
   }
 
   unref() {
-    this._referenced = false
+    this[kReferenced] = false
     if (this._native) this._native.setRef(false)
     for (const s of this._streams) s.unref()
     return this
   }
 
   ref() {
-    this._referenced = true
+    this[kReferenced] = true
     if (this._native) this._native.setRef(true)
     for (const s of this._streams) s.ref()
     return this
@@ -347,7 +348,7 @@ function connectionOptions(options = {}, server = false) {
     maxMessageSize: options.maxMessageSize,
     maxDepth: options.maxDepth,
     highWaterMark,
-    pauseReadingAbove: server ? replyBudget(options) : undefined,
+    maxQueuedReplies: server ? replyBudget(options) : undefined,
     maxBufferedBytes: server ? options.maxBufferedBytes : undefined,
   }
 }

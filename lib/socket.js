@@ -2,6 +2,7 @@
 // `rpcStream.stream`: the socket-like object old code reaches for
 // (`end()`, `destroy()`, `'close'`/`'end'`/`'error'`, `remoteAddress`...).
 
+const { kApplySocketOptions, kBufferedBytes, kDestroy, kEnd, kEndpoint, kState, kTransport } = require('./constants')
 const { EventEmitter } = require('node:events')
 
 class Socket extends EventEmitter {
@@ -17,13 +18,13 @@ class Socket extends EventEmitter {
   /** Flushes what was written, then closes the connection. */
   end(cb) {
     if (typeof cb === 'function') this.once('close', () => cb())
-    this._rpc._end()
+    this._rpc[kEnd]()
     return this
   }
 
   /** Closes the connection at once; what is queued is dropped. */
   destroy(err) {
-    this._rpc._destroy(err)
+    this._rpc[kDestroy](err)
     return this
   }
 
@@ -40,7 +41,7 @@ class Socket extends EventEmitter {
   /** Nagle's algorithm off (the default of this library's TCP sockets) or back on. */
   setNoDelay(noDelay = true) {
     this._noDelay = !!noDelay
-    this._applySocketOptions()
+    this[kApplySocketOptions]()
     return this
   }
 
@@ -50,20 +51,20 @@ class Socket extends EventEmitter {
    */
   setKeepAlive(enable = false, initialDelay = 0) {
     this._keepAlive = { enable: !!enable, delay: initialDelay > 0 ? Math.floor(initialDelay) : 0 }
-    this._applySocketOptions()
+    this[kApplySocketOptions]()
     return this
   }
 
   /** Sets what was asked for on the TCP socket; a no-op before it exists and on unix sockets. */
-  _applySocketOptions() {
-    const native = this._rpc._transport
-    if (native === undefined || this._rpc._state !== 'open' || typeof native.setKeepAlive !== 'function') return
+  [kApplySocketOptions]() {
+    const native = this._rpc[kTransport]
+    if (native === undefined || this._rpc[kState] !== 'open' || typeof native.setKeepAlive !== 'function') return
     if (this._keepAlive !== undefined) native.setKeepAlive(this._keepAlive.enable, this._keepAlive.delay)
     if (this._noDelay !== undefined) native.setNoDelay(this._noDelay)
   }
 
   get writable() {
-    return this._rpc._state === 'connecting' || this._rpc._state === 'open'
+    return this._rpc[kState] === 'connecting' || this._rpc[kState] === 'open'
   }
 
   get readable() {
@@ -71,20 +72,20 @@ class Socket extends EventEmitter {
   }
 
   get destroyed() {
-    return this._rpc._state === 'closed'
+    return this._rpc[kState] === 'closed'
   }
 
   get connecting() {
-    return this._rpc._state === 'connecting'
+    return this._rpc[kState] === 'connecting'
   }
 
   get pending() {
-    return this._rpc._state === 'connecting'
+    return this._rpc[kState] === 'connecting'
   }
 
   /** Bytes queued and not yet written to the socket. */
   get writableLength() {
-    return this._rpc._bufferedBytes()
+    return this._rpc[kBufferedBytes]()
   }
 
   get bufferSize() {
@@ -92,23 +93,23 @@ class Socket extends EventEmitter {
   }
 
   get remoteAddress() {
-    return this._rpc._endpoint('remoteAddress')
+    return this._rpc[kEndpoint]('remoteAddress')
   }
 
   get remotePort() {
-    return this._rpc._endpoint('remotePort')
+    return this._rpc[kEndpoint]('remotePort')
   }
 
   get remoteFamily() {
-    return this._rpc._endpoint('remoteFamily')
+    return this._rpc[kEndpoint]('remoteFamily')
   }
 
   get localAddress() {
-    return this._rpc._endpoint('localAddress')
+    return this._rpc[kEndpoint]('localAddress')
   }
 
   get localPort() {
-    return this._rpc._endpoint('localPort')
+    return this._rpc[kEndpoint]('localPort')
   }
 
   address() {

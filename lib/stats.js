@@ -3,6 +3,7 @@
 // "Observability"). A stream counts as it goes; a server sums its open
 // streams when asked and keeps what its closed ones counted.
 
+const { kCounters } = require('./constants')
 const { Histogram } = require('./histogram')
 
 class Counters {
@@ -70,7 +71,7 @@ function serverReport(closed, streams, total) {
   let pending = 0
   let open = 0
   for (const stream of streams) {
-    sum.add(stream._counters)
+    sum.add(stream[kCounters])
     pending += stream.pendingCalls
     open++
   }

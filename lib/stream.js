@@ -4,6 +4,7 @@
 // requests and notifications, and the per-tick write batching: every message
 // encoded during one tick goes to the transport in one `write`.
 
+const { kBufferedBytes, kCall, kCallback, kClient, kCloseError, kCloseForServer, kCloseWhenIdle, kCounters, kDeliveries, kDestroy, kEmitError, kEmitGuarded, kEnd, kEndpoint, kErrorFields, kFailAll, kForget, kHandlerFault, kIncoming, kNotificationFault, kOnClose, kOnEvent, kOnTransportError, kPeerName, kPending, kReferenced, kRefuse, kResetForReconnect, kRespond, kState, kTimeout, kTransport } = require('./constants')
 const { AsyncResource } = require('node:async_hooks')
 const { EventEmitter } = require('node:events')
 const { performance } = require('node:perf_hooks')
@@ -104,15 +105,15 @@ class RpcStream extends EventEmitter {
    */
   constructor(transport, options = {}) {
     super()
-    this._transport = transport
+    this[kTransport] = transport
     this._datagram = !!(transport && transport.datagram)
     this._handler = options.handler
     this._server = options.server
-    this._state = options.connecting ? 'connecting' : 'open'
-    this._pending = new Map()
+    this[kState] = options.connecting ? 'connecting' : 'open'
+    this[kPending] = new Map()
     this._abandoned = new Set()
     this._lastId = MAX_MSGID
-    this._timeout = options.timeout > 0 ? options.timeout : undefined
+    this[kTimeout] = options.timeout > 0 ? options.timeout : undefined
     this._encoder = new Encoder(1024)
     this._flushScheduled = false
     this._batched = 0
@@ -120,8 +121,8 @@ class RpcStream extends EventEmitter {
     this._highWaterMark = options.highWaterMark || DEFAULT_HIGH_WATER_MARK
     this._maxPending = options.maxPendingCalls || DEFAULT_MAX_PENDING_CALLS
     this._appendResponse = options.appendResponse !== false
-    this._errorFields = options.errorFields === true
-    this._incoming = 0
+    this[kErrorFields] = options.errorFields === true
+    this[kIncoming] = 0
     /** Reply budget (servers): dispatch pauses past it, the rest of the batch held. */
     this._maxQueuedReplies = options.maxQueuedReplies
     this._pendingBytes = 0
@@ -135,14 +136,14 @@ class RpcStream extends EventEmitter {
     this._hadError = false
     this._closingGracefully = false
     this._peerEnded = false
-    this._closeError = undefined
+    this[kCloseError] = undefined
     this._endpoints = undefined
-    this._referenced = true
+    this[kReferenced] = true
     /** Deliveries from the transport so far: lib/idle.js tells silence by it. */
-    this._deliveries = 0
+    this[kDeliveries] = 0
     /** A client's connection life (lib/reconnect.js); undefined on server streams. */
-    this._client = undefined
-    this._counters = new Counters()
+    this[kClient] = undefined
+    this[kCounters] = new Counters()
     /**
      * One clock read per batch, not per call (the clock costs more than the
      * rest of the bookkeeping): when this tick's batch began, and when the
@@ -152,7 +153,7 @@ class RpcStream extends EventEmitter {
     this._receivedAt = -1
     this.stream = new Socket(this)
     this._flush = this._flush.bind(this)
-    this._onEvent = this._onEvent.bind(this)
+    this[kOnEvent] = this[kOnEvent].bind(this)
   }
 
   // ---- calling the peer ----------------------------------------------------
@@ -170,7 +171,7 @@ class RpcStream extends EventEmitter {
     if (cb) {
       const call = new PendingCall(method, cb, undefined, undefined)
       if (diagnostics.traced(diagnostics.call)) this._traceCall(call, params, undefined)
-      else this._call(call, params, undefined)
+      else this[kCall](call, params, undefined)
       return !this._needDrain
     }
     return this._promiseCall(method, params, undefined)
@@ -196,7 +197,7 @@ class RpcStream extends EventEmitter {
     settling = undefined
     try {
       if (diagnostics.traced(diagnostics.call)) this._traceCall(call, params, options)
-      else this._call(call, params, options)
+      else this[kCall](call, params, options)
     } catch (err) {
       call.reject(err)
     }
@@ -210,7 +211,7 @@ class RpcStream extends EventEmitter {
     const channel = diagnostics.call
     try {
       // Subscribers' stores (bindStore) reach the call's async context.
-      channel.start.runStores(trace, this._call, this, call, params, options)
+      channel.start.runStores(trace, this[kCall], this, call, params, options)
     } catch (err) {
       trace.error = err
       channel.error.publish(trace)
@@ -228,11 +229,11 @@ class RpcStream extends EventEmitter {
    */
   notify(method, ...params) {
     checkMethod(method)
-    if (this._state === 'closing' || this._state === 'closed') return false
-    if (this._client !== undefined && this._client.holdsNotify(method, params)) return true
+    if (this[kState] === 'closing' || this[kState] === 'closed') return false
+    if (this[kClient] !== undefined && this[kClient].holdsNotify(method, params)) return true
     this._encoder.notification(method, params)
     this._queued()
-    this._counters.notificationsSent++
+    this[kCounters].notificationsSent++
     if (diagnostics.notifySent.hasSubscribers) diagnostics.notifySent.publish({ method, params, stream: this })
     return !this._needDrain
   }
@@ -242,27 +243,27 @@ class RpcStream extends EventEmitter {
     if (ms !== undefined && ms !== null && (typeof ms !== 'number' || ms < 0 || Number.isNaN(ms))) {
       throw argError('timeout', 'a non-negative number', ms)
     }
-    this._timeout = ms > 0 ? ms : undefined
+    this[kTimeout] = ms > 0 ? ms : undefined
     return this
   }
 
   /** Sends a request; `call` settles through `cb` (legacy) or `resolve`/`reject`. */
-  _call(call, params, options) {
+  [kCall](call, params, options) {
     const { method, cb } = call
     checkMethod(method)
-    const timeout = options && options.timeout !== undefined ? options.timeout : this._timeout
+    const timeout = options && options.timeout !== undefined ? options.timeout : this[kTimeout]
     const signal = options && options.signal
     if (signal && signal.aborted) {
-      return this._refuse(call, new errors.AbortError(method, signal.reason))
+      return this[kRefuse](call, new errors.AbortError(method, signal.reason))
     }
-    if (this._state === 'closing' || this._state === 'closed') {
-      const err = this._closeError || new errors.ClosedError('connection closed')
-      return this._refuse(call, cb || !this._closeError ? err : new errors.ClosedError(err.message, err))
+    if (this[kState] === 'closing' || this[kState] === 'closed') {
+      const err = this[kCloseError] || new errors.ClosedError('connection closed')
+      return this[kRefuse](call, cb || !this[kCloseError] ? err : new errors.ClosedError(err.message, err))
     }
-    if (this._client !== undefined && this._client.holds(call, params, options)) return
-    if (this._pending.size >= this._maxPending) {
-      const err = new errors.RpcError(errors.codes.TOO_MANY_PENDING, `${this._pending.size} calls are already awaiting a reply (maxPendingCalls)`)
-      return this._refuse(call, err)
+    if (this[kClient] !== undefined && this[kClient].holds(call, params, options)) return
+    if (this[kPending].size >= this._maxPending) {
+      const err = new errors.RpcError(errors.codes.TOO_MANY_PENDING, `${this[kPending].size} calls are already awaiting a reply (maxPendingCalls)`)
+      return this[kRefuse](call, err)
     }
     const id = this._nextId()
     try {
@@ -274,23 +275,23 @@ class RpcStream extends EventEmitter {
       // Nothing of this call goes out: a later call must not inherit its clock read.
       this._sentAt = -1
       if (cb) throw err
-      return this._refuse(call, err)
+      return this[kRefuse](call, err)
     }
-    this._counters.callsSent++
+    this[kCounters].callsSent++
     if (cb && call.resource === undefined) call.resource = new AsyncResource('msgpack-rpc:call')
     if (timeout > 0) {
       call.timer = setTimeout(() => this._expire(id, timeout), timeout)
-      if (!this._referenced) call.timer.unref()
+      if (!this[kReferenced]) call.timer.unref()
     }
     if (signal) {
       call.signal = signal
       this._watchSignal(signal, id)
     }
-    this._pending.set(id, call)
+    this[kPending].set(id, call)
   }
 
   /** A call refused before it was sent (aborted, closed, too many pending, unencodable). */
-  _refuse(call, err) {
+  [kRefuse](call, err) {
     const trace = call.trace
     if (trace !== undefined) traceSettled(trace, err, undefined)
     if (call.cb) process.nextTick(call.cb, err)
@@ -331,16 +332,16 @@ class RpcStream extends EventEmitter {
     // Bounded: at most every id in flight is skipped once.
     for (let i = 0; i <= MAX_MSGID; i++) {
       id = id === MAX_MSGID ? 0 : id + 1
-      if (!this._pending.has(id) && (this._abandoned.size === 0 || !this._abandoned.has(id))) break
+      if (!this[kPending].has(id) && (this._abandoned.size === 0 || !this._abandoned.has(id))) break
     }
     this._lastId = id
     return id
   }
 
   _settle(id) {
-    const call = this._pending.get(id)
+    const call = this[kPending].get(id)
     if (call === undefined) return undefined
-    this._pending.delete(id)
+    this[kPending].delete(id)
     if (call.timer !== undefined) clearTimeout(call.timer)
     if (call.signal !== undefined) this._unwatchSignal(call.signal, id)
     return call
@@ -357,13 +358,13 @@ class RpcStream extends EventEmitter {
     const call = this._settle(id)
     if (call === undefined) return
     this._abandon(id)
-    this._counters.timedOut++
-    if (debug.enabled) debug('timeout: call to "%s" (msgid %d) on %s had no reply in %d ms', call.method, id, this._peerName(), ms)
+    this[kCounters].timedOut++
+    if (debug.enabled) debug('timeout: call to "%s" (msgid %d) on %s had no reply in %d ms', call.method, id, this[kPeerName](), ms)
     const trace = call.trace
     // A legacy callback gets 'timeout'; the Error is built only for whoever else needs it.
     const err = call.cb && trace === undefined ? undefined : new errors.TimeoutError(call.method, ms)
     if (trace !== undefined) traceSettled(trace, err, undefined)
-    if (call.cb) this._callback(call, 'timeout')
+    if (call.cb) this[kCallback](call, 'timeout')
     else call.reject(err)
     if (trace !== undefined) diagnostics.call.asyncEnd.publish(trace)
   }
@@ -372,28 +373,28 @@ class RpcStream extends EventEmitter {
     const call = this._settle(id)
     if (call === undefined) return
     this._abandon(id)
-    this._counters.failed++
+    this[kCounters].failed++
     const err = new errors.AbortError(call.method, call.signal && call.signal.reason)
     if (call.trace !== undefined) traceSettled(call.trace, err, undefined)
     call.reject(err)
     if (call.trace !== undefined) diagnostics.call.asyncEnd.publish(call.trace)
   }
 
-  _failAll(err) {
-    const calls = [...this._pending.values()]
-    this._pending.clear()
+  [kFailAll](err) {
+    const calls = [...this[kPending].values()]
+    this[kPending].clear()
     if (this._signals !== undefined) {
       for (const [signal, entry] of this._signals) signal.removeEventListener('abort', entry.onAbort)
       this._signals = undefined
     }
-    this._counters.failed += calls.length
+    this[kCounters].failed += calls.length
     for (const call of calls) {
       if (call.timer !== undefined) clearTimeout(call.timer)
       const trace = call.trace
       const typed =
         (call.cb && trace === undefined) || (err.code && err.code.startsWith('ERR_MSGPACK_RPC_')) ? err : new errors.ClosedError(err.message, err)
       if (trace !== undefined) traceSettled(trace, typed, undefined)
-      if (call.cb) this._callback(call, err)
+      if (call.cb) this[kCallback](call, err)
       else call.reject(typed)
       if (trace !== undefined) diagnostics.call.asyncEnd.publish(trace)
     }
@@ -405,7 +406,7 @@ class RpcStream extends EventEmitter {
   _queued() {
     if (this._datagram) return this._sendDatagram()
     if (this._encoder.length > this._highWaterMark) this._needDrain = true
-    if (++this._batched >= FLUSH_EVERY && this._state !== 'connecting') {
+    if (++this._batched >= FLUSH_EVERY && this[kState] !== 'connecting') {
       // Let the peer start on the first messages of a long burst while we
       // encode the rest. Written from this thread: handing the syscall to
       // the writer thread costs a wake-up and, on a busy machine, gains no
@@ -423,10 +424,10 @@ class RpcStream extends EventEmitter {
     this._sentAt = -1
     if (this._encoder.length === 0) return
     const batch = this._encoder.take()
-    if (this._state === 'closed') return
-    this._counters.bytesSent += batch.length
+    if (this[kState] === 'closed') return
+    this[kCounters].bytesSent += batch.length
     // Bytes now waiting in the transport's queue, or -1 once it refuses writes.
-    const pending = this._transport.write(batch)
+    const pending = this[kTransport].write(batch)
     if (pending < 0) return
     this._pendingBytes = pending
     if (pending > this._highWaterMark) this._needDrain = true
@@ -440,7 +441,7 @@ class RpcStream extends EventEmitter {
 
   /** UDP: every message is its own datagram, sent at once. */
   _sendDatagram() {
-    const max = this._transport.maxDatagramSize
+    const max = this[kTransport].maxDatagramSize
     const size = this._encoder.length
     if (size > max) {
       this._encoder.reset()
@@ -449,16 +450,16 @@ class RpcStream extends EventEmitter {
     this._flush()
   }
 
-  _bufferedBytes() {
-    return this._encoder.length + (this._state === 'closed' ? 0 : this._transport.pendingBytes())
+  [kBufferedBytes]() {
+    return this._encoder.length + (this[kState] === 'closed' ? 0 : this[kTransport].pendingBytes())
   }
 
   /**
    * Answers request `id` (called by Response). Returns whether the answer
    * was queued: once the stream is ending it can no longer reach the peer.
    */
-  _respond(id, error, result) {
-    if (this._state !== 'open') {
+  [kRespond](id, error, result) {
+    if (this[kState] !== 'open') {
       this._answered()
       return false
     }
@@ -484,8 +485,8 @@ class RpcStream extends EventEmitter {
   }
 
   _answered() {
-    this._incoming--
-    if (this._closingGracefully && this._incoming === 0) this._end()
+    this[kIncoming]--
+    if (this._closingGracefully && this[kIncoming] === 0) this[kEnd]()
   }
 
   /**
@@ -496,7 +497,7 @@ class RpcStream extends EventEmitter {
   _overReplyBudget() {
     const budget = this._maxQueuedReplies
     const perAnswer = this._answerSize < 0 ? budget / COLD_REQUESTS : this._answerSize
-    return this._encoder.length + this._pendingBytes + this._incoming * perAnswer > budget
+    return this._encoder.length + this._pendingBytes + this[kIncoming] * perAnswer > budget
   }
 
   /** Keeps the undispatched rest of a batch until the budget allows more. */
@@ -506,13 +507,13 @@ class RpcStream extends EventEmitter {
 
   /** Dispatches what was held, then lets the transport deliver again. */
   _resumeDispatch() {
-    if (!this._paused || this._state === 'closed' || this._overReplyBudget()) return
+    if (!this._paused || this[kState] === 'closed' || this._overReplyBudget()) return
     this._paused = false
     const held = this._held
     this._held = undefined
     this._receivedAt = -1
     if (held !== undefined && decodeMessages(held, this)) return
-    if (this._transport.resumeReading !== undefined) this._transport.resumeReading()
+    if (this[kTransport].resumeReading !== undefined) this[kTransport].resumeReading()
   }
 
   // ---- receiving -----------------------------------------------------------
@@ -522,68 +523,68 @@ class RpcStream extends EventEmitter {
    * reused for the next read. Returns true to ask the transport to stop
    * delivering until `resumeReading()` (the reply budget is spent).
    */
-  _onEvent(kind, payload, length) {
+  [kOnEvent](kind, payload, length) {
     switch (kind) {
       case binding.MESSAGES:
-        this._deliveries++
-        this._counters.bytesReceived += length === undefined ? payload.length : length
+        this[kDeliveries]++
+        this[kCounters].bytesReceived += length === undefined ? payload.length : length
         this._receivedAt = -1
         return decodeMessages(payload, this, length)
       case binding.CONNECT:
         this._endpoints = payload
-        if (this._state === 'connecting') this._state = 'open'
-        if (this._client !== undefined) this._client.onConnect()
-        if (debug.enabled) debug('connected to %s', this._peerName())
+        if (this[kState] === 'connecting') this[kState] = 'open'
+        if (this[kClient] !== undefined) this[kClient].onConnect()
+        if (debug.enabled) debug('connected to %s', this[kPeerName]())
         if (diagnostics.connectionOpen.hasSubscribers) diagnostics.connectionOpen.publish({ stream: this, server: undefined })
-        this._emitGuarded(this.stream, 'connect')
-        this._emitGuarded(this, 'ready')
+        this[kEmitGuarded](this.stream, 'connect')
+        this[kEmitGuarded](this, 'ready')
         break
       case binding.DRAIN:
         this._pendingBytes = 0
         if (this._needDrain && this._encoder.length <= this._highWaterMark) {
           this._needDrain = false
-          this._emitGuarded(this, 'drain')
-          this._emitGuarded(this.stream, 'drain')
+          this[kEmitGuarded](this, 'drain')
+          this[kEmitGuarded](this.stream, 'drain')
         }
         if (this._paused) this._resumeDispatch()
         break
       case binding.END:
         this._peerEnded = true
-        this._emitGuarded(this.stream, 'end')
+        this[kEmitGuarded](this.stream, 'end')
         // Like a socket without allowHalfOpen, once our answers are out.
-        this._closeWhenIdle()
+        this[kCloseWhenIdle]()
         break
       case binding.ERROR:
-        this._onTransportError(errors.fromNative(payload))
+        this[kOnTransportError](errors.fromNative(payload))
         break
       case binding.CLOSE:
-        this._onClose()
+        this[kOnClose]()
         break
     }
     return false
   }
 
-  _onTransportError(err) {
-    if (this._client !== undefined && this._client.onTransportError(err)) return
+  [kOnTransportError](err) {
+    if (this[kClient] !== undefined && this[kClient].onTransportError(err)) return
     this._hadError = true
-    if (this._state !== 'connecting' && PEER_GONE.has(err.code)) {
+    if (this[kState] !== 'connecting' && PEER_GONE.has(err.code)) {
       // The peer went away: a close by the peer, not an error to report.
-      if (this._closeError === undefined) this._closeError = new errors.ClosedError('connection closed by peer', err)
+      if (this[kCloseError] === undefined) this[kCloseError] = new errors.ClosedError('connection closed by peer', err)
       return
     }
-    if (debug.enabled) debug('error from %s: %s (%s)', this._peerName(), err.message, err.code)
-    if (this._closeError === undefined) this._closeError = err
-    this._emitError(err)
+    if (debug.enabled) debug('error from %s: %s (%s)', this[kPeerName](), err.message, err.code)
+    if (this[kCloseError] === undefined) this[kCloseError] = err
+    this[kEmitError](err)
   }
 
   /** Bytes from the peer this side cannot decode: the connection's end (a datagram's loss). */
   _onProtocolError(err) {
     if (this._datagram) {
-      if (debug.enabled) debug('error from %s: %s (%s)', this._peerName(), err.message, err.code)
-      return this._emitError(err)
+      if (debug.enabled) debug('error from %s: %s (%s)', this[kPeerName](), err.message, err.code)
+      return this[kEmitError](err)
     }
-    this._onTransportError(err)
-    this._destroy()
+    this[kOnTransportError](err)
+    this[kDestroy]()
   }
 
   /** A throw that escaped dispatch: a bug of ours, reported, never thrown into the event loop. */
@@ -591,11 +592,11 @@ class RpcStream extends EventEmitter {
     errors.reportFault(this, this._server, errors.codes.INTERNAL, `internal error while dispatching a message: ${err && err.message}`, err)
   }
 
-  _handlerFault(method, err) {
+  [kHandlerFault](method, err) {
     this._fault(errors.codes.HANDLER, `the handler of "${method}" failed after answering: ${err && err.message}`, err)
   }
 
-  _notificationFault(method, err) {
+  [kNotificationFault](method, err) {
     this._fault(errors.codes.HANDLER, `the handler of notification "${method}" failed: ${err && err.message}`, err)
   }
 
@@ -605,7 +606,7 @@ class RpcStream extends EventEmitter {
   }
 
   /** Emits `event` on `target`; a throwing listener is a handler fault, not a crash. */
-  _emitGuarded(target, event, a, b, c) {
+  [kEmitGuarded](target, event, a, b, c) {
     try {
       target.emit(event, a, b, c)
     } catch (err) {
@@ -614,33 +615,33 @@ class RpcStream extends EventEmitter {
   }
 
   /** A transport or protocol error: `'error'` where someone listens, never a throw. */
-  _emitError(err) {
-    if (this.stream.listenerCount('error') > 0) this._emitGuarded(this.stream, 'error', err)
-    if (this.listenerCount('error') > 0) this._emitGuarded(this, 'error', err)
+  [kEmitError](err) {
+    if (this.stream.listenerCount('error') > 0) this[kEmitGuarded](this.stream, 'error', err)
+    if (this.listenerCount('error') > 0) this[kEmitGuarded](this, 'error', err)
   }
 
-  _onClose() {
-    if (this._state === 'closed') return
-    if (this._client !== undefined && this._client.onNativeClose()) return
-    const name = debug.enabled ? this._peerName() : undefined
-    const wasLocal = this._state === 'closing'
-    this._state = 'closed'
+  [kOnClose]() {
+    if (this[kState] === 'closed') return
+    if (this[kClient] !== undefined && this[kClient].onNativeClose()) return
+    const name = debug.enabled ? this[kPeerName]() : undefined
+    const wasLocal = this[kState] === 'closing'
+    this[kState] = 'closed'
     this._paused = false
     this._held = undefined
     this._encoder.reset()
-    this._transport.dispose()
-    if (this._closeError === undefined) {
-      this._closeError =
+    this[kTransport].dispose()
+    if (this[kCloseError] === undefined) {
+      this[kCloseError] =
         this._peerEnded || !wasLocal ? new errors.ClosedError('connection closed by peer') : new errors.ClosedError('connection closed locally')
     }
-    if (name !== undefined) debug('closed %s: %s', name, this._closeError.message)
+    if (name !== undefined) debug('closed %s: %s', name, this[kCloseError].message)
     if (diagnostics.connectionClose.hasSubscribers) {
-      diagnostics.connectionClose.publish({ stream: this, server: this._server, reason: this._closeError })
+      diagnostics.connectionClose.publish({ stream: this, server: this._server, reason: this[kCloseError] })
     }
-    this._failAll(this._closeError)
-    this._emitGuarded(this.stream, 'close', this._hadError)
-    this._emitGuarded(this, 'close')
-    if (this._server) this._server._forget(this)
+    this[kFailAll](this[kCloseError])
+    this[kEmitGuarded](this.stream, 'close', this._hadError)
+    this[kEmitGuarded](this, 'close')
+    if (this._server) this._server[kForget](this)
   }
 
   _onResponse(id, error, result) {
@@ -650,29 +651,29 @@ class RpcStream extends EventEmitter {
       if (this.listenerCount('error') > 0) {
         const err = new errors.RpcError(errors.codes.UNKNOWN_MSGID, `unexpected response with unrecognized msgid (${id})`)
         err.msgid = id
-        this._emitGuarded(this, 'error', err)
+        this[kEmitGuarded](this, 'error', err)
       }
       return
     }
     if (this._receivedAt < 0) this._receivedAt = performance.now()
-    this._counters.reply(this._receivedAt - call.started)
+    this[kCounters].reply(this._receivedAt - call.started)
     const trace = call.trace
     if (error !== null) {
-      this._counters.failed++
+      this[kCounters].failed++
       const err = call.cb && trace === undefined ? undefined : new errors.RemoteError(error, call.method)
       if (trace !== undefined) traceSettled(trace, err, undefined)
-      if (call.cb) this._callback(call, error, result)
+      if (call.cb) this[kCallback](call, error, result)
       else call.reject(err)
     } else {
       if (trace !== undefined) traceSettled(trace, undefined, result)
-      if (call.cb) this._callback(call, null, result)
+      if (call.cb) this[kCallback](call, null, result)
       else call.resolve(result)
     }
     if (trace !== undefined) diagnostics.call.asyncEnd.publish(trace)
   }
 
   /** A legacy callback, in the caller's async context; one that throws is reported, and the batch goes on. */
-  _callback(call, a, b) {
+  [kCallback](call, a, b) {
     try {
       if (arguments.length > 2) call.resource.runInAsyncScope(call.cb, undefined, a, b)
       else call.resource.runInAsyncScope(call.cb, undefined, a)
@@ -682,19 +683,19 @@ class RpcStream extends EventEmitter {
   }
 
   get handler() {
-    return this._handler !== undefined ? this._handler : this._server && this._server._handler
+    return this._handler !== undefined ? this._handler : this._server && this._server.handler
   }
 
   _onRequest(id, name, params) {
     const method = methodName(name)
-    this._incoming++
-    this._counters.callsReceived++
+    this[kIncoming]++
+    this[kCounters].callsReceived++
     if (this._refusingRequests) {
       // Only requests received before close() are handled.
       new Response(this, id).error('server is closing')
       return
     }
-    if (this._incoming > this._maxPending) {
+    if (this[kIncoming] > this._maxPending) {
       // A peer flooding us with requests it does not wait for.
       new Response(this, id).error(`too many pending requests (${this._maxPending})`)
       return
@@ -730,14 +731,14 @@ class RpcStream extends EventEmitter {
     if (fn !== undefined) {
       runRequestHandler(fn, handler, params, response, this._appendResponse, this, method)
     }
-    if (this.listenerCount('request') > 0) this._emitGuarded(this, 'request', method, params, response)
+    if (this.listenerCount('request') > 0) this[kEmitGuarded](this, 'request', method, params, response)
     // A handler without the method answers, unless a listener just did.
     if (handler && fn === undefined && !response.sent) response.error(`unknown method: ${method}`)
   }
 
   _onNotify(name, params) {
     const method = methodName(name)
-    this._counters.notificationsReceived++
+    this[kCounters].notificationsReceived++
     if (diagnostics.notifyReceived.hasSubscribers) diagnostics.notifyReceived.publish({ method, params, stream: this })
     // Like a request, each notification gets an async context of its own.
     new AsyncResource('msgpack-rpc:notification').runInAsyncScope(this._dispatchNotification, this, method, params)
@@ -750,7 +751,7 @@ class RpcStream extends EventEmitter {
     if (fn !== undefined) {
       runNotificationHandler(fn, handler, params, this, method)
     }
-    if (this.listenerCount('notify') > 0) this._emitGuarded(this, 'notify', method, params)
+    if (this.listenerCount('notify') > 0) this[kEmitGuarded](this, 'notify', method, params)
   }
 
   // ---- lifetime ------------------------------------------------------------
@@ -762,11 +763,11 @@ class RpcStream extends EventEmitter {
    */
   close(cb) {
     const done = new Promise((resolve) => {
-      if (this._state === 'closed') process.nextTick(resolve)
+      if (this[kState] === 'closed') process.nextTick(resolve)
       else this.once('close', resolve)
     })
-    if (this._client !== undefined) this._client.stop()
-    this._end()
+    if (this[kClient] !== undefined) this[kClient].stop()
+    this[kEnd]()
     if (typeof cb === 'function') {
       done.then(() => cb())
       return this
@@ -778,8 +779,8 @@ class RpcStream extends EventEmitter {
    * Forgets a lost connection's state so the next transport starts clean
    * (a reconnecting client); pending calls were failed already.
    */
-  _resetForReconnect() {
-    this._state = 'connecting'
+  [kResetForReconnect]() {
+    this[kState] = 'connecting'
     this._encoder.reset()
     this._flushScheduled = false
     this._batched = 0
@@ -787,60 +788,60 @@ class RpcStream extends EventEmitter {
     this._pendingBytes = 0
     this._paused = false
     this._held = undefined
-    this._incoming = 0
+    this[kIncoming] = 0
     this._hadError = false
     this._closingGracefully = false
     this._peerEnded = false
-    this._closeError = undefined
+    this[kCloseError] = undefined
     this._endpoints = undefined
   }
 
   /** Closes once every request received so far has been answered. */
-  _closeWhenIdle() {
+  [kCloseWhenIdle]() {
     this._closingGracefully = true
-    if (this._incoming === 0) this._end()
+    if (this[kIncoming] === 0) this[kEnd]()
   }
 
   /**
    * The server is closing: requests already received finish; later ones
    * are answered with an error; the connection ends once idle.
    */
-  _closeForServer() {
+  [kCloseForServer]() {
     this._refusingRequests = true
-    this._closeWhenIdle()
+    this[kCloseWhenIdle]()
   }
 
-  _end() {
-    if (this._state === 'closing' || this._state === 'closed') return
-    this._state = 'closing'
+  [kEnd]() {
+    if (this[kState] === 'closing' || this[kState] === 'closed') return
+    this[kState] = 'closing'
     if (this._flushScheduled) this._flush()
-    this._transport.end()
+    this[kTransport].end()
   }
 
-  _destroy(err) {
-    if (this._state === 'closed') return
+  [kDestroy](err) {
+    if (this[kState] === 'closed') return
     if (err) {
       this._hadError = true
-      this._closeError = err
+      this[kCloseError] = err
     }
-    if (this._state !== 'closing') this._state = 'closing'
+    if (this[kState] !== 'closing') this[kState] = 'closing'
     this._encoder.reset()
-    this._transport.destroy()
+    this[kTransport].destroy()
   }
 
   /** Lets the process exit while this connection is open. */
   unref() {
-    this._referenced = false
-    if (this._state !== 'closed') this._transport.setRef(false)
-    for (const call of this._pending.values()) if (call.timer) call.timer.unref()
+    this[kReferenced] = false
+    if (this[kState] !== 'closed') this[kTransport].setRef(false)
+    for (const call of this[kPending].values()) if (call.timer) call.timer.unref()
     return this
   }
 
   /** Keeps the process alive while this connection is open (the default). */
   ref() {
-    this._referenced = true
-    if (this._state !== 'closed') this._transport.setRef(true)
-    for (const call of this._pending.values()) if (call.timer) call.timer.ref()
+    this[kReferenced] = true
+    if (this[kState] !== 'closed') this[kTransport].setRef(true)
+    for (const call of this[kPending].values()) if (call.timer) call.timer.ref()
     return this
   }
 
@@ -851,21 +852,21 @@ class RpcStream extends EventEmitter {
    * still pending.
    */
   stats() {
-    return report(this._counters, this._pending.size)
+    return report(this[kCounters], this[kPending].size)
   }
 
   /** Pending calls awaiting a reply. */
   get pendingCalls() {
-    return this._pending.size
+    return this[kPending].size
   }
 
   get closed() {
-    return this._state === 'closed'
+    return this[kState] === 'closed'
   }
 
   /** Whether a connection is up (a reconnecting client may be between connections). */
   get connected() {
-    return this._client !== undefined ? this._client.connected : this._state === 'open'
+    return this[kClient] !== undefined ? this[kClient].connected : this[kState] === 'open'
   }
 
   async [Symbol.asyncDispose]() {
@@ -873,20 +874,20 @@ class RpcStream extends EventEmitter {
   }
 
   /** The peer as `host:port` or a socket path, for debug lines. */
-  _peerName() {
+  [kPeerName]() {
     try {
-      const host = this._endpoint('remoteAddress')
-      const port = this._endpoint('remotePort')
+      const host = this[kEndpoint]('remoteAddress')
+      const port = this[kEndpoint]('remotePort')
       if (host !== undefined && port !== undefined) return `${host}:${port}`
-      return host || this._endpoint('localAddress') || '(not connected)'
+      return host || this[kEndpoint]('localAddress') || '(not connected)'
     } catch {
       return '(not connected)'
     }
   }
 
-  _endpoint(name) {
-    if (this._endpoints === undefined && this._state !== 'connecting') {
-      this._endpoints = this._transport.endpoints()
+  [kEndpoint](name) {
+    if (this._endpoints === undefined && this[kState] !== 'connecting') {
+      this._endpoints = this[kTransport].endpoints()
     }
     const value = this._endpoints && this._endpoints[name]
     return value === null ? undefined : value
@@ -894,7 +895,7 @@ class RpcStream extends EventEmitter {
 }
 
 function emitDrain(stream) {
-  stream._emitGuarded(stream, 'drain')
+  stream[kEmitGuarded](stream, 'drain')
 }
 
 function resumeDispatch(stream) {

@@ -4,6 +4,7 @@
 // timeout, so give UDP calls one. A message that would not fit in one
 // datagram is refused with ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE.
 
+const { kCounters, kForget, kIncoming, kOnEvent } = require('./constants')
 const dgram = require('node:dgram')
 const { EventEmitter } = require('node:events')
 const net = require('node:net')
@@ -41,7 +42,7 @@ class DatagramTransport {
     this._owned = owned // the client owns its socket; server peers share one
     const maxMessageSize = Math.min(this.maxDatagramSize, options.maxMessageSize || Infinity)
     this._deframer = new binding.native.NativeDeframer({ maxMessageSize, maxDepth: options.maxDepth })
-    this._onEvent = undefined
+    this[kOnEvent] = undefined
     this._closed = false
     // A client socket queues what it sends until connect() completes.
     this._queue = remote ? undefined : []
@@ -55,7 +56,7 @@ class DatagramTransport {
   }
 
   start(onEvent) {
-    this._onEvent = onEvent
+    this[kOnEvent] = onEvent
   }
 
   /** One datagram from this peer. */
@@ -65,11 +66,11 @@ class DatagramTransport {
       batch = this._deframer.datagram(datagram)
     } catch (err) {
       // No connection to close: report (if anyone listens) and drop it.
-      return this._onEvent(binding.ERROR, { code: err.code || errors.codes.PROTOCOL, message: err.message })
+      return this[kOnEvent](binding.ERROR, { code: err.code || errors.codes.PROTOCOL, message: err.message })
     }
     if (batch.replies) this._send(batch.replies)
     const messages = binding.messagesOf(batch, datagram)
-    if (messages) this._onEvent(binding.MESSAGES, messages)
+    if (messages) this[kOnEvent](binding.MESSAGES, messages)
   }
 
   _send(bytes) {
@@ -98,7 +99,7 @@ class DatagramTransport {
     if (this._closed) return
     this._closed = true
     if (this._owned) this._socket.close()
-    process.nextTick(() => this._onEvent(binding.CLOSE, null))
+    process.nextTick(() => this[kOnEvent](binding.CLOSE, null))
   }
 
   setRef(referenced) {
@@ -164,6 +165,11 @@ class UdpServer extends EventEmitter {
     return this
   }
 
+  /** The object whose methods answer every peer's requests. */
+  get handler() {
+    return this._handler
+  }
+
   /** `listen([port][, host][, cb])`: binds the socket (port 0 and 127.0.0.1 by default). */
   listen(port, host, cb) {
     if (typeof port === 'function') {
@@ -208,7 +214,7 @@ class UdpServer extends EventEmitter {
     if (!peer) {
       const transport = new DatagramTransport(this._socket, { address: rinfo.address, port: rinfo.port }, this._options, false)
       const stream = new RpcStream(transport, { ...v.streamOptions(this._options), server: this })
-      transport.start(stream._onEvent)
+      transport.start(stream[kOnEvent])
       const entry = { transport, stream, lastSeen: 0 }
       peer = entry
       this._peers.set(key, entry)
@@ -229,15 +235,15 @@ class UdpServer extends EventEmitter {
     const oldest = Date.now() - this._peerIdleTimeout
     for (const [key, peer] of this._peers) {
       const { stream } = peer
-      if (peer.lastSeen > oldest || stream.pendingCalls > 0 || stream._incoming > 0) continue
+      if (peer.lastSeen > oldest || stream.pendingCalls > 0 || stream[kIncoming] > 0) continue
       this._peers.delete(key)
       stream.close()
     }
   }
 
   /** Called by a peer's stream when it closes (the map entry goes on 'close'). */
-  _forget(stream) {
-    this._closedCounters.add(stream._counters)
+  [kForget](stream) {
+    this._closedCounters.add(stream[kCounters])
   }
 
   /** As `Server#stats()`: every peer's counts, known or forgotten; `connections` counts peers. */
@@ -314,15 +320,15 @@ function createUdpClient(port, host, options) {
   const socket = dgram.createSocket(socketType(host))
   const transport = new DatagramTransport(socket, undefined, opts, true)
   const stream = new RpcStream(transport, { ...v.streamOptions(opts), connecting: true })
-  transport.start(stream._onEvent)
+  transport.start(stream[kOnEvent])
   socket.on('message', (msg) => transport.receive(msg))
   socket.on('error', (err) => {
     if (ICMP_ERRORS.has(err.code)) return
-    transport._onEvent(binding.ERROR, { code: err.code || 'EIO', message: err.message })
+    transport[kOnEvent](binding.ERROR, { code: err.code || 'EIO', message: err.message })
   })
   socket.connect(port, host, () => {
     transport.connected()
-    stream._onEvent(binding.CONNECT, transport.endpoints())
+    stream[kOnEvent](binding.CONNECT, transport.endpoints())
   })
   return stream
 }

@@ -53,7 +53,7 @@ pub struct Options {
     /// Stop reading while more than this many bytes wait to be written.
     /// Servers set it so a peer that sends requests but does not read the
     /// responses cannot grow our memory; `None` reads regardless.
-    pub pause_reading_above: Option<usize>,
+    pub max_queued_replies: Option<usize>,
     /// Backlog size past which the caller should wait for [`Event::Drain`].
     pub high_water_mark: usize,
 }
@@ -61,9 +61,9 @@ pub struct Options {
 impl Options {
     /// Pending size past which the outbox reports a drain when it empties:
     /// writers wait for one past the high-water mark, and a paused reader
-    /// past `pause_reading_above`, whichever is lower.
+    /// past `max_queued_replies`, whichever is lower.
     pub fn backlog_threshold(&self) -> usize {
-        self.pause_reading_above
+        self.max_queued_replies
             .map_or(self.high_water_mark, |p| p.min(self.high_water_mark))
     }
 }
@@ -72,7 +72,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             limits: Limits::default(),
-            pause_reading_above: None,
+            max_queued_replies: None,
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
         }
     }
@@ -225,7 +225,7 @@ impl Connection {
     /// [`Event::Drain`] because too many replies wait to be written.
     pub fn should_pause_reading(&self) -> bool {
         self.options
-            .pause_reading_above
+            .max_queued_replies
             .is_some_and(|limit| self.outbox.over(limit))
     }
 

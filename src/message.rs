@@ -56,7 +56,7 @@ pub fn check(msg: &[u8]) -> Result<Kind, Invalid> {
                 Some(id) => id,
                 None => return fail(None, format!("expected a msgid, got {}", cur.what())),
             };
-            if !cur.string() {
+            if !cur.method_name() {
                 return fail(
                     Some(msgid),
                     format!("expected a method name string, got {}", cur.what()),
@@ -75,7 +75,7 @@ pub fn check(msg: &[u8]) -> Result<Kind, Invalid> {
             None => fail(None, format!("expected a msgid, got {}", cur.what())),
         },
         (k, 3) if k == NOTIFICATION as u64 => {
-            if !cur.string() {
+            if !cur.method_name() {
                 return fail(
                     None,
                     format!("expected a method name string, got {}", cur.what()),
@@ -169,7 +169,7 @@ impl Cursor<'_> {
 
     /// Skips a method name: a string, or UTF-8 binary data (pynvim and
     /// other older implementations send method names as bin).
-    fn string(&mut self) -> bool {
+    fn method_name(&mut self) -> bool {
         let Some(m) = self.byte(0) else { return false };
         let (len, size) = match m {
             0xa0..=0xbf => ((m & 0x1f) as u64, 1),

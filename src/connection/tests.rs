@@ -257,7 +257,7 @@ async fn destroy_closes_without_waiting_for_the_peer() {
 #[tokio::test]
 async fn stops_reading_while_a_peer_does_not_read_its_replies() {
     let (conn, mut rx, mut client) = pair(Options {
-        pause_reading_above: Some(64 * 1024),
+        max_queued_replies: Some(64 * 1024),
         ..Options::default()
     })
     .await;
@@ -381,9 +381,9 @@ async fn a_peer_that_resets_the_connection_closes_it_without_an_error() {
 }
 
 #[tokio::test]
-async fn a_backlog_over_pause_reading_above_drains_even_under_the_high_water_mark() {
+async fn a_backlog_over_max_queued_replies_drains_even_under_the_high_water_mark() {
     let (conn, mut rx, mut client) = pair(Options {
-        pause_reading_above: Some(100),
+        max_queued_replies: Some(100),
         high_water_mark: 1024 * 1024,
         ..Options::default()
     })

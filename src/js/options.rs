@@ -44,7 +44,7 @@ pub struct ConnectionOptions {
     pub max_depth: Option<u32>,
     pub high_water_mark: Option<u32>,
     /// Servers: stop reading requests while this many bytes of replies wait.
-    pub pause_reading_above: Option<u32>,
+    pub max_queued_replies: Option<u32>,
     /// Servers: bytes of incomplete messages all connections may hold
     /// together (default 256 MiB; validated in JavaScript).
     pub max_buffered_bytes: Option<f64>,
@@ -74,7 +74,7 @@ impl From<&ConnectionOptions> for Options {
                     .max_depth
                     .map_or(defaults.limits.max_depth, |n| n as usize),
             },
-            pause_reading_above: js.pause_reading_above.map(|n| n as usize),
+            max_queued_replies: js.max_queued_replies.map(|n| n as usize),
             high_water_mark: js
                 .high_water_mark
                 .map_or(defaults.high_water_mark, |n| n as usize),
