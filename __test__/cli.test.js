@@ -6,7 +6,7 @@ const assert = require('node:assert/strict')
 const path = require('node:path')
 const net = require('node:net')
 const { spawn, execFileSync } = require('node:child_process')
-const { rpc, socketPath, removeSocket, closeAll } = require('./helpers')
+const { rpc, socketPath, removeSocket, closeAll, freePort } = require('./helpers')
 
 const cli = path.join(__dirname, '..', 'bin', 'msgpack-rpc.js')
 const stdioPeer = path.join(__dirname, 'fixtures', 'stdio-peer.js')
@@ -74,14 +74,6 @@ function start(t, args) {
   })
 }
 
-/** A port nothing listens on (it was free a moment ago). */
-async function freePort() {
-  const s = net.createServer()
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const { port } = s.address()
-  await new Promise((resolve) => s.close(resolve))
-  return port
-}
 
 /** What our test servers answer; `seen` records what they were sent. */
 function methods(seen) {

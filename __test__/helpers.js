@@ -4,6 +4,7 @@
 const os = require('node:os')
 const path = require('node:path')
 const fs = require('node:fs')
+const net = require('node:net')
 const rpc = require('..')
 
 let socketCounter = 0
@@ -22,6 +23,15 @@ function listen(server) {
       resolve(server.address().port)
     })
   })
+}
+
+/** A TCP port on 127.0.0.1 nothing listens on (it was free a moment ago). */
+async function freePort() {
+  const s = net.createServer()
+  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))
+  const { port } = s.address()
+  await new Promise((resolve) => s.close(resolve))
+  return port
 }
 
 /** Resolves with the arguments of the next `event` on `emitter`. */
@@ -52,4 +62,4 @@ function removeSocket(p) {
   } catch {}
 }
 
-module.exports = { rpc, socketPath, listen, once, invokeCb, closeAll, removeSocket }
+module.exports = { rpc, socketPath, listen, once, invokeCb, closeAll, removeSocket, freePort }

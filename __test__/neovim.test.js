@@ -7,7 +7,7 @@ const assert = require('node:assert/strict')
 const path = require('node:path')
 const net = require('node:net')
 const { spawn, execFileSync } = require('node:child_process')
-const { rpc, socketPath } = require('./helpers')
+const { rpc, socketPath, freePort } = require('./helpers')
 
 let nvimVersion
 try {
@@ -34,13 +34,6 @@ async function headless(address) {
   throw new Error(`nvim did not listen on ${address}`)
 }
 
-async function freePort() {
-  const s = net.createServer()
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const { port } = s.address()
-  await new Promise((resolve) => s.close(resolve))
-  return port
-}
 
 async function exercise(client) {
   assert.equal(await client.invoke('nvim_eval', '1 + 2'), 3)

@@ -6,20 +6,12 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const net = require('node:net')
 const { spawn } = require('node:child_process')
-const { rpc, once, invokeCb } = require('./helpers')
+const { rpc, once, invokeCb, freePort } = require('./helpers')
 const { startServer, killServer } = require('./fixtures/server-process')
 
 const FAST = { initialDelay: 10, maxDelay: 50 }
 
 /** A port nobody listens on (taken from the OS, then released). */
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** Records the client's life events in order. */
 function recordEvents(client) {

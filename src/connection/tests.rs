@@ -133,6 +133,18 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Got>) -> Got {
         .expect("channel closed")
 }
 
+/// The next events are an error with `code` whose message holds `text`, then Close.
+async fn expect_failure(rx: &mut mpsc::UnboundedReceiver<Got>, code: &str, text: &str) {
+    match next(rx).await {
+        Got::Error(e) => {
+            assert_eq!(e.code(), code);
+            assert!(e.to_string().contains(text), "{e}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(next(rx).await, Got::Close));
+}
+
 async fn read_value(client: &mut TcpStream) -> Value {
     let mut buf = Vec::new();
     let mut framer = Framer::new(Limits::default());
@@ -281,14 +293,7 @@ async fn a_panicking_task_is_reported_and_closes() {
     conn.spawn_supervised(&tokio::runtime::Handle::current(), sink, async {
         panic!("boom");
     });
-    match next(&mut rx).await {
-        Got::Error(e) => {
-            assert_eq!(e.code(), "ERR_MSGPACK_RPC_INTERNAL");
-            assert!(e.to_string().contains("boom"));
-        }
-        other => panic!("unexpected {other:?}"),
-    }
-    assert!(matches!(next(&mut rx).await, Got::Close));
+    expect_failure(&mut rx, "ERR_MSGPACK_RPC_INTERNAL", "boom").await;
     assert!(conn.is_destroyed());
 }
 
@@ -340,17 +345,12 @@ async fn the_connection_holding_most_of_the_servers_partial_budget_is_failed() {
     until_held(&budget, 600).await;
     // The smaller connection's read takes the total over 1000: the bigger one goes.
     small_client.write_all(&whole[..500]).await.unwrap();
-    match next(&mut big_rx).await {
-        Got::Error(e) => {
-            assert_eq!(e.code(), "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE");
-            assert!(
-                e.to_string().contains("maxBufferedBytes (1000 bytes)"),
-                "{e}"
-            );
-        }
-        other => panic!("unexpected {other:?}"),
-    }
-    assert!(matches!(next(&mut big_rx).await, Got::Close));
+    expect_failure(
+        &mut big_rx,
+        "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE",
+        "maxBufferedBytes (1000 bytes)",
+    )
+    .await;
     assert!(big.is_destroyed());
     until_held(&budget, 500).await;
     // The other connection goes on: its message completes and is delivered.
@@ -430,16 +430,11 @@ async fn a_panic_while_reading_fails_the_connection_with_an_internal_error() {
         }
     }
     assert_eq!(handed_on, 1, "the request was never read");
-    match next(&mut rx).await {
-        Got::Error(e) => {
-            assert_eq!(e.code(), "ERR_MSGPACK_RPC_INTERNAL");
-            assert!(
-                e.to_string().contains("a panic while handing a batch on"),
-                "{e}"
-            );
-        }
-        other => panic!("unexpected {other:?}"),
-    }
-    assert!(matches!(next(&mut rx).await, Got::Close));
+    expect_failure(
+        &mut rx,
+        "ERR_MSGPACK_RPC_INTERNAL",
+        "a panic while handing a batch on",
+    )
+    .await;
     assert!(conn.is_destroyed());
 }
