@@ -17,6 +17,7 @@ const { lookup, runRequestHandler, runNotificationHandler } = require('./handler
 const errors = require('./errors')
 const diagnostics = require('./diagnostics')
 const { Counters, report } = require('./stats')
+const { PendingCalls } = require('./pending-calls')
 
 const MAX_MSGID = 0xffffffff
 /** Timed-out or aborted msgids remembered so their late replies are dropped quietly. */
@@ -69,6 +70,9 @@ class PendingCall {
     this.cb = cb
     this.resolve = resolve
     this.reject = reject
+    /** Its msgid and its place in the pending order (set by PendingCalls). */
+    this.id = 0
+    this.order = 0
     this.timer = undefined
     this.signal = undefined
     /** performance.now() when the batch it went out in began, for the latency histogram. */
@@ -110,7 +114,7 @@ class RpcStream extends EventEmitter {
     this._handler = options.handler
     this._server = options.server
     this[kState] = options.connecting ? 'connecting' : 'open'
-    this[kPending] = new Map()
+    this[kPending] = new PendingCalls()
     this._abandoned = new Set()
     this._lastId = MAX_MSGID
     this[kTimeout] = options.timeout > 0 ? options.timeout : undefined
@@ -381,7 +385,7 @@ class RpcStream extends EventEmitter {
   }
 
   [kFailAll](err) {
-    const calls = [...this[kPending].values()]
+    const calls = this[kPending].values()
     this[kPending].clear()
     if (this._signals !== undefined) {
       for (const [signal, entry] of this._signals) signal.removeEventListener('abort', entry.onAbort)
