@@ -162,3 +162,70 @@ test('many connections flush in one tick while one of them is destroyed in betwe
     await closeAll(...clients, server)
   }
 })
+
+test('calls with different timeouts expire earliest deadline first, answered ones never', async () => {
+  const { server, held } = holdingServer()
+  const port = await listen(server)
+  const client = rpc.createClient(port, '127.0.0.1')
+  try {
+    await once(client, 'ready')
+    const settled = []
+    const timed = (x, timeout) =>
+      client.request('hold', [x], { timeout }).then(
+        () => settled.push(`${x} answered`),
+        (err) => settled.push(`${x} ${err.code}`),
+      )
+    const waits = [200, 40, 120, 80, 160].map((ms) => timed(`t${ms}`, ms))
+    const answered = timed('answered', 40)
+    await heldCount(held, 6)
+    held[5].res.result('now') // the answered call, before its deadline
+    await Promise.all([...waits, answered])
+    assert.deepEqual(settled, ['answered answered', ...[40, 80, 120, 160, 200].map((ms) => `t${ms} ERR_MSGPACK_RPC_TIMEOUT`)])
+    assert.equal(client.pendingCalls, 0)
+    assert.equal(client.stats().calls.timedOut, 5)
+  } finally {
+    await closeAll(client, server)
+  }
+})
+
+test('calls with many distinct timeouts all expire, each with its own in the message', async () => {
+  const { server } = holdingServer()
+  const port = await listen(server)
+  const client = rpc.createClient(port, '127.0.0.1')
+  try {
+    await once(client, 'ready')
+    const timeouts = Array.from({ length: 20 }, (_, i) => 10 + i * 3)
+    const errors = await Promise.all(timeouts.map((timeout) => client.request('hold', [timeout], { timeout }).catch((err) => err)))
+    for (const [i, err] of errors.entries()) {
+      assert.equal(err.code, 'ERR_MSGPACK_RPC_TIMEOUT')
+      assert.match(err.message, new RegExp(`\\b${timeouts[i]} ?ms\\b`))
+    }
+    assert.equal(client.pendingCalls, 0)
+  } finally {
+    await closeAll(client, server)
+  }
+})
+
+test('a timeout keeps counting from its call while later calls with the same timeout are answered', async () => {
+  const { server, held } = holdingServer()
+  const port = await listen(server)
+  const client = rpc.createClient(port, '127.0.0.1')
+  client.setTimeout(60)
+  try {
+    await once(client, 'ready')
+    const [err] = await Promise.all([
+      invokeCb(client, 'hold', 'slow'),
+      (async () => {
+        // Answered calls come and go in the list behind the slow one.
+        for (let i = 0; i < 20; i++) assert.deepEqual(await invokeCb(client, 'echo', i), [null, i])
+      })(),
+    ])
+    assert.deepEqual(err, ['timeout', undefined])
+    // The stream's timer is armed again for later calls.
+    const started = Date.now()
+    assert.deepEqual(await invokeCb(client, 'hold', 'again'), ['timeout', undefined])
+    assert.ok(Date.now() - started >= 55)
+  } finally {
+    await closeAll(client, server)
+  }
+})
