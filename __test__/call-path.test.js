@@ -18,6 +18,11 @@ function holdingServer() {
   return { server, held }
 }
 
+/** Answers every request still held, so the server can close without waiting for them. */
+function releaseAll(held) {
+  for (const h of held.splice(0)) if (!h.res.sent) h.res.result(null)
+}
+
 /** Resolves once `server` holds `n` requests (bounded wait). */
 async function heldCount(held, n) {
   for (let i = 0; i < 500 && held.length < n; i++) await new Promise((resolve) => setTimeout(resolve, 10))
@@ -50,6 +55,7 @@ test('replies find their calls while msgids wrap past 2^32 with a slow call outs
     assert.equal(await slow, 'released')
     assert.equal(client.pendingCalls, 0)
   } finally {
+    releaseAll(held)
     await closeAll(client, server)
   }
 })
@@ -77,6 +83,7 @@ test('answers in any order reach the call that asked, callback and promise calls
     )
     assert.equal(client.pendingCalls, 0)
   } finally {
+    releaseAll(held)
     await closeAll(client, server)
   }
 })
@@ -107,6 +114,7 @@ test('a call times out on its own while thousands of others stay pending', async
     assert.deepEqual(errors, [])
     assert.equal(client.stats().calls.timedOut, 1)
   } finally {
+    releaseAll(held)
     await closeAll(client, server)
   }
 })
@@ -130,12 +138,13 @@ test('close fails pending calls oldest first, those past the ring window include
     await Promise.all([slow, ...rest])
     assert.deepEqual(failed, [['first', 'ERR_MSGPACK_RPC_CLOSED'], ...rest.map((_, i) => [i, 'ERR_MSGPACK_RPC_CLOSED'])])
   } finally {
+    releaseAll(held)
     await closeAll(client, server)
   }
 })
 
 test('many connections flush in one tick while one of them is destroyed in between', async () => {
-  const { server } = holdingServer()
+  const { server, held } = holdingServer()
   const port = await listen(server)
   const clients = []
   try {
@@ -159,6 +168,7 @@ test('many connections flush in one tick while one of them is destroyed in betwe
     // The others go on working.
     assert.deepEqual(await Promise.all(clients.filter((_, i) => i !== 13).map((c) => c.request('echo', ['again']))), new Array(31).fill('again'))
   } finally {
+    releaseAll(held)
     await closeAll(...clients, server)
   }
 })
@@ -184,12 +194,13 @@ test('calls with different timeouts expire earliest deadline first, answered one
     assert.equal(client.pendingCalls, 0)
     assert.equal(client.stats().calls.timedOut, 5)
   } finally {
+    releaseAll(held)
     await closeAll(client, server)
   }
 })
 
 test('calls with many distinct timeouts all expire, each with its own in the message', async () => {
-  const { server } = holdingServer()
+  const { server, held } = holdingServer()
   const port = await listen(server)
   const client = rpc.createClient(port, '127.0.0.1')
   try {
@@ -202,6 +213,7 @@ test('calls with many distinct timeouts all expire, each with its own in the mes
     }
     assert.equal(client.pendingCalls, 0)
   } finally {
+    releaseAll(held)
     await closeAll(client, server)
   }
 })
@@ -226,6 +238,29 @@ test('a timeout keeps counting from its call while later calls with the same tim
     assert.deepEqual(await invokeCb(client, 'hold', 'again'), ['timeout', undefined])
     assert.ok(Date.now() - started >= 55)
   } finally {
+    releaseAll(held)
+    await closeAll(client, server)
+  }
+})
+
+test('a timeout longer than a Node timer can wait behaves as setTimeout does with it', async () => {
+  const { server, held } = holdingServer()
+  const port = await listen(server)
+  const client = rpc.createClient(port, '127.0.0.1')
+  const warnings = []
+  const onWarning = (w) => warnings.push(w.name)
+  process.on('warning', onWarning)
+  try {
+    await once(client, 'ready')
+    // Node's setTimeout takes a delay over 2^31 - 1 ms as 1 ms, with a TimeoutOverflowWarning.
+    client.setTimeout(2 ** 32)
+    assert.deepEqual(await invokeCb(client, 'hold', 'x'), ['timeout', undefined])
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(warnings, ['TimeoutOverflowWarning'])
+    await heldCount(held, 1)
+  } finally {
+    process.removeListener('warning', onWarning)
+    releaseAll(held)
     await closeAll(client, server)
   }
 })

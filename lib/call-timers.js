@@ -5,12 +5,15 @@
 // calls themselves (`timedPrev`/`timedNext`): adding or removing a call
 // allocates nothing, and the stream's timer is armed for the earliest
 // deadline. Calls with yet another timeout value, past MAX_LISTS in use,
-// get a Node timer of their own, as every call used to.
+// or one longer than a Node timer can wait, get a Node timer of their own,
+// as every call used to.
 
 const { performance } = require('node:perf_hooks')
 
 /** Distinct timeout values kept in lists; a stream rarely uses more than one or two. */
 const MAX_LISTS = 8
+/** Node's longest timer; a longer timeout is Node's to handle (it fires after 1 ms, with a warning). */
+const TIMEOUT_MAX = 0x7fffffff
 
 class TimeoutList {
   constructor(ms) {
@@ -40,7 +43,7 @@ class CallTimers {
    * later than the call's sending).
    */
   add(call, ms, now) {
-    const list = this._list(ms)
+    const list = ms > TIMEOUT_MAX ? undefined : this._list(ms)
     if (list === undefined) {
       call.timer = setTimeout(this._onExpire, ms, call, ms)
       if (!this._referenced) call.timer.unref()
