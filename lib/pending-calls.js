@@ -76,8 +76,10 @@ class PendingCalls {
     return calls
   }
 
+  /** Forgets every call and the ring with them (a ring grown for a burst is not kept). */
   clear() {
-    if (this._ring !== undefined) this._ring.fill(undefined)
+    this._ring = undefined
+    this._mask = 0
     this._overflow = undefined
     this.size = 0
   }
