@@ -355,7 +355,7 @@ test('a process whose balancer is closed exits by itself, with calls queued, ans
   const script = `
     const rpc = require(${JSON.stringify(require.resolve('..'))})
     ;(async () => {
-      const server = rpc.createServer({ who: (r) => r.result('x'), slow: (r) => setTimeout(() => r.result('late'), 50) })
+      const server = rpc.createServer({ who: (r) => r.result('x'), slow(r) { setTimeout(() => r.result('late'), 50) } })
       await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
       const dead = await new Promise((resolve) => { const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)) }) })
       const balancer = rpc.createBalancer(['127.0.0.1:' + server.address().port, '127.0.0.1:' + dead], { reconnect: { initialDelay: 5, maxDelay: 20 } })
