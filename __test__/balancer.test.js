@@ -222,7 +222,8 @@ test('re-resolution through `lookup` adds a new address and drains a removed one
     setImmediate(cb, null, addresses.map((address) => ({ address, family: 4 })))
   }
   const firstConnection = once(first, 'connection')
-  const balancer = rpc.createBalancer(`svc.test:${port}`, { lookup, resolveInterval: 20, reconnect: FAST })
+  // A short closeTimeout: closing a connection with a call in flight would cut that call.
+  const balancer = rpc.createBalancer(`svc.test:${port}`, { lookup, resolveInterval: 20, reconnect: FAST, closeTimeout: 1 })
   try {
     const [resolved] = await until(balancer, 'resolve', () => true, 'the first resolution')
     assert.deepEqual(resolved, { addresses: [first.target, second.target], added: [first.target, second.target], removed: [] })
@@ -245,6 +246,8 @@ test('re-resolution through `lookup` adds a new address and drains a removed one
     // Drained, not dropped: the call it was running still gets its answer.
     assert.equal(firstStream.closed, false)
     const closed = once(firstStream, 'close')
+    // Past closeTimeout: a connection closed at the removal would have cut the call by now.
+    await new Promise((resolve) => setTimeout(resolve, 20))
     release()
     assert.equal(await within(held, 'the held call'), 'held')
     await within(closed, 'the removed server to be disconnected')
