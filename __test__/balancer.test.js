@@ -382,6 +382,20 @@ test('a process whose balancer is closed exits by itself, with calls queued, ans
   assert.equal(stdout.trim(), 'closed')
 })
 
+test('every form of target is accepted and named by its address, duplicates once', async () => {
+  const path = socketPath('balancer-forms')
+  const balancer = rpc.createBalancer([7001, '7002', '127.0.0.1:7003', '[::1]:7004', { host: 'localhost', port: '7005' }, { port: 7006 }, path, { path }, '127.0.0.1:7003'])
+  try {
+    assert.deepEqual(
+      balancer.targets.map((t) => t.address),
+      ['localhost:7001', 'localhost:7002', '127.0.0.1:7003', '[::1]:7004', 'localhost:7005', 'localhost:7006', path]
+    )
+    assert.ok(balancer.targets.every((t) => t.state === 'connecting' && t.pending === 0 && t.calls === 0))
+  } finally {
+    await balancer.close()
+  }
+})
+
 test('bad targets and options throw synchronously with Node-style codes', () => {
   assert.throws(() => rpc.createBalancer([]), { code: 'ERR_INVALID_ARG_VALUE' })
   assert.throws(() => rpc.createBalancer({ port: 1 }), { code: 'ERR_INVALID_ARG_TYPE' })

@@ -16,7 +16,6 @@ const errors = require('./errors')
 const v = require('./validate')
 
 const DEFAULT_RESOLVE_INTERVAL = 30000
-const STRATEGIES = new Set(['least-pending', 'round-robin'])
 
 /** One server: its reconnecting client and what the balancer counts of it. */
 class Target {
@@ -71,7 +70,6 @@ class Balancer extends EventEmitter {
     const parsed = parseTargets(targets)
     const opts = v.validateOptions(options, v.BALANCER_OPTIONS, 'createBalancer()')
     const { strategy = 'least-pending', timeout, maxQueuedCalls, resolveInterval, lookup, reconnect, ...clientOptions } = opts
-    if (!STRATEGIES.has(strategy)) throw v.invalidArgValue('options.strategy', strategy)
     this._roundRobin = strategy === 'round-robin'
     this._timeout = timeout > 0 ? timeout : 0
     this._maxQueued = maxQueuedCalls !== undefined ? maxQueuedCalls : DEFAULT_MAX_QUEUED_CALLS
