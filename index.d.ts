@@ -538,7 +538,7 @@ export interface BalancerTargetInfo {
   state: 'up' | 'connecting' | 'down'
   /** Calls sent on it awaiting their reply. */
   pending: number
-  /** Calls (and notifications) sent on it so far. */
+  /** Calls sent on it so far (notifications not counted). */
   calls: number
 }
 

@@ -26,7 +26,7 @@ class Target {
     this.state = 'connecting'
     /** Calls sent on it and not settled yet. */
     this.pending = 0
-    /** Calls sent on it so far. */
+    /** Calls sent on it so far (notifications are not counted). */
     this.calls = 0
     /** Gone from DNS: no new calls; closed once `pending` is 0. */
     this.draining = false
@@ -179,7 +179,6 @@ class Balancer extends EventEmitter {
   }
 
   _notifyOn(target, note) {
-    target.calls++
     return target.client.notify(note.method, ...note.params)
   }
 
