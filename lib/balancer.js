@@ -357,6 +357,7 @@ class Balancer extends EventEmitter {
   _onUp(target) {
     if (this._closed || target.draining) return
     target.state = 'up'
+    if (debug.enabled) debug('balancer: %s is up', target.address)
     this._emit('up', target.address)
     this._flushQueue()
   }
@@ -364,6 +365,7 @@ class Balancer extends EventEmitter {
   _onDown(target, err) {
     if (this._closed || target.draining || target.state === 'down') return
     target.state = 'down'
+    if (debug.enabled) debug('balancer: %s is down%s', target.address, err ? `: ${err.message}` : '')
     this._emit('down', target.address, err)
   }
 
