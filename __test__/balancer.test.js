@@ -209,6 +209,27 @@ test('retries an idempotent call whose connection dropped on another server, and
   }
 })
 
+test('an idempotent call whose only server dropped its connection is retried there once it is back', async () => {
+  let seen = 0
+  const server = rpc.createServer((stream) => {
+    stream.on('request', (method, params, response) => {
+      // The first request loses its connection; the retry is answered.
+      if (++seen === 1) stream.stream.destroy()
+      else response.result('second try')
+    })
+  })
+  await within(listen(server), 'the server to listen')
+  const balancer = rpc.createBalancer([`127.0.0.1:${server.address().port}`], { reconnect: FAST })
+  try {
+    await allUp(balancer)
+    assert.equal(await within(balancer.request('work', [], { idempotent: true }), 'the retried call'), 'second try')
+    assert.equal(seen, 2)
+    assert.equal(balancer.targets[0].calls, 2)
+  } finally {
+    await closeAll(balancer, server)
+  }
+})
+
 test('re-resolution through `lookup` adds a new address and drains a removed one', { skip: process.platform !== 'linux' && '127.0.0.2 and .3 are loopback on Linux only' }, async () => {
   let release
   const first = await namedServer('first', undefined, { hold: () => new Promise((resolve) => (release = () => resolve('held'))) })
