@@ -1,0 +1,129 @@
+'use strict'
+// The decoder's memory of map key sequences. Most maps a peer sends repeat
+// the keys of earlier ones in the same order (records, replies of one
+// method). A tree of recently seen sequences lets the decoder check the next
+// key's bytes against the key it predicts instead of decoding and hashing
+// them, and a sequence seen often enough gets a builder: a function whose
+// object literal makes the whole object in one allocation with its final
+// shape, where assigning the keys one by one walks V8 through a transition
+// per key and a megamorphic keyed store each time.
+//
+// Everything here is bounded whatever a peer sends: the tree holds at most
+// MAX_NODES keys of at most MAX_KEY_BYTES bytes, a node at most MAX_CHILDREN
+// children, and at most MAX_BUILDERS builders exist. When the tree is full
+// it is dropped whole at the start of the next map and learnt again.
+
+/** Maps with more entries than this are decoded without the tree. */
+const MAX_KEYS = 32
+/** A key longer than this (in bytes) ends the walk: the rest of that map is decoded plainly. */
+const MAX_KEY_BYTES = 31
+const MAX_NODES = 4096
+const MAX_CHILDREN = 16
+const MAX_BUILDERS = 256
+/** A sequence gets a builder once it has been decoded this many times. */
+const BUILD_AFTER = 4
+
+class KeyNode {
+  /**
+   * @param {string} key the key that leads here ('' at the root)
+   * @param {boolean} ascii whether `key` is ASCII, so that its bytes are its char codes
+   */
+  constructor(key, ascii) {
+    this.key = key
+    this.ascii = ascii
+    /** The most recently used child first; siblings chained. */
+    this.child = null
+    this.sibling = null
+    this.children = 0
+    /** Maps ending here: how many were decoded, and their builder once made. */
+    this.seen = 0
+    this.build = null
+  }
+}
+
+let root = new KeyNode('', true)
+let nodes = 0
+let builders = 0
+let full = false
+/** False where code generation from strings is disallowed (--disallow-code-generation-from-strings). */
+let canCompile = true
+
+/** Called before each map: drops a full tree so it can be learnt again. */
+function shapeRoot() {
+  if (full) {
+    root = new KeyNode('', true)
+    nodes = 0
+    builders = 0
+    full = false
+  }
+  return root
+}
+
+/**
+ * The child of `node` reached by `key`, or null; moved to the front so it is
+ * the next prediction.
+ * @param {KeyNode} node
+ * @param {string} key
+ */
+function findChild(node, key) {
+  let prev = null
+  for (let c = node.child; c !== null; prev = c, c = c.sibling) {
+    if (c.key === key) {
+      if (prev !== null) {
+        prev.sibling = c.sibling
+        c.sibling = node.child
+        node.child = c
+      }
+      return c
+    }
+  }
+  return null
+}
+
+/**
+ * A new child of `node` for `key`, or null when the tree cannot follow: no
+ * room left, too many children, or a key too long to keep.
+ * @param {KeyNode} node
+ * @param {string} key
+ * @param {number} byteLength the key's encoded length, header included
+ * @param {boolean} ascii whether it was a fixstr of ASCII bytes
+ */
+function addChild(node, key, byteLength, ascii) {
+  if (byteLength > MAX_KEY_BYTES + 1 || node.children >= MAX_CHILDREN) return null
+  if (nodes >= MAX_NODES) {
+    full = true
+    return null
+  }
+  nodes++
+  node.children++
+  const c = new KeyNode(key, ascii)
+  c.sibling = node.child
+  node.child = c
+  return c
+}
+
+/**
+ * Counts one more map that ended at `node` (keys `keys[0..len)`) and makes
+ * its builder when it is due. Sequences with `__proto__` (an object literal
+ * would set the prototype) or a repeated key get none.
+ */
+function noteShape(node, keys, base, len) {
+  if (++node.seen !== BUILD_AFTER || !canCompile || builders >= MAX_BUILDERS) return
+  const seen = new Set()
+  let body = ''
+  for (let i = 0; i < len; i++) {
+    const key = keys[base + i]
+    if (key === '__proto__' || seen.has(key)) return
+    seen.add(key)
+    // JSON.stringify makes any string a safe string literal.
+    body += `${JSON.stringify(key)}:v[b+${i}],`
+  }
+  try {
+    node.build = new Function('v', 'b', `return {${body}}`)
+    builders++
+  } catch {
+    canCompile = false
+  }
+}
+
+module.exports = { MAX_KEYS, shapeRoot, findChild, addChild, noteShape }
