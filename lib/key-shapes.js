@@ -103,18 +103,18 @@ function addChild(node, key, byteLength, ascii) {
 }
 
 /**
- * Counts one more map that ended at `node` (keys `keys[0..len)`) and makes
- * its builder when it is due. Sequences with `__proto__` (an object literal
- * would set the prototype) or a repeated key get none.
+ * Counts one more map that ended at `node` (keys `keys[base..base+len)`) and
+ * makes its builder when it is due. A literal builds what assigning the keys
+ * in order builds (a repeated key keeps its first place and its last value)
+ * except for `__proto__`, which a literal takes for the prototype: sequences
+ * with it get no builder.
  */
 function noteShape(node, keys, base, len) {
   if (++node.seen !== BUILD_AFTER || !canCompile || builders >= MAX_BUILDERS) return
-  const seen = new Set()
   let body = ''
   for (let i = 0; i < len; i++) {
     const key = keys[base + i]
-    if (key === '__proto__' || seen.has(key)) return
-    seen.add(key)
+    if (key === '__proto__') return
     // JSON.stringify makes any string a safe string literal.
     body += `${JSON.stringify(key)}:v[b+${i}],`
   }
