@@ -13,6 +13,8 @@ const MAX_DEPTH = DEFAULT_MAX_DEPTH
 const TIMESTAMP = -1
 /** Strings shorter than this are encoded by hand; longer ones by Buffer#utf8Write. */
 const SHORT_STRING = 64
+/** Strings shorter than this are at most 0xffff bytes in UTF-8, so a str16 header always fits. */
+const STR16_CHARS = 0x10000 / 3
 /** A buffer grown past this is dropped after use so a burst does not pin memory. */
 const KEEP_BYTES = 1024 * 1024
 
@@ -284,6 +286,26 @@ class Encoder {
         buf[start + 1] = bytes
       }
       this._pos = pos
+      return
+    }
+    if (len < STR16_CHARS) {
+      // Written straight after room for a str16 header (no byteLength pass):
+      // moved one byte back when a str8 header fits.
+      this._ensure(3 + len * 3)
+      const buf = this._buf
+      const start = this._pos
+      const bytes = buf.utf8Write(s, start + 3)
+      if (bytes < 0x100) {
+        buf.copyWithin(start + 2, start + 3, start + 3 + bytes)
+        buf[start] = 0xd9
+        buf[start + 1] = bytes
+        this._pos = start + 2 + bytes
+      } else {
+        buf[start] = 0xda
+        buf[start + 1] = bytes >>> 8
+        buf[start + 2] = bytes & 0xff
+        this._pos = start + 3 + bytes
+      }
       return
     }
     const bytes = Buffer.byteLength(s, 'utf8')
