@@ -174,3 +174,19 @@ test('a decode that fails half-way through a map leaves nothing behind for the n
   assert.deepEqual(errors, ['ERR_MSGPACK_RPC_PROTOCOL'])
   assert.deepEqual(seen, [{ a: 1, b: { c: 2, d: 3 }, e: 4 }])
 })
+
+test('a key followed by more different keys than a node keeps still learns the next one', () => {
+  const { shapeRoot, findChild, addChild } = require('../lib/key-shapes')
+  // Fill the tree so that it is dropped: the test starts from an empty one.
+  for (let node = shapeRoot(), i = 0; node !== null; i++) node = addChild(node, `fill${i}`, 8, true)
+  const root = shapeRoot()
+  const parent = findChild(root, 'parent') || addChild(root, 'parent', 7, true)
+  assert.ok(parent)
+  for (let i = 0; i < 200; i++) {
+    const key = `next${i}`
+    const child = addChild(parent, key, key.length + 1, true)
+    assert.ok(child, `child ${i} learnt`)
+    assert.equal(findChild(parent, key), child)
+    assert.equal(parent.child, child, 'the newest child is the prediction')
+  }
+})

@@ -8,17 +8,18 @@
 // shape, where assigning the keys one by one walks V8 through a transition
 // per key and a megamorphic keyed store each time.
 //
-// Everything here is bounded whatever a peer sends: the tree holds at most
-// MAX_NODES keys of at most MAX_KEY_BYTES bytes, a node at most MAX_CHILDREN
-// children, and at most MAX_BUILDERS builders exist. When the tree is full
-// it is dropped whole at the start of the next map and learnt again.
+// Everything here is bounded whatever a peer sends: at most MAX_NODES keys of
+// at most MAX_KEY_BYTES bytes are learnt, and at most MAX_BUILDERS builders
+// made, before the tree is dropped whole (at the start of the next map) and
+// learnt again; a node with MAX_CHILDREN children forgets them all when it
+// needs another, so no peer can stop the learning.
 
 /** Maps with more entries than this are decoded without the tree. */
 const MAX_KEYS = 32
 /** A key longer than this (in bytes) ends the walk: the rest of that map is decoded plainly. */
 const MAX_KEY_BYTES = 31
 const MAX_NODES = 4096
-const MAX_CHILDREN = 16
+const MAX_CHILDREN = 64
 const MAX_BUILDERS = 256
 /** A sequence gets a builder once it has been decoded this many times. */
 const BUILD_AFTER = 4
@@ -26,15 +27,15 @@ const BUILD_AFTER = 4
 class KeyNode {
   /**
    * @param {string} key the key that leads here ('' at the root)
-   * @param {boolean} ascii whether `key` is ASCII, so that its bytes are its char codes
+   * @param {boolean} ascii whether `key` was a fixstr of ASCII bytes, so that its bytes are its char codes
    */
   constructor(key, ascii) {
     this.key = key
     this.ascii = ascii
-    /** The most recently used child first; siblings chained. */
+    /** The child reached last: the prediction for the next key. */
     this.child = null
-    this.sibling = null
-    this.children = 0
+    /** Every child by key, once there is more than one. */
+    this.children = null
     /** Maps ending here: how many were decoded, and their builder once made. */
     this.seen = 0
     this.build = null
@@ -60,44 +61,43 @@ function shapeRoot() {
 }
 
 /**
- * The child of `node` reached by `key`, or null; moved to the front so it is
- * the next prediction.
+ * The child of `node` reached by `key`, or null; it becomes the prediction.
  * @param {KeyNode} node
  * @param {string} key
  */
 function findChild(node, key) {
-  let prev = null
-  for (let c = node.child; c !== null; prev = c, c = c.sibling) {
-    if (c.key === key) {
-      if (prev !== null) {
-        prev.sibling = c.sibling
-        c.sibling = node.child
-        node.child = c
-      }
-      return c
-    }
-  }
-  return null
+  const c = node.children === null ? (node.child !== null && node.child.key === key ? node.child : undefined) : node.children.get(key)
+  if (c === undefined) return null
+  node.child = c
+  return c
 }
 
 /**
- * A new child of `node` for `key`, or null when the tree cannot follow: no
- * room left, too many children, or a key too long to keep.
+ * A new child of `node` for `key` (the prediction from now on), or null when
+ * the tree cannot follow: no room left or a key too long to keep.
  * @param {KeyNode} node
  * @param {string} key
  * @param {number} byteLength the key's encoded length, header included
  * @param {boolean} ascii whether it was a fixstr of ASCII bytes
  */
 function addChild(node, key, byteLength, ascii) {
-  if (byteLength > MAX_KEY_BYTES + 1 || node.children >= MAX_CHILDREN) return null
+  if (byteLength > MAX_KEY_BYTES + 1) return null
   if (nodes >= MAX_NODES) {
     full = true
     return null
   }
-  nodes++
-  node.children++
   const c = new KeyNode(key, ascii)
-  c.sibling = node.child
+  if (node.children !== null && node.children.size >= MAX_CHILDREN) {
+    // Forget this node's children rather than stop learning below it; what
+    // they held still counts towards MAX_NODES until the tree is dropped.
+    node.children = null
+    node.child = null
+  }
+  if (node.child !== null) {
+    if (node.children === null) node.children = new Map([[node.child.key, node.child]])
+    node.children.set(key, c)
+  }
+  nodes++
   node.child = c
   return c
 }
