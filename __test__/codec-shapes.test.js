@@ -15,6 +15,15 @@ const str = (s) => {
   assert.ok(b.length < 32)
   return Buffer.concat([Buffer.from([0xa0 | b.length]), b])
 }
+/**
+ * Builders are rate-limited by keys decoded: this decodes enough of them (in
+ * a sequence that never gets a builder itself) for the next one due to be made.
+ */
+function earnBuilder() {
+  const filler = rawMap([[str('__proto__'), int(0)], ...Array.from({ length: 14 }, (_, i) => [str(`f${i}`), int(i)])])
+  for (let i = 0; i < 300; i++) decode(filler) // 4500 keys
+}
+
 /** A map from raw key bytes and raw value bytes: keys the encoder would never write (duplicates, ints, bad UTF-8). */
 const rawMap = (entries) => Buffer.concat([Buffer.from([0x80 | entries.length]), ...entries.flat()])
 const int = (n) => Buffer.from([n])
@@ -31,6 +40,7 @@ function assertPlain(obj, keys, what) {
 
 test('objects with the same keys in the same order decode exactly, before and after they are learnt', () => {
   for (let i = 0; i < LEARN * 2; i++) {
+    earnBuilder()
     const v = { id: i, name: `n${i}`, nested: { inner: [i, i + 1], flag: i % 2 === 0 }, score: i * 1.5 }
     const back = decode(encode(v))
     assert.deepEqual(back, v)
@@ -57,7 +67,10 @@ test('values of a map that failed half-way are not kept alive by the decoder', a
 })
 
 test('a learnt key sequence does not swallow maps that differ in one key, in order or in length', () => {
-  for (let i = 0; i < LEARN; i++) decode(encode({ a: i, b: i, c: i }))
+  for (let i = 0; i < LEARN; i++) {
+    earnBuilder()
+    decode(encode({ a: i, b: i, c: i }))
+  }
   const variants = [{ a: 1, b: 2, d: 3 }, { a: 1, c: 2, b: 3 }, { b: 1, a: 2, c: 3 }, { a: 1, b: 2 }, { a: 1, b: 2, c: 3, d: 4 }, { a: 1 }, { c: 1, b: 2, a: 3 }, { A: 1, b: 2, c: 3 }, { ab: 1, b: 2, c: 3 }]
   for (let round = 0; round < LEARN; round++) {
     for (const v of variants) {
@@ -70,7 +83,10 @@ test('a learnt key sequence does not swallow maps that differ in one key, in ord
 })
 
 test('a non-string key inside a learnt sequence still turns the map into a Map with every entry', () => {
-  for (let i = 0; i < LEARN; i++) decode(rawMap([[str('a'), int(1)], [str('b'), int(2)], [str('c'), int(3)]]))
+  for (let i = 0; i < LEARN; i++) {
+    earnBuilder()
+    decode(rawMap([[str('a'), int(1)], [str('b'), int(2)], [str('c'), int(3)]]))
+  }
   for (let round = 0; round < 3; round++) {
     const m = decode(rawMap([[str('a'), int(1)], [int(7), int(2)], [str('c'), int(3)]]))
     assert.ok(m instanceof Map)
@@ -88,6 +104,7 @@ test('a non-string key inside a learnt sequence still turns the map into a Map w
 
 test('__proto__, repeated and integer-like keys keep their meaning however often they come', () => {
   for (let i = 0; i < LEARN * 2; i++) {
+    earnBuilder()
     const polluting = decode(rawMap([[str('x'), int(1)], [str('__proto__'), rawMap([[str('polluted'), int(1)]])], [str('y'), int(2)]]))
     assertPlain(polluting, ['x', '__proto__', 'y'], '__proto__ key')
     assert.deepEqual(polluting.__proto__, { polluted: 1 })
@@ -114,6 +131,7 @@ test('non-ASCII keys, surrogate pairs, invalid UTF-8 and str8 keys decode as Buf
   const wanted = {}
   expected.forEach((k, i) => (wanted[k] = i < 3 ? ['wörld', '😀😁', '\ufffd'][i] : i + 1))
   for (let i = 0; i < LEARN * 2; i++) {
+    earnBuilder()
     const back = decode(rawMap(keys.map((k, j) => [k, values[j]])))
     assert.deepEqual(back, wanted)
     assert.deepEqual(Object.keys(back), Object.keys(wanted))
@@ -124,7 +142,10 @@ test('non-ASCII keys, surrogate pairs, invalid UTF-8 and str8 keys decode as Buf
 
 test('many more key sequences than the tree holds all decode right, and learnt ones still do afterwards', () => {
   const learnt = { alpha: 1, beta: [2], gamma: { delta: 'd' } }
-  for (let i = 0; i < LEARN; i++) decode(encode(learnt))
+  for (let i = 0; i < LEARN; i++) {
+    earnBuilder()
+    decode(encode(learnt))
+  }
   // Thousands of sequences: many first keys (wide nodes), long chains, repeats to make builders.
   for (let i = 0; i < 6000; i++) {
     const v = {}
@@ -149,6 +170,7 @@ test('maps with long keys, many keys, or nested deeper than the key stack decode
   let deep = { leaf: true }
   for (let i = 0; i < 300; i++) deep = Object.fromEntries([...Array.from({ length: 20 }, (_, j) => [`p${j}`, j]), ['next', deep]])
   for (let i = 0; i < LEARN; i++) {
+    earnBuilder()
     for (const v of [long, wide, deep]) {
       const back = decode(encode(v))
       assert.deepEqual(back, v)
@@ -159,7 +181,10 @@ test('maps with long keys, many keys, or nested deeper than the key stack decode
 
 test('a decode that fails half-way through a map leaves nothing behind for the next one', () => {
   const good = encode({ a: 1, b: { c: 2, d: 3 }, e: 4 })
-  for (let i = 0; i < LEARN; i++) decode(good)
+  for (let i = 0; i < LEARN; i++) {
+    earnBuilder()
+    decode(good)
+  }
   for (let cut = 1; cut < good.length; cut++) {
     assert.throws(() => decode(good.subarray(0, cut)), { code: 'ERR_MSGPACK_RPC_PROTOCOL' }, `cut at ${cut}`)
     assert.deepEqual(decode(good), { a: 1, b: { c: 2, d: 3 }, e: 4 })
@@ -189,4 +214,19 @@ test('a key followed by more different keys than a node keeps still learns the n
     assert.equal(findChild(parent, key), child)
     assert.equal(parent.child, child, 'the newest child is the prediction')
   }
+})
+
+test('builders are made no faster than one per few thousand keys decoded, however many sequences are due one', () => {
+  const { shapeRoot, addChild, noteShape } = require('../lib/key-shapes')
+  for (let node = shapeRoot(0), i = 0; node !== null; i++) node = addChild(node, `fill${i}`, 8, true)
+  const root = shapeRoot(10000)
+  const due = Array.from({ length: 3 }, (_, i) => addChild(root, `due${i}`, 5, true))
+  // As the decoder does: maps ending at a node with a builder are not noted.
+  const decoded = () => due.forEach((node) => node.build === null && noteShape(node, [node.key], 0, 1))
+  for (let round = 0; round < 10; round++) decoded()
+  assert.deepEqual(due.map((node) => typeof node.build), ['function', 'object', 'object'])
+  assert.deepEqual(due[0].build([7], 0), { due0: 7 })
+  shapeRoot(10000)
+  decoded()
+  assert.deepEqual(due.map((node) => typeof node.build), ['function', 'function', 'object'])
 })

@@ -767,7 +767,7 @@ function readMap(len) {
   if (len * 2 > end - pos) throw protocolError('truncated input')
   if (len === 0) return {}
   if (len > MAX_KEYS || top + len > STACK_SLOTS) return readMapFrom({}, 0, len)
-  let node = shapeRoot()
+  let node = shapeRoot(len)
   const base = top
   top = base + len
   for (let i = 0; i < len; i++) {

@@ -23,6 +23,12 @@ const MAX_CHILDREN = 64
 const MAX_BUILDERS = 256
 /** A sequence gets a builder once it has been decoded this many times. */
 const BUILD_AFTER = 4
+/**
+ * Compiling a builder costs as much as decoding thousands of keys: after
+ * one, this many keys are decoded before the next, so that no stream of
+ * ever-new sequences makes the decoder spend most of its time compiling.
+ */
+const KEYS_PER_BUILD = 4096
 
 class KeyNode {
   /**
@@ -46,11 +52,14 @@ let root = new KeyNode('', true)
 let nodes = 0
 let builders = 0
 let full = false
+/** Keys decoded since the last builder was made (or could have been). */
+let credit = KEYS_PER_BUILD
 /** False where code generation from strings is disallowed (--disallow-code-generation-from-strings). */
 let canCompile = true
 
-/** Called before each map: drops a full tree so it can be learnt again. */
-function shapeRoot() {
+/** Called before each map of `len` entries: drops a full tree so it can be learnt again. */
+function shapeRoot(len) {
+  credit += len
   if (full) {
     root = new KeyNode('', true)
     nodes = 0
@@ -107,17 +116,21 @@ function addChild(node, key, byteLength, ascii) {
  * makes its builder when it is due. A literal builds what assigning the keys
  * in order builds (a repeated key keeps its first place and its last value)
  * except for `__proto__`, which a literal takes for the prototype: sequences
- * with it get no builder.
+ * with it never get a builder.
  */
 function noteShape(node, keys, base, len) {
-  if (++node.seen !== BUILD_AFTER || !canCompile || builders >= MAX_BUILDERS) return
+  if (++node.seen < BUILD_AFTER || credit < KEYS_PER_BUILD || !canCompile || builders >= MAX_BUILDERS) return
   let body = ''
   for (let i = 0; i < len; i++) {
     const key = keys[base + i]
-    if (key === '__proto__') return
+    if (key === '__proto__') {
+      node.seen = -Infinity
+      return
+    }
     // JSON.stringify makes any string a safe string literal.
     body += `${JSON.stringify(key)}:v[b+${i}],`
   }
+  credit = 0
   try {
     node.build = new Function('v', 'b', `return {${body}}`)
     builders++
