@@ -230,3 +230,17 @@ test('builders are made no faster than one per few thousand keys decoded, howeve
   decoded()
   assert.deepEqual(due.map((node) => typeof node.build), ['function', 'function', 'object'])
 })
+
+test('where code generation from strings is disallowed, learnt sequences still decode right', () => {
+  const { execFileSync } = require('node:child_process')
+  const script = `
+    const { encode, decode } = require(${JSON.stringify(require.resolve('../lib/codec'))})
+    const out = []
+    for (let i = 0; i < 40; i++) {
+      for (let j = 0; j < 300; j++) decode(encode({ f1: j, f2: j, f3: j, f4: j, f5: j, f6: j, f7: j, f8: j, f9: j, f10: j, f11: j, f12: j, f13: j, f14: j }))
+      out.push(decode(encode({ id: i, name: 'n' + i, nested: { flag: true } })))
+    }
+    process.stdout.write(JSON.stringify(out))`
+  const out = JSON.parse(execFileSync(process.execPath, ['--disallow-code-generation-from-strings', '-e', script], { encoding: 'utf8' }))
+  assert.deepEqual(out, Array.from({ length: 40 }, (_, i) => ({ id: i, name: `n${i}`, nested: { flag: true } })))
+})
