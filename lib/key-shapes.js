@@ -52,7 +52,7 @@ let root = new KeyNode('', true)
 let nodes = 0
 let builders = 0
 let full = false
-/** Keys decoded since the last builder was made (or could have been). */
+/** Keys decoded since the last builder was made; starts full, so the first one is made when due. */
 let credit = KEYS_PER_BUILD
 /** False where code generation from strings is disallowed (--disallow-code-generation-from-strings). */
 let canCompile = true
