@@ -21,6 +21,8 @@ const { Counters, report } = require('./stats')
 const MAX_MSGID = 0xffffffff
 /** Timed-out or aborted msgids remembered so their late replies are dropped quietly. */
 const MAX_ABANDONED = 65536
+/** What `_abandoned` is until a call is first abandoned: most streams never abandon one. Never added to. */
+const NONE_ABANDONED = new Set()
 /** Bytes of encoded-but-unflushed messages past which writes report backpressure. */
 const { DEFAULT_HIGH_WATER_MARK } = binding
 /** Calls awaiting a reply, and requests awaiting our answer, per stream. */
@@ -111,10 +113,11 @@ class RpcStream extends EventEmitter {
     this._server = options.server
     this[kState] = options.connecting ? 'connecting' : 'open'
     this[kPending] = new Map()
-    this._abandoned = new Set()
+    this._abandoned = NONE_ABANDONED
     this._lastId = MAX_MSGID
     this[kTimeout] = options.timeout > 0 ? options.timeout : undefined
-    this._encoder = new Encoder(1024)
+    // Small: most connections send little, and an idle one keeps it; it grows to fit a tick's batch.
+    this._encoder = new Encoder(64)
     this._flushScheduled = false
     this._batched = 0
     this._needDrain = false
@@ -151,9 +154,16 @@ class RpcStream extends EventEmitter {
      */
     this._sentAt = -1
     this._receivedAt = -1
-    this.stream = new Socket(this)
+    /** `stream`, made on first use (most code never asks for it). */
+    this._socket = undefined
     this._flush = this._flush.bind(this)
     this[kOnEvent] = this[kOnEvent].bind(this)
+  }
+
+  /** The socket-like object old code reaches for (`lib/socket.js`). */
+  get stream() {
+    if (this._socket === undefined) this._socket = new Socket(this)
+    return this._socket
   }
 
   // ---- calling the peer ----------------------------------------------------
@@ -348,6 +358,7 @@ class RpcStream extends EventEmitter {
   }
 
   _abandon(id) {
+    if (this._abandoned === NONE_ABANDONED) this._abandoned = new Set()
     this._abandoned.add(id)
     if (this._abandoned.size > MAX_ABANDONED) {
       this._abandoned.delete(this._abandoned.values().next().value)
@@ -536,7 +547,7 @@ class RpcStream extends EventEmitter {
         if (this[kClient] !== undefined) this[kClient].onConnect()
         if (debug.enabled) debug('connected to %s', this[kPeerName]())
         if (diagnostics.connectionOpen.hasSubscribers) diagnostics.connectionOpen.publish({ stream: this, server: undefined })
-        this[kEmitGuarded](this.stream, 'connect')
+        this[kEmitGuarded](this._socket, 'connect')
         this[kEmitGuarded](this, 'ready')
         break
       case binding.DRAIN:
@@ -544,13 +555,13 @@ class RpcStream extends EventEmitter {
         if (this._needDrain && this._encoder.length <= this._highWaterMark) {
           this._needDrain = false
           this[kEmitGuarded](this, 'drain')
-          this[kEmitGuarded](this.stream, 'drain')
+          this[kEmitGuarded](this._socket, 'drain')
         }
         if (this._paused) this._resumeDispatch()
         break
       case binding.END:
         this._peerEnded = true
-        this[kEmitGuarded](this.stream, 'end')
+        this[kEmitGuarded](this._socket, 'end')
         // Like a socket without allowHalfOpen, once our answers are out.
         this[kCloseWhenIdle]()
         break
@@ -607,6 +618,8 @@ class RpcStream extends EventEmitter {
 
   /** Emits `event` on `target`; a throwing listener is a handler fault, not a crash. */
   [kEmitGuarded](target, event, a, b, c) {
+    // `stream` before anyone asked for it: nobody listens.
+    if (target === undefined) return
     try {
       target.emit(event, a, b, c)
     } catch (err) {
@@ -616,7 +629,7 @@ class RpcStream extends EventEmitter {
 
   /** A transport or protocol error: `'error'` where someone listens, never a throw. */
   [kEmitError](err) {
-    if (this.stream.listenerCount('error') > 0) this[kEmitGuarded](this.stream, 'error', err)
+    if (this._socket !== undefined && this._socket.listenerCount('error') > 0) this[kEmitGuarded](this._socket, 'error', err)
     if (this.listenerCount('error') > 0) this[kEmitGuarded](this, 'error', err)
   }
 
@@ -639,7 +652,7 @@ class RpcStream extends EventEmitter {
       diagnostics.connectionClose.publish({ stream: this, server: this._server, reason: this[kCloseError] })
     }
     this[kFailAll](this[kCloseError])
-    this[kEmitGuarded](this.stream, 'close', this._hadError)
+    this[kEmitGuarded](this._socket, 'close', this._hadError)
     this[kEmitGuarded](this, 'close')
     if (this._server) this._server[kForget](this)
   }
