@@ -30,8 +30,6 @@ use super::{events, read_buffer};
 
 const UV_READABLE: c_int = 1;
 const UV_POLL: c_int = 8;
-/// Room for a `uv_poll_t` (checked against `uv_handle_size` at run time).
-const HANDLE_WORDS: usize = 64;
 /// A read buffer grown past this (by a large message) is freed, not kept
 /// as the spare, once it empties.
 const SPARE_MAX: usize = 4 * READ_CHUNK;
@@ -79,8 +77,9 @@ extern "C" {
 
 /// State of one reader; owned by its libuv handle, freed when the handle closes.
 struct Reader {
-    /// The uv_poll_t; its first word (`data`) points back at this Reader.
-    handle: Box<[u64; HANDLE_WORDS]>,
+    /// The uv_poll_t (`uv_handle_size` bytes, in words for alignment); its
+    /// first word (`data`) points back at this Reader.
+    handle: Box<[u64]>,
     env: sys::napi_env,
     callback: sys::napi_ref,
     context: sys::napi_async_context,
@@ -125,11 +124,7 @@ impl UvReader {
         let raw_env = env.raw();
         // SAFETY: plain N-API and libuv calls on the JS thread that owns `env`.
         unsafe {
-            if uv_handle_size(UV_POLL) > HANDLE_WORDS * 8 {
-                return Err(napi::Error::from_reason(
-                    "uv_poll_t is larger than expected",
-                ));
-            }
+            let handle_words = uv_handle_size(UV_POLL).div_ceil(8);
             let mut event_loop = ptr::null_mut();
             check(sys::napi_get_uv_event_loop(raw_env, &mut event_loop))?;
             let mut callback_ref = ptr::null_mut();
@@ -154,7 +149,7 @@ impl UvReader {
                 &mut context,
             ))?;
             let reader = Box::into_raw(Box::new(Reader {
-                handle: Box::new([0; HANDLE_WORDS]),
+                handle: vec![0; handle_words].into_boxed_slice(),
                 env: raw_env,
                 callback: callback_ref,
                 context,
