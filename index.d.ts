@@ -492,6 +492,124 @@ export class SessionPool {
   closeClients(): Promise<void[]>
 }
 
+// ---- balancing ------------------------------------------------------------------
+
+/** One server of a balancer: a port (on localhost), `'host:port'`, `'[v6]:port'`, a socket path, `{ host, port }` or `{ path }`. */
+export type BalancerTarget = number | string | { host?: string; port: number | string } | { path: string }
+
+/** `dns.lookup`'s shape with `all: true`: every address of `hostname`. */
+export type BalancerLookup = (
+  hostname: string,
+  options: { all: true },
+  callback: (err: (Error & { code?: string }) | null, addresses: ReadonlyArray<{ address: string; family?: number }>) => void
+) => void
+
+/** The balancer's own options and the connection options every target's client gets. */
+export interface BalancerOptions extends ConnectionOptions, KeepAliveOptions {
+  /** `'least-pending'` (default; ties taken in turn) or `'round-robin'`. */
+  strategy?: 'least-pending' | 'round-robin'
+  /** Per-call timeout in ms, counted from the call (time queued included); default none. */
+  timeout?: number
+  /** Calls and notifications waiting while no target is up; past it `ERR_MSGPACK_RPC_QUEUE_FULL` (default 1024). */
+  maxQueuedCalls?: number
+  /** With a host name as the targets: resolve it again every this many ms (default 30000). */
+  resolveInterval?: number
+  /** Resolves the host name instead of `dns.lookup` (same signature, called with `{ all: true }`). */
+  lookup?: BalancerLookup
+  /** The targets' reconnect backoff; a target is never given up, so there is no `maxAttempts`. */
+  reconnect?: true | Omit<ReconnectOptions, 'maxAttempts'>
+  /** Methods answering requests a server sends back on a target's connection. */
+  handler?: Handler | null
+  /** A connect attempt taking longer fails (and is retried) (default none). */
+  connectTimeout?: number
+  /** How long closing a target's connection waits for queued writes, in ms (default 5000). */
+  closeTimeout?: number
+}
+
+export interface BalancerCallOptions extends CallOptions {
+  /** Safe to run twice: a call whose connection drops before the reply is sent once more, to another target when one is up. */
+  idempotent?: boolean
+}
+
+/** A snapshot of one target (`balancer.targets`). */
+export interface BalancerTargetInfo {
+  /** `host:port` or the socket path. */
+  address: string
+  state: 'up' | 'connecting' | 'down'
+  /** Calls sent on it awaiting their reply. */
+  pending: number
+  /** Calls sent on it so far (notifications not counted). */
+  calls: number
+}
+
+/** What a resolution of the host name found (`'resolve'`). */
+export interface BalancerResolution {
+  addresses: string[]
+  added: string[]
+  removed: string[]
+}
+
+/** `balancer.invoke`: a stream's, but the callback form returns nothing. */
+export type BalancerInvokeFn<Api> = IsAny<Api> extends true
+  ? {
+      (method: string, ...paramsAndCallback: [...params: any[], callback: LegacyCallback]): void
+      <T = any>(method: string, ...params: Encodable[]): Promise<T>
+    }
+  : {
+      <M extends MethodName<Api>>(
+        method: M,
+        ...paramsAndCallback: [...params: Sendable<MethodParams<Api, M>>, callback: LegacyCallback<MethodResult<Api, M>>]
+      ): void
+      <M extends MethodName<Api>>(method: M, ...params: MethodParams<Api, M>): Promise<MethodResult<Api, M>>
+    }
+
+/** `balancer.request`: a stream's, with `idempotent` among the per-call options. */
+export type BalancerRequestFn<Api> = IsAny<Api> extends true
+  ? <T = any>(method: string, params?: readonly Encodable[], options?: BalancerCallOptions) => Promise<T>
+  : <M extends MethodName<Api>>(
+      method: M,
+      params: Readonly<MethodParams<Api, M>>,
+      options?: BalancerCallOptions
+    ) => Promise<MethodResult<Api, M>>
+
+/** Spreads calls over several servers (`rpc.createBalancer`); `Api` types its calls. */
+export class Balancer<Api = any> extends EventEmitter {
+  private constructor()
+  /** The targets calls may go to (a removed one still finishing its calls is not listed). */
+  readonly targets: BalancerTargetInfo[]
+  /** Calls `method` on one target: the legacy callback values, or a Promise without a callback. */
+  invoke: BalancerInvokeFn<Api>
+  /** Calls `method` with an array of params and per-call options (`timeout`, `signal`, `idempotent`). */
+  request: BalancerRequestFn<Api>
+  /** Sends a notification to one target; false when it was dropped (closed, queue full) or the write backlog is high. */
+  notify: NotifyFn<Api>
+  setTimeout(ms?: number): this
+  close(cb: () => void): this
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+
+  on(event: 'up', listener: (address: string) => void): this
+  /** `err`: why the connection was lost; undefined when a connect attempt failed. */
+  on(event: 'down', listener: (address: string, err: (Error & { code?: string }) | undefined) => void): this
+  on(event: 'resolve', listener: (resolution: BalancerResolution) => void): this
+  /** A resolution of the host name failed (the targets stay); emitted only while someone listens. */
+  on(event: 'error', listener: (err: Error & { code?: string }) => void): this
+  on(event: 'close', listener: () => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  once(event: 'up', listener: (address: string) => void): this
+  once(event: 'down', listener: (address: string, err: (Error & { code?: string }) | undefined) => void): this
+  once(event: 'resolve', listener: (resolution: BalancerResolution) => void): this
+  once(event: 'error', listener: (err: Error & { code?: string }) => void): this
+  once(event: 'close', listener: () => void): this
+  once(event: string | symbol, listener: (...args: any[]) => void): this
+}
+
+/**
+ * A balancer over a list of targets, or over every address of a host name
+ * (`'svc.example:7777'`, re-resolved every `resolveInterval` ms).
+ */
+export function createBalancer<Api = any>(targets: readonly BalancerTarget[] | string | number, options?: BalancerOptions): Balancer<Api>
+
 export function createServer<Api = any>(listener?: ConnectionListener | Handler<Api>, options?: ServerOptions): Server<Api>
 export function createClient<Api = any>(port: number | string, host?: string, readyCb?: () => void): RpcStream<Api>
 export function createClient<Api = any>(port: number | string, host: string, options: ClientOptions, readyCb?: () => void): RpcStream<Api>
@@ -599,6 +717,8 @@ declare const rpc: {
   stdio: typeof stdio
   UdpServer: typeof UdpServer
   createClient: typeof createClient
+  createBalancer: typeof createBalancer
+  Balancer: typeof Balancer
   connect: typeof connect
   listen: typeof listen
   Server: typeof Server

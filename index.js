@@ -10,6 +10,7 @@ const { SessionPool } = require('./lib/session-pool')
 const { Ext, encode, decode } = require('./lib/codec')
 const { attach, spawn, stdio } = require('./lib/attach')
 const { UdpServer, createUdpClient } = require('./lib/udp')
+const { Balancer, createBalancer } = require('./lib/balancer')
 const errors = require('./lib/errors')
 
 /**
@@ -71,6 +72,8 @@ module.exports = {
   stdio,
   UdpServer,
   createClient,
+  createBalancer,
+  Balancer,
   connect,
   listen,
   Server,

@@ -4,6 +4,8 @@ import rpc from './index.js'
 export const {
   createServer,
   createClient,
+  createBalancer,
+  Balancer,
   createUdpServer,
   createUdpClient,
   attach,

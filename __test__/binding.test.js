@@ -1,5 +1,5 @@
 'use strict'
-// The loader in lib/binding.js, run in a child process against a temporary
+// The loader (lib/addon.js, lib/binding.js), run in a child process against a temporary
 // copy of lib/: finds the platform package, prefers nothing it cannot load,
 // and fails with one clear error when no addon is there.
 const test = require('node:test')

@@ -59,3 +59,15 @@ test('the other defaults are exported as the numbers the design gives them', () 
   assert.equal(binding.BATCH_SIZE, 64 * 1024)
   assert.ok(Number.isInteger(binding.DEFAULT_MAX_BUFFERED_BYTES) && binding.DEFAULT_MAX_BUFFERED_BYTES > 0)
 })
+
+test('the core\'s error codes are the addon\'s, and rpc.codes lists them', () => {
+  const { codes } = require('..')
+  const core = { PROTOCOL: 'ERR_PROTOCOL', MESSAGE_TOO_LARGE: 'ERR_MESSAGE_TOO_LARGE', CLOSED: 'ERR_CLOSED', INTERNAL: 'ERR_INTERNAL' }
+  for (const [name, exported] of Object.entries(core)) {
+    assert.equal(typeof binding.native[exported], 'string', exported)
+    assert.equal(codes[name], binding.native[exported], name)
+    assert.equal(codes[name], `ERR_MSGPACK_RPC_${name}`, name)
+  }
+  // An error the core raises carries the code rpc.codes names.
+  assert.throws(() => new NativeDeframer().push(Buffer.from([0xc1])), { code: codes.PROTOCOL })
+})

@@ -1,69 +1,16 @@
 'use strict'
-// Loads the native addon and re-exports the event kinds and default limits
-// it defines (src/js/events.rs, src/js/constants.rs). The addon comes from a build in this checkout
-// (`npm install` / `npm run build` writes msgpack-rpc.<triple>.node here) or,
-// for a registry install, from the platform package npm picked through
-// optionalDependencies (msgpack-rpc-<triple>, holding only that file).
-
-const fs = require('node:fs')
-const path = require('node:path')
+// The native addon (found by lib/addon.js) and the event kinds and default
+// limits it defines (src/js/events.rs, src/js/constants.rs), re-exported.
 
 const { RpcError, codes } = require('./errors')
-
-const ROOT = path.join(__dirname, '..')
-
-// glibc or musl. Reading ldd is cheap; process.report is the fallback for
-// systems without it (and can be slow, so network details are left out).
-function libc() {
-  try {
-    return fs.readFileSync('/usr/bin/ldd', 'latin1').includes('musl') ? 'musl' : 'gnu'
-  } catch {}
-  const report = process.report
-  const excludeNetwork = report && report.excludeNetwork
-  try {
-    if (report) report.excludeNetwork = true
-    const header = report && report.getReport().header
-    return header && header.glibcVersionRuntime ? 'gnu' : 'musl'
-  } catch {
-    return 'gnu'
-  } finally {
-    // The setting is the application's: put it back.
-    if (report) report.excludeNetwork = excludeNetwork
-  }
-}
-
-/** The napi-rs platform triple: linux-x64-gnu, darwin-arm64, win32-x64-msvc, ... */
-function triple() {
-  const { platform, arch } = process
-  if (platform === 'linux') return `${platform}-${arch}-${libc()}`
-  if (platform === 'win32') return `${platform}-${arch}-msvc`
-  return `${platform}-${arch}`
-}
+const found = require('./addon')
 
 function firstLine(err) {
   return String((err && err.message) || err).split('\n')[0]
 }
 
-function load() {
-  const name = triple()
-  const local = path.join(ROOT, `msgpack-rpc.${name}.node`)
-  const pkg = `msgpack-rpc-${name}`
-  let cause
-  // A build in this checkout wins, so contributors test what they compiled.
-  if (fs.existsSync(local)) {
-    try {
-      return require(local)
-    } catch (err) {
-      cause = err
-    }
-  }
-  try {
-    return require(pkg)
-  } catch (err) {
-    // A local build that exists but fails says more than a missing package.
-    if (!cause || err.code !== 'MODULE_NOT_FOUND') cause = err
-  }
-  const [platform, arch, abi] = name.split('-')
+/** ERR_MSGPACK_RPC_NO_ADDON, saying what was looked for and how to build it. */
+function noAddon({ platform, arch, libc: abi, pkg, local, cause }) {
   const err = new RpcError(
     codes.NO_ADDON,
     `msgpack-rpc: no native addon could be loaded for platform ${platform}, arch ${arch}` +
@@ -78,10 +25,11 @@ function load() {
   err.arch = arch
   if (abi) err.libc = abi
   err.package = pkg
-  throw err
+  return err
 }
 
-const native = load()
+if (!found.native) throw noAddon(found)
+const native = found.native
 
 /**
  * The complete messages a NativeDeframer found in `chunk`: usually the

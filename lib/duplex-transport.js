@@ -7,6 +7,7 @@
 
 const { kOnEvent } = require('./constants')
 const binding = require('./binding')
+const { codes } = require('./errors')
 
 class DuplexTransport {
   /**
@@ -67,7 +68,7 @@ class DuplexTransport {
 
   _fail(err) {
     if (this._closed) return
-    this[kOnEvent](binding.ERROR, { code: err.code || 'ERR_MSGPACK_RPC_PROTOCOL', message: err.message })
+    this[kOnEvent](binding.ERROR, { code: err.code || codes.PROTOCOL, message: err.message })
     this.destroy()
   }
 

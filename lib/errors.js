@@ -5,14 +5,19 @@
 // error is a TypeError as well); argument errors are Node's own
 // TypeError/RangeError with Node's codes.
 
+// The core's own codes come from the addon (src/error.rs spells them). Without
+// an addon they are undefined, and lib/binding.js throws NO_ADDON before
+// anything could meet them.
+const core = require('./addon').native || {}
+
 const codes = Object.freeze({
   TIMEOUT: 'ERR_MSGPACK_RPC_TIMEOUT',
-  CLOSED: 'ERR_MSGPACK_RPC_CLOSED',
+  CLOSED: core.ERR_CLOSED,
   REMOTE: 'ERR_MSGPACK_RPC_REMOTE',
   ABORTED: 'ERR_MSGPACK_RPC_ABORTED',
   ENCODE: 'ERR_MSGPACK_RPC_ENCODE',
-  PROTOCOL: 'ERR_MSGPACK_RPC_PROTOCOL',
-  MESSAGE_TOO_LARGE: 'ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE',
+  PROTOCOL: core.ERR_PROTOCOL,
+  MESSAGE_TOO_LARGE: core.ERR_MESSAGE_TOO_LARGE,
   UNKNOWN_MSGID: 'ERR_MSGPACK_RPC_UNKNOWN_MSGID',
   ALREADY_RESPONDED: 'ERR_MSGPACK_RPC_ALREADY_RESPONDED',
   TOO_MANY_PENDING: 'ERR_MSGPACK_RPC_TOO_MANY_PENDING',
@@ -23,7 +28,7 @@ const codes = Object.freeze({
   /** The callback given to `invoke(..., cb)` threw. */
   CALLBACK: 'ERR_MSGPACK_RPC_CALLBACK',
   /** A bug in this library (a native panic, a decoder fault); the connection closes. */
-  INTERNAL: 'ERR_MSGPACK_RPC_INTERNAL',
+  INTERNAL: core.ERR_INTERNAL,
   /** The native addon could not be loaded. */
   NO_ADDON: 'ERR_MSGPACK_RPC_NO_ADDON',
 })

@@ -311,6 +311,55 @@ function reconnectValue(value, name) {
   return validateOptions(value, RECONNECT_OPTIONS, 'the reconnect option', name)
 }
 
+/**
+ * `createBalancer(targets, options)`: the connection options every target's
+ * client gets, and the balancer's own. `reconnect` is the targets' backoff:
+ * a target is never given up, so it has no `maxAttempts`.
+ */
+const BALANCER_BACKOFF_OPTIONS = { ...RECONNECT_OPTIONS }
+delete BALANCER_BACKOFF_OPTIONS.maxAttempts
+
+const BALANCER_OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  ...KEEPALIVE_OPTIONS,
+  strategy: oneOf(['least-pending', 'round-robin']),
+  resolveInterval: integer(1, I32_MAX),
+  lookup: (value, name) => validateFunction(value, name),
+  maxQueuedCalls: integer(0, U32_MAX),
+  reconnect: (value, name) => {
+    if (value === true) return {}
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgType(name, ['boolean', 'object'], value)
+    return validateOptions(value, BALANCER_BACKOFF_OPTIONS, 'the reconnect option of createBalancer()', name)
+  },
+  connectTimeout: integer(0, I32_MAX),
+  closeTimeout: integer(0, I32_MAX),
+}
+
+/** The per-call options of `balancer.request()`: a stream's, plus `idempotent`. */
+const BALANCER_CALL_OPTIONS = {
+  timeout: number(0, I32_MAX),
+  signal: abortSignal,
+  idempotent: boolean,
+}
+
+function abortSignal(value, name) {
+  const ok =
+    value !== null &&
+    typeof value === 'object' &&
+    typeof value.aborted === 'boolean' &&
+    typeof value.addEventListener === 'function' &&
+    typeof value.removeEventListener === 'function'
+  if (!ok) throw invalidArgType(name, 'AbortSignal', value)
+}
+
+/** One of a fixed set of strings. */
+function oneOf(values) {
+  return (value, name) => {
+    if (typeof value !== 'string') throw invalidArgType(name, 'string', value)
+    if (!values.includes(value)) throw invalidArgValue(name, value, `must be one of ${values.map((s) => `'${s}'`).join(', ')}`)
+  }
+}
+
 /** A finite number in `[min, max]`. */
 function number(min, max) {
   return (value, name) => {
@@ -339,6 +388,8 @@ module.exports = {
   UDP_CLIENT_OPTIONS,
   UDP_SERVER_OPTIONS,
   LISTEN_OPTIONS,
+  BALANCER_OPTIONS,
+  BALANCER_CALL_OPTIONS,
   MAX_DATAGRAM_SIZE,
   validateObject,
   validateString,

@@ -5,6 +5,15 @@
 
 use std::io;
 
+/// The codes this crate's own errors carry. JavaScript reads them from the
+/// addon (`src/js/constants.rs`), so each is spelled here alone.
+pub(crate) mod codes {
+    pub(crate) const PROTOCOL: &str = "ERR_MSGPACK_RPC_PROTOCOL";
+    pub(crate) const MESSAGE_TOO_LARGE: &str = "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE";
+    pub(crate) const CLOSED: &str = "ERR_MSGPACK_RPC_CLOSED";
+    pub(crate) const INTERNAL: &str = "ERR_MSGPACK_RPC_INTERNAL";
+}
+
 /// Everything the core can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -83,12 +92,12 @@ impl Error {
     /// so code written for `net` keeps working.
     pub fn code(&self) -> String {
         match self {
-            Error::Protocol(_) | Error::TooDeep { .. } => "ERR_MSGPACK_RPC_PROTOCOL".into(),
+            Error::Protocol(_) | Error::TooDeep { .. } => codes::PROTOCOL.into(),
             Error::MessageTooLarge { .. } | Error::BufferBudget { .. } => {
-                "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE".into()
+                codes::MESSAGE_TOO_LARGE.into()
             }
-            Error::Closed => "ERR_MSGPACK_RPC_CLOSED".into(),
-            Error::Internal(_) => "ERR_MSGPACK_RPC_INTERNAL".into(),
+            Error::Closed => codes::CLOSED.into(),
+            Error::Internal(_) => codes::INTERNAL.into(),
             Error::Io(err) | Error::Sys { source: err, .. } | Error::Os { source: err, .. } => {
                 io_code(err).to_string()
             }

@@ -2,6 +2,7 @@
 //! (`lib/binding.js` re-exports them) so neither side restates the other's.
 //!
 //! N-API numbers: every value fits `u32` (checked at compile time).
+//! Error codes are strings.
 
 // napi-derive registers the exports only outside `cfg(test)`, where nothing
 // else reads them.
@@ -9,7 +10,7 @@
 
 use napi_derive::napi;
 
-use crate::{budget, framer, outbox, reader};
+use crate::{budget, error::codes, framer, outbox, reader};
 
 use super::read_buffer;
 
@@ -37,3 +38,16 @@ pub const READ_CHUNK: u32 = js(reader::READ_CHUNK);
 /// comes alone).
 #[napi]
 pub const BATCH_SIZE: u32 = js(read_buffer::CAPACITY);
+
+/// The code of a connection whose bytes are not MessagePack-RPC.
+#[napi]
+pub const ERR_PROTOCOL: &str = codes::PROTOCOL;
+/// The code of a message (or incomplete messages held) over a size limit.
+#[napi]
+pub const ERR_MESSAGE_TOO_LARGE: &str = codes::MESSAGE_TOO_LARGE;
+/// The code of a write to a connection that is closed.
+#[napi]
+pub const ERR_CLOSED: &str = codes::CLOSED;
+/// The code of a bug in the core (a panic caught at the boundary).
+#[napi]
+pub const ERR_INTERNAL: &str = codes::INTERNAL;
