@@ -12,6 +12,8 @@
 //   npm run bench:scale                 (10,000 connections, 3 s runs)
 //   npm run bench:scale -- --quick      (1,000 connections, 1 s runs)
 //   options: --connections N --seconds S --loops L --rounds R --only idle,ccc,cluster
+//            --compare DIR  also measures DIR's build of this project (another
+//                           checkout with its addon built), as 'ours@DIR'
 // The script and its children need more descriptors than the usual soft limit
 // of 1024: it re-executes itself under `ulimit -n <hard limit>` and scales N
 // down (saying so) when the hard limit is too low.
@@ -32,13 +34,20 @@ const quick = argv.includes('--quick')
 const SPARE_FDS = 64
 /** Connections opened at once by a client process (bounded so the listen backlog is not overrun). */
 const CONNECT_BATCH = 256
-const IMPLS = ['ours', 'baseline']
+const compare = arg('--compare')
+const IMPLS = compare ? ['ours', `ours@${compare}`, 'baseline'] : ['ours', 'baseline']
 const TRANSPORTS = ['tcp', 'unix']
 
 // ---- child roles -----------------------------------------------------------
 
+/** An implementation's module: `ours@DIR` is DIR's bench/impls/ours.js. */
+function implModule(name) {
+  const at = name.indexOf('@')
+  return at < 0 ? require(`./impls/${name}`) : require(path.resolve(name.slice(at + 1), 'bench', 'impls', name.slice(0, at)))
+}
+
 /** A server, possibly as a node:cluster primary with `workers` workers; talks over IPC. */
-async function serverRole(impl, workers, transport) {
+async function serverRole(name, workers, transport) {
   const cluster = require('node:cluster')
   if (workers > 0 && cluster.isPrimary) {
     const addresses = []
@@ -54,7 +63,7 @@ async function serverRole(impl, workers, transport) {
     return
   }
   const target = transport === 'unix' ? { path: path.join(os.tmpdir(), `msgpack-rpc-scale-${process.pid}.sock`) } : {}
-  const server = await require(`./impls/${impl}`).serve(target)
+  const server = await implModule(name).serve(target)
   if (cluster.isWorker) return process.send({ address: server.address })
   process.on('message', (m) => {
     if (m.mem) {
@@ -69,8 +78,8 @@ async function serverRole(impl, workers, transport) {
 }
 
 /** Opens `n` connections, one call each, reports, and closes them when told. */
-async function clientsRole(impl, address, n) {
-  const { connect } = require(`./impls/${impl}`)
+async function clientsRole(name, address, n) {
+  const { connect } = implModule(name)
   const target = JSON.parse(address)
   const conns = []
   for (let i = 0; i < n; i += CONNECT_BATCH) {
@@ -92,8 +101,8 @@ async function clientsRole(impl, address, n) {
 }
 
 /** `loops` concurrent loops of connect, call, close for `seconds`; prints { ops, seconds }. */
-async function cccRole(impl, address, loops, seconds) {
-  const { connect } = require(`./impls/${impl}`)
+async function cccRole(name, address, loops, seconds) {
+  const { connect } = implModule(name)
   const target = JSON.parse(address)
   let running = true
   const timer = setTimeout(() => (running = false), seconds * 1000)
@@ -230,7 +239,7 @@ function fdLimits() {
 async function main() {
   let n = Number(arg('--connections')) || (quick ? 1000 : 10000)
   const seconds = Number(arg('--seconds')) || (quick ? 1 : 3)
-  const loops = Number(arg('--loops')) || 8
+  const loops = Number(arg('--loops')) || 32
   const rounds = Number(arg('--rounds')) || (quick ? 1 : 3)
   const only = (arg('--only') || 'idle,ccc,cluster').split(',')
   const notes = []
