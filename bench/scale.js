@@ -108,6 +108,7 @@ async function cccRole(name, address, loops, seconds) {
   const timer = setTimeout(() => (running = false), seconds * 1000)
   let ops = 0
   const start = process.hrtime.bigint()
+  const cpu = process.cpuUsage()
   async function loop(w) {
     let i = w * 1000003
     while (running) {
@@ -121,7 +122,8 @@ async function cccRole(name, address, loops, seconds) {
   }
   await Promise.all(Array.from({ length: loops }, (_, w) => loop(w)))
   clearTimeout(timer)
-  process.stdout.write(JSON.stringify({ ops, seconds: Number(process.hrtime.bigint() - start) / 1e9 }) + '\n')
+  const used = process.cpuUsage(cpu)
+  process.stdout.write(JSON.stringify({ ops, seconds: Number(process.hrtime.bigint() - start) / 1e9, cpuMicros: used.user + used.system }) + '\n')
   process.exit(0)
 }
 
@@ -207,11 +209,25 @@ function runJson(cmd, args, timeoutSeconds) {
   })
 }
 
+/** CPU time (µs) a process has used, from /proc (Linux; 0 elsewhere). */
+function cpuMicros(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    // utime and stime, in clock ticks (USER_HZ, 100 on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100
+  } catch {
+    return 0
+  }
+}
+
+/** Cycles per second, and CPU µs per cycle on each end (load on a shared machine moves the rate, much less the CPU per cycle). */
 async function ccc(impl, transport, loops, seconds) {
   const server = await startServer(impl, 0, transport)
   try {
+    const before = cpuMicros(server.child.pid)
     const r = await runJson(process.execPath, [__filename, '--role', 'ccc', impl, server.address, String(loops), String(seconds)], seconds + 60)
-    return r.ops / r.seconds
+    const serverCpu = cpuMicros(server.child.pid) - before
+    return { rate: r.ops / r.seconds, clientCpu: r.cpuMicros / r.ops, serverCpu: serverCpu / r.ops }
   } finally {
     await stopServer(server)
   }
@@ -278,7 +294,7 @@ async function main() {
         for (const transport of TRANSPORTS) {
           const r = await ccc(impl, transport, loops, seconds)
           ;(results.ccc[`${impl}|${transport}`] ||= []).push(r)
-          log(`round ${round + 1}/${rounds} connect-call-close ${transport} ${impl}: ${Math.round(r)}/s`)
+          log(`round ${round + 1}/${rounds} connect-call-close ${transport} ${impl}: ${Math.round(r.rate)}/s, CPU µs/cycle client ${Math.round(r.clientCpu)} server ${Math.round(r.serverCpu)}`)
         }
       }
       if (only.includes('cluster')) {
@@ -310,13 +326,18 @@ async function main() {
     for (const impl of IMPLS) {
       const runs = results.ccc[`${impl}|${transport}`]
       if (!runs) continue
+      const rate = median(runs.map((r) => r.rate))
+      const client = median(runs.map((r) => r.clientCpu))
+      const server = median(runs.map((r) => r.serverCpu))
+      const base = results.ccc[`baseline|${transport}`]
+      const baseCpu = median(base.map((r) => r.clientCpu)) + median(base.map((r) => r.serverCpu))
       rows.push({
         measure: `connect, call, close, ${transport} (${loops} loops)`,
         impl,
-        value: Math.round(median(runs)),
+        value: Math.round(rate),
         unit: 'cycles/s',
-        '× baseline': +(median(runs) / median(results.ccc[`baseline|${transport}`])).toFixed(2),
-        detail: transport === 'tcp' ? 'each cycle leaves a client port in TIME_WAIT' : '',
+        '× baseline': +(rate / median(base.map((r) => r.rate))).toFixed(2),
+        detail: `CPU µs/cycle: client ${Math.round(client)}, server ${Math.round(server)} (${(baseCpu / (client + server)).toFixed(2)}× the baseline's cycles per CPU second)${transport === 'tcp' ? '; each cycle leaves a client port in TIME_WAIT' : ''}`,
       })
     }
   }
