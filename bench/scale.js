@@ -15,8 +15,9 @@
 //            --compare DIR  also measures DIR's build of this project (another
 //                           checkout with its addon built), as 'ours@DIR'
 // The script and its children need more descriptors than the usual soft limit
-// of 1024: it re-executes itself under `ulimit -n <hard limit>` and scales N
-// down (saying so) when the hard limit is too low.
+// of 1024 (Node raises its own soft limit to the hard one; where it has not,
+// the script re-executes itself under `ulimit -n <hard limit>`) and scales N
+// down, saying so, when the hard limit is too low.
 const { spawn, fork, execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -274,6 +275,7 @@ async function main() {
   if (limit < wanted) {
     const fit = Math.max(100, Math.floor((limit - SPARE_FDS) / 100) * 100)
     notes.push(`descriptor limit ${limit} (hard ${hard}) is lower than the ${wanted} needed: ${fit} connections instead of ${n}`)
+    process.stderr.write(`note: ${notes[notes.length - 1]}\n`)
     n = fit
   }
   if (only.includes('cluster') && !fs.existsSync(rustPeer)) {
