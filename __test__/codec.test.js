@@ -309,3 +309,21 @@ test('short strings decode right whether or not they hit the string table', () =
     assert.equal(decode(encode(s)), s)
   }
 })
+
+test('long strings get the smallest header their UTF-8 length allows, whatever their characters', () => {
+  const header = (n) => (n < 32 ? [0xa0 | n] : n < 0x100 ? [0xd9, n] : n < 0x10000 ? [0xda, n >> 8, n & 0xff] : [0xdb, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff])
+  const pieces = ['a', 'é', '✓', '😀', '\ud800', 'z\udc00']
+  const enc = new Encoder(16)
+  for (const chars of [64, 65, 85, 86, 100, 255, 256, 1000, 21845, 21846, 30000]) {
+    for (const piece of pieces) {
+      const s = (piece + 'x'.repeat(7)).repeat(Math.ceil(chars / 8)).slice(0, chars)
+      const utf8 = Buffer.from(s)
+      const expected = Buffer.concat([Buffer.from(header(utf8.length)), utf8])
+      assert.deepEqual(encode(s), expected, `${chars} chars of ${JSON.stringify(piece)}`)
+      enc.write(s)
+      enc.write(s)
+      assert.deepEqual(Buffer.from(enc.take()), Buffer.concat([expected, expected]))
+      assert.equal(decode(expected), utf8.toString())
+    }
+  }
+})

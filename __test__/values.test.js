@@ -79,6 +79,26 @@ test('__proto__ and constructor keys are plain data, never a prototype', async (
   assert.equal({}.polluted, undefined)
 })
 
+test('objects of one shape stay exact however often they travel, and so do objects that differ in one key', async () => {
+  // Both decoders (server and client) learn the key sequence on the way.
+  const make = (i) => ({ id: i, name: `n${i}`, nested: { inner: [i, i + 1], flag: i % 2 === 0 } })
+  const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => echo(i % 10 === 9 ? { ...make(i), extra: i } : make(i))))
+  replies.forEach((back, i) => {
+    const keys = ['id', 'name', 'nested', ...(i % 10 === 9 ? ['extra'] : [])]
+    assert.deepEqual(Object.keys(back), keys)
+    assert.equal(Object.getPrototypeOf(back), Object.prototype)
+    assert.deepEqual(back.nested, { inner: [i, i + 1], flag: i % 2 === 0 })
+    assert.equal(back.id, i)
+  })
+  const polluting = () => JSON.parse('{"a": 1, "__proto__": {"polluted": true}, "b": 2}')
+  for (let i = 0; i < 12; i++) {
+    const back = await echo(polluting())
+    assert.deepEqual(Object.keys(back), ['a', '__proto__', 'b'])
+    assert.equal(Object.getPrototypeOf(back), Object.prototype)
+    assert.equal({}.polluted, undefined)
+  }
+})
+
 test('Maps travel with any keys; maps with non-string keys come back as Map', async () => {
   const m = await echo(new Map([[1, 'one'], ['two', 2]]))
   assert.ok(m instanceof Map)

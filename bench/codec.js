@@ -15,6 +15,16 @@ const workloads = {
   '20-field object reply': [1, 17, null, nested],
   '64 KiB Buffer reply': [1, 17, null, Buffer.alloc(65536, 7)],
 }
+// The decoder's key-sequence tree at its best and worst (lib/key-shapes.js):
+// replies of 64 different shapes in turn, and maps whose keys never repeat
+// (decoded from many distinct batches; encode rates are for the first one).
+const shape = (k) => Object.fromEntries(Array.from({ length: 8 }, (_, j) => [`s${(k * 7 + j * 3) % 64}`, j]))
+let fresh = 0
+const unique = () => Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`u${(fresh++).toString(36)}`, i]))
+const batches = {
+  '8-key objects, 64 shapes': () => [Array.from({ length: 32 }, (_, k) => [1, 17, null, shape(k)]), Array.from({ length: 32 }, (_, k) => [1, 17, null, shape(k + 32)])],
+  '20-key maps, keys never repeat': () => Array.from({ length: 400 }, () => Array.from({ length: 32 }, () => [1, 17, null, unique()])),
+}
 
 function rate(fn, ms = 300) {
   let n = 0
@@ -37,15 +47,22 @@ function encodeMessage(enc, msg) {
 
 const rounds = process.argv.includes('--quick') ? 3 : 7
 const rows = []
-for (const [name, msg] of Object.entries(workloads)) {
+const plans = [
+  ...Object.entries(workloads).map(([name, msg]) => [name, [Array.from({ length: 32 }, () => msg)]]),
+  ...Object.entries(batches).map(([name, make]) => [name, make()]),
+]
+for (const [name, messageLists] of plans) {
   const enc = new Encoder()
-  const batch = Buffer.concat(Array.from({ length: 32 }, () => packr.pack(msg)))
+  const msg = messageLists[0][0]
+  const packed = messageLists.map((msgs) => Buffer.concat(msgs.map((m) => packr.pack(m))))
+  let n = 0
+  const batch = () => packed[n++ % packed.length]
   const r = { ourEnc: [], theirEnc: [], ourDec: [], theirDec: [] }
   for (let i = 0; i < rounds; i++) {
     r.ourEnc.push(rate(() => { encodeMessage(enc, msg); enc.take() }))
     r.theirEnc.push(rate(() => packr.pack(msg)))
-    r.ourDec.push(rate(() => decodeMessages(batch, sink)) * 32)
-    r.theirDec.push(rate(() => unpackr.unpackMultiple(batch)) * 32)
+    r.ourDec.push(rate(() => decodeMessages(batch(), sink)) * 32)
+    r.theirDec.push(rate(() => unpackr.unpackMultiple(batch())) * 32)
   }
   rows.push({
     workload: name,

@@ -6,12 +6,15 @@
 
 const { RpcError, EncodeError, codes } = require('./errors')
 const { DEFAULT_MAX_DEPTH } = require('./binding')
+const { MAX_KEYS, shapeRoot, findChild, addChild, noteShape } = require('./key-shapes')
 
 /** Nesting past the framer's default depth limit is taken for a cycle: a peer would refuse it anyway. */
 const MAX_DEPTH = DEFAULT_MAX_DEPTH
 const TIMESTAMP = -1
 /** Strings shorter than this are encoded by hand; longer ones by Buffer#utf8Write. */
 const SHORT_STRING = 64
+/** Strings shorter than this are at most 0xffff bytes in UTF-8, so a str16 header always fits. */
+const STR16_CHARS = 0x10000 / 3
 /** A buffer grown past this is dropped after use so a burst does not pin memory. */
 const KEEP_BYTES = 1024 * 1024
 
@@ -285,6 +288,26 @@ class Encoder {
       this._pos = pos
       return
     }
+    if (len < STR16_CHARS) {
+      // Written straight after room for a str16 header (no byteLength pass):
+      // moved one byte back when a str8 header fits.
+      this._ensure(3 + len * 3)
+      const buf = this._buf
+      const start = this._pos
+      const bytes = buf.utf8Write(s, start + 3)
+      if (bytes < 0x100) {
+        buf.copyWithin(start + 2, start + 3, start + 3 + bytes)
+        buf[start] = 0xd9
+        buf[start + 1] = bytes
+        this._pos = start + 2 + bytes
+      } else {
+        buf[start] = 0xda
+        buf[start + 1] = bytes >>> 8
+        buf[start + 2] = bytes & 0xff
+        this._pos = start + 3 + bytes
+      }
+      return
+    }
     const bytes = Buffer.byteLength(s, 'utf8')
     this._ensure(5 + bytes)
     this._strHeader(bytes)
@@ -504,6 +527,7 @@ function decodeMessages(buffer, sink, length) {
   } finally {
     src = null
     reused = false
+    if (top !== 0) clearStack(0)
   }
   return false
 }
@@ -537,6 +561,7 @@ function decode(buffer) {
     return value
   } finally {
     src = null
+    if (top !== 0) clearStack(0)
   }
 }
 
@@ -730,20 +755,102 @@ function readArray(len) {
   return out
 }
 
+// Keys and values of the maps being decoded, outermost first: a map's
+// entries wait here until its object is built in one go (lib/key-shapes.js).
+// Bounded: a map that would not fit is decoded without the tree.
+const STACK_SLOTS = 4096
+const keyStack = []
+const valueStack = []
+let top = 0
+
 function readMap(len) {
   if (len * 2 > end - pos) throw protocolError('truncated input')
-  const obj = {}
+  if (len === 0) return {}
+  if (len > MAX_KEYS || top + len > STACK_SLOTS) return readMapFrom({}, 0, len)
+  let node = shapeRoot(len)
+  const base = top
+  top = base + len
   for (let i = 0; i < len; i++) {
+    let key
+    let next = node.child
+    if (next !== null && next.ascii && skipKey(next.key)) {
+      key = next.key
+    } else {
+      const start = pos
+      key = read()
+      if (typeof key !== 'string') return leaveTree(base, i, key, len)
+      next = findChild(node, key)
+      if (next === null) {
+        next = addChild(node, key, pos - start, isAsciiFixstr(start, pos))
+        if (next === null) return leaveTree(base, i, key, len)
+      }
+    }
+    keyStack[base + i] = key
+    valueStack[base + i] = read()
+    node = next
+  }
+  let obj
+  if (node.build !== null) {
+    obj = node.build(valueStack, base)
+  } else {
+    obj = {}
+    for (let i = base; i < top; i++) setEntry(obj, keyStack[i], valueStack[i])
+    noteShape(node, keyStack, base, len)
+  }
+  clearStack(base)
+  return obj
+}
+
+/** Skips the next key if its bytes are the fixstr of ASCII `key`. */
+function skipKey(key) {
+  const n = key.length
+  if (pos + n >= end || src[pos] !== (0xa0 | n)) return false
+  const at = pos + 1
+  for (let j = 0; j < n; j++) if (src[at + j] !== key.charCodeAt(j)) return false
+  pos = at + n
+  return true
+}
+
+function isAsciiFixstr(start, stop) {
+  if (src[start] !== (0xa0 | (stop - start - 1))) return false
+  for (let i = start + 1; i < stop; i++) if (src[i] >= 0x80) return false
+  return true
+}
+
+/** The tree cannot follow past entry `i` (whose key is read): the rest is decoded plainly. */
+function leaveTree(base, i, key, len) {
+  const obj = {}
+  for (let j = base; j < base + i; j++) setEntry(obj, keyStack[j], valueStack[j])
+  clearStack(base)
+  if (typeof key !== 'string') return continueAsMap(obj, key, len - i)
+  setEntry(obj, key, read())
+  return readMapFrom(obj, i + 1, len)
+}
+
+function clearStack(base) {
+  for (let i = base; i < top; i++) {
+    keyStack[i] = undefined
+    valueStack[i] = undefined
+  }
+  top = base
+}
+
+/** Entries `i..len` of a map, into `obj`, without the tree. */
+function readMapFrom(obj, i, len) {
+  for (; i < len; i++) {
     const key = read()
     if (typeof key !== 'string') return continueAsMap(obj, key, len - i)
-    const value = read()
-    if (key === '__proto__') {
-      Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
-    } else {
-      obj[key] = value
-    }
+    setEntry(obj, key, read())
   }
   return obj
+}
+
+function setEntry(obj, key, value) {
+  if (key === '__proto__') {
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
+  } else {
+    obj[key] = value
+  }
 }
 
 /** A map with a non-string key: a Map holding the entries read so far and the rest. */

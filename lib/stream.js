@@ -17,6 +17,8 @@ const { lookup, runRequestHandler, runNotificationHandler } = require('./handler
 const errors = require('./errors')
 const diagnostics = require('./diagnostics')
 const { Counters, report } = require('./stats')
+const { PendingCalls } = require('./pending-calls')
+const { CallTimers } = require('./call-timers')
 
 const MAX_MSGID = 0xffffffff
 /** Timed-out or aborted msgids remembered so their late replies are dropped quietly. */
@@ -71,7 +73,16 @@ class PendingCall {
     this.cb = cb
     this.resolve = resolve
     this.reject = reject
+    /** Its msgid and its place in the pending order (set by PendingCalls). */
+    this.id = 0
+    this.order = 0
+    /** A Node timer of its own, only when the stream's CallTimers has no list for its timeout. */
     this.timer = undefined
+    /** Its place in the stream's CallTimers (deadline in performance.now() time, list, neighbours). */
+    this.deadline = 0
+    this.timedList = undefined
+    this.timedPrev = undefined
+    this.timedNext = undefined
     this.signal = undefined
     /** performance.now() when the batch it went out in began, for the latency histogram. */
     this.started = 0
@@ -112,10 +123,12 @@ class RpcStream extends EventEmitter {
     this._handler = options.handler
     this._server = options.server
     this[kState] = options.connecting ? 'connecting' : 'open'
-    this[kPending] = new Map()
+    this[kPending] = new PendingCalls()
     this._abandoned = NONE_ABANDONED
     this._lastId = MAX_MSGID
     this[kTimeout] = options.timeout > 0 ? options.timeout : undefined
+    /** Made at the first call with a timeout. */
+    this._timers = undefined
     // Small: most connections send little, and an idle one keeps it; it grows to fit a tick's batch.
     this._encoder = new Encoder(64)
     this._flushScheduled = false
@@ -289,10 +302,7 @@ class RpcStream extends EventEmitter {
     }
     this[kCounters].callsSent++
     if (cb && call.resource === undefined) call.resource = new AsyncResource('msgpack-rpc:call')
-    if (timeout > 0) {
-      call.timer = setTimeout(() => this._expire(id, timeout), timeout)
-      if (!this[kReferenced]) call.timer.unref()
-    }
+    if (timeout > 0) this._callTimers().add(call, timeout, call.started)
     if (signal) {
       call.signal = signal
       this._watchSignal(signal, id)
@@ -348,11 +358,19 @@ class RpcStream extends EventEmitter {
     return id
   }
 
+  _callTimers() {
+    if (this._timers === undefined) {
+      this._timers = new CallTimers((call, ms) => this._expire(call, ms))
+      this._timers.setRef(this[kReferenced])
+    }
+    return this._timers
+  }
+
   _settle(id) {
     const call = this[kPending].get(id)
     if (call === undefined) return undefined
     this[kPending].delete(id)
-    if (call.timer !== undefined) clearTimeout(call.timer)
+    if (call.timedList !== undefined || call.timer !== undefined) this._timers.remove(call)
     if (call.signal !== undefined) this._unwatchSignal(call.signal, id)
     return call
   }
@@ -365,9 +383,10 @@ class RpcStream extends EventEmitter {
     }
   }
 
-  _expire(id, ms) {
+  _expire(pending, ms) {
+    const id = pending.id
+    if (this[kPending].get(id) !== pending) return
     const call = this._settle(id)
-    if (call === undefined) return
     this._abandon(id)
     this[kCounters].timedOut++
     if (debug.enabled) debug('timeout: call to "%s" (msgid %d) on %s had no reply in %d ms', call.method, id, this[kPeerName](), ms)
@@ -392,15 +411,18 @@ class RpcStream extends EventEmitter {
   }
 
   [kFailAll](err) {
-    const calls = [...this[kPending].values()]
+    const calls = this[kPending].values()
     this[kPending].clear()
     if (this._signals !== undefined) {
       for (const [signal, entry] of this._signals) signal.removeEventListener('abort', entry.onAbort)
       this._signals = undefined
     }
     this[kCounters].failed += calls.length
+    if (this._timers !== undefined) {
+      for (const call of calls) if (call.timer !== undefined) this._timers.remove(call)
+      this._timers.clear()
+    }
     for (const call of calls) {
-      if (call.timer !== undefined) clearTimeout(call.timer)
       const trace = call.trace
       const typed =
         (call.cb && trace === undefined) || (err.code && err.code.startsWith('ERR_MSGPACK_RPC_')) ? err : new errors.ClosedError(err.message, err)
@@ -846,6 +868,7 @@ class RpcStream extends EventEmitter {
   unref() {
     this[kReferenced] = false
     if (this[kState] !== 'closed') this[kTransport].setRef(false)
+    if (this._timers !== undefined) this._timers.setRef(false)
     for (const call of this[kPending].values()) if (call.timer) call.timer.unref()
     return this
   }
@@ -854,6 +877,7 @@ class RpcStream extends EventEmitter {
   ref() {
     this[kReferenced] = true
     if (this[kState] !== 'closed') this[kTransport].setRef(true)
+    if (this._timers !== undefined) this._timers.setRef(true)
     for (const call of this[kPending].values()) if (call.timer) call.timer.ref()
     return this
   }

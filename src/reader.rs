@@ -38,8 +38,13 @@ pub fn fill(socket: &WriteOnly, buf: &mut BytesMut) -> Filled {
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
         }
+        let room = buf.capacity() - buf.len();
         match socket.read_buf(buf) {
             Ok(0) => return Filled::Eof,
+            // A read that did not fill the room emptied the socket: asking
+            // again would only return WouldBlock, one syscall per readiness
+            // for nothing (the poll is level-triggered and reports more).
+            Ok(n) if n < room => break,
             Ok(n) => read += n,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
