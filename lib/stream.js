@@ -4,7 +4,7 @@
 // requests and notifications, and the per-tick write batching: every message
 // encoded during one tick goes to the transport in one `write`.
 
-const { kBufferedBytes, kCall, kCallback, kClient, kCloseError, kCloseForServer, kCloseWhenIdle, kCounters, kDeliveries, kDestroy, kEmitError, kEmitGuarded, kEnd, kEndpoint, kErrorFields, kFailAll, kForget, kHandlerFault, kIncoming, kNotificationFault, kOnClose, kOnEvent, kOnTransportError, kPeerName, kPending, kReferenced, kRefuse, kResetForReconnect, kRespond, kState, kTimeout, kTransport } = require('./constants')
+const { kApplySocketOptions, kBufferedBytes, kCall, kCallback, kClient, kCloseError, kCloseForServer, kCloseWhenIdle, kCounters, kDeliveries, kDestroy, kEmitError, kEmitGuarded, kEnd, kEndpoint, kErrorFields, kFailAll, kForget, kHandlerFault, kIncoming, kNotificationFault, kOnClose, kOnEvent, kOnTransportError, kPeerName, kPending, kReferenced, kRefuse, kResetForReconnect, kRespond, kState, kTimeout, kTransport } = require('./constants')
 const { AsyncResource } = require('node:async_hooks')
 const { EventEmitter } = require('node:events')
 const { performance } = require('node:perf_hooks')
@@ -177,6 +177,11 @@ class RpcStream extends EventEmitter {
   get stream() {
     if (this._socket === undefined) this._socket = new Socket(this)
     return this._socket
+  }
+
+  /** Applies what was set on `stream` (keepalive, no-delay) to a new connection; nothing was if it was never made. */
+  [kApplySocketOptions]() {
+    if (this._socket !== undefined) this._socket[kApplySocketOptions]()
   }
 
   // ---- calling the peer ----------------------------------------------------
