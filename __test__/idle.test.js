@@ -93,7 +93,9 @@ test('maxMessageTime closes a connection whose message stays incomplete (slowlor
 })
 
 test('a message trickled a byte at a time is not idle; it is answered once complete', async () => {
-  const server = rpc.createServer({ echo: (v) => v }, { idleTimeout: 40, appendResponse: false })
+  // 18 bytes 15 ms apart take longer than idleTimeout, while each pause stays
+  // far inside it (a loaded machine stretches a 15 ms timer, not tenfold).
+  const server = rpc.createServer({ echo: (v) => v }, { idleTimeout: 150, appendResponse: false })
   const port = await listen(server)
   const socket = await rawConnect(port)
   try {

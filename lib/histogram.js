@@ -1,16 +1,21 @@
 'use strict'
 // A fixed-bucket latency histogram (stream stats, `msgpack-rpc bench`):
-// buckets grow by 2% from 1 µs to about an hour, so recording a call
-// allocates nothing and a percentile is within 2% of the true value.
+// buckets grow by 2% from 1 µs to about an hour, so a percentile is within
+// 2% of the true value. Buckets are allocated in blocks as calls first land
+// in them: a connection that made one call holds one block, not the whole
+// range, and recording allocates nothing once a latency range is covered.
 
 const GROWTH = 1.02
 const LOG_GROWTH = Math.log(GROWTH)
 const BUCKETS = Math.ceil(Math.log(3600e6) / LOG_GROWTH) + 1
+const BLOCK_BITS = 6
+const BLOCK = 1 << BLOCK_BITS
+const BLOCKS = Math.ceil(BUCKETS / BLOCK)
 
 class Histogram {
   constructor() {
-    // Float64: a long-lived stream's bucket can pass 2^32 calls.
-    this.counts = new Float64Array(BUCKETS)
+    /** Blocks of BLOCK bucket counts (Float64: a long-lived stream's bucket can pass 2^32 calls); undefined until used. */
+    this.blocks = new Array(BLOCKS).fill(undefined)
     this.count = 0
     this.max = 0
     // The calls of one batch share their send and receive clock reads, so
@@ -28,17 +33,26 @@ class Histogram {
       this._lastMs = ms
       this._lastBucket = i
     }
-    this.counts[i]++
+    this._block(i >> BLOCK_BITS)[i & (BLOCK - 1)]++
     this.count++
     if (ms > this.max) this.max = ms
+  }
+
+  _block(b) {
+    let block = this.blocks[b]
+    if (block === undefined) block = this.blocks[b] = new Float64Array(BLOCK)
+    return block
   }
 
   /** Adds `other`'s calls to this one (a server's stats sum its streams'). */
   add(other) {
     if (other.count === 0) return this
-    const counts = this.counts
-    const theirs = other.counts
-    for (let i = 0; i < BUCKETS; i++) counts[i] += theirs[i]
+    for (let b = 0; b < BLOCKS; b++) {
+      const theirs = other.blocks[b]
+      if (theirs === undefined) continue
+      const ours = this._block(b)
+      for (let i = 0; i < BLOCK; i++) ours[i] += theirs[i]
+    }
     this.count += other.count
     if (other.max > this.max) this.max = other.max
     return this
@@ -49,9 +63,13 @@ class Histogram {
     if (this.count === 0) return 0
     const rank = Math.ceil((p / 100) * this.count)
     let seen = 0
-    for (let i = 0; i < BUCKETS; i++) {
-      seen += this.counts[i]
-      if (seen >= rank) return Math.min(this.max, GROWTH ** i / 1000)
+    for (let b = 0; b < BLOCKS; b++) {
+      const block = this.blocks[b]
+      if (block === undefined) continue
+      for (let i = 0; i < BLOCK; i++) {
+        seen += block[i]
+        if (seen >= rank) return Math.min(this.max, GROWTH ** ((b << BLOCK_BITS) + i) / 1000)
+      }
     }
     return this.max
   }

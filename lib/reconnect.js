@@ -156,7 +156,7 @@ class ClientConnection {
     this._attempt = 0
     this._lastError = undefined
     const stream = this._stream
-    stream.stream[kApplySocketOptions]()
+    stream[kApplySocketOptions]()
     const now = Date.now()
     const queued = [...this._queue]
     this._queue.clear()

@@ -4,7 +4,7 @@
 // requests and notifications, and the per-tick write batching: every message
 // encoded during one tick goes to the transport in one `write`.
 
-const { kBufferedBytes, kCall, kCallback, kClient, kCloseError, kCloseForServer, kCloseWhenIdle, kCounters, kDeliveries, kDestroy, kEmitError, kEmitGuarded, kEnd, kEndpoint, kErrorFields, kFailAll, kForget, kHandlerFault, kIncoming, kNotificationFault, kOnClose, kOnEvent, kOnTransportError, kPeerName, kPending, kReferenced, kRefuse, kResetForReconnect, kRespond, kState, kTimeout, kTransport } = require('./constants')
+const { kApplySocketOptions, kBufferedBytes, kCall, kCallback, kClient, kCloseError, kCloseForServer, kCloseWhenIdle, kCounters, kDeliveries, kDestroy, kEmitError, kEmitGuarded, kEnd, kEndpoint, kErrorFields, kFailAll, kForget, kHandlerFault, kIncoming, kNotificationFault, kOnClose, kOnEvent, kOnTransportError, kPeerName, kPending, kReferenced, kRefuse, kResetForReconnect, kRespond, kState, kTimeout, kTransport } = require('./constants')
 const { AsyncResource } = require('node:async_hooks')
 const { EventEmitter } = require('node:events')
 const { performance } = require('node:perf_hooks')
@@ -23,6 +23,8 @@ const { CallTimers } = require('./call-timers')
 const MAX_MSGID = 0xffffffff
 /** Timed-out or aborted msgids remembered so their late replies are dropped quietly. */
 const MAX_ABANDONED = 65536
+/** What `_abandoned` is until a call is first abandoned: most streams never abandon one. Never added to. */
+const NONE_ABANDONED = new Set()
 /** Bytes of encoded-but-unflushed messages past which writes report backpressure. */
 const { DEFAULT_HIGH_WATER_MARK } = binding
 /** Calls awaiting a reply, and requests awaiting our answer, per stream. */
@@ -122,12 +124,13 @@ class RpcStream extends EventEmitter {
     this._server = options.server
     this[kState] = options.connecting ? 'connecting' : 'open'
     this[kPending] = new PendingCalls()
-    this._abandoned = new Set()
+    this._abandoned = NONE_ABANDONED
     this._lastId = MAX_MSGID
     this[kTimeout] = options.timeout > 0 ? options.timeout : undefined
     /** Made at the first call with a timeout. */
     this._timers = undefined
-    this._encoder = new Encoder(1024)
+    // Small: most connections send little, and an idle one keeps it; it grows to fit a tick's batch.
+    this._encoder = new Encoder(64)
     this._flushScheduled = false
     this._batched = 0
     this._needDrain = false
@@ -164,9 +167,21 @@ class RpcStream extends EventEmitter {
      */
     this._sentAt = -1
     this._receivedAt = -1
-    this.stream = new Socket(this)
+    /** `stream`, made on first use (most code never asks for it). */
+    this._socket = undefined
     this._flush = this._flush.bind(this)
     this[kOnEvent] = this[kOnEvent].bind(this)
+  }
+
+  /** The socket-like object old code reaches for (`lib/socket.js`). */
+  get stream() {
+    if (this._socket === undefined) this._socket = new Socket(this)
+    return this._socket
+  }
+
+  /** Applies what was set on `stream` (keepalive, no-delay) to a new connection; nothing was if it was never made. */
+  [kApplySocketOptions]() {
+    if (this._socket !== undefined) this._socket[kApplySocketOptions]()
   }
 
   // ---- calling the peer ----------------------------------------------------
@@ -366,6 +381,7 @@ class RpcStream extends EventEmitter {
   }
 
   _abandon(id) {
+    if (this._abandoned === NONE_ABANDONED) this._abandoned = new Set()
     this._abandoned.add(id)
     if (this._abandoned.size > MAX_ABANDONED) {
       this._abandoned.delete(this._abandoned.values().next().value)
@@ -558,7 +574,7 @@ class RpcStream extends EventEmitter {
         if (this[kClient] !== undefined) this[kClient].onConnect()
         if (debug.enabled) debug('connected to %s', this[kPeerName]())
         if (diagnostics.connectionOpen.hasSubscribers) diagnostics.connectionOpen.publish({ stream: this, server: undefined })
-        this[kEmitGuarded](this.stream, 'connect')
+        this[kEmitGuarded](this._socket, 'connect')
         this[kEmitGuarded](this, 'ready')
         break
       case binding.DRAIN:
@@ -566,13 +582,13 @@ class RpcStream extends EventEmitter {
         if (this._needDrain && this._encoder.length <= this._highWaterMark) {
           this._needDrain = false
           this[kEmitGuarded](this, 'drain')
-          this[kEmitGuarded](this.stream, 'drain')
+          this[kEmitGuarded](this._socket, 'drain')
         }
         if (this._paused) this._resumeDispatch()
         break
       case binding.END:
         this._peerEnded = true
-        this[kEmitGuarded](this.stream, 'end')
+        this[kEmitGuarded](this._socket, 'end')
         // Like a socket without allowHalfOpen, once our answers are out.
         this[kCloseWhenIdle]()
         break
@@ -629,6 +645,8 @@ class RpcStream extends EventEmitter {
 
   /** Emits `event` on `target`; a throwing listener is a handler fault, not a crash. */
   [kEmitGuarded](target, event, a, b, c) {
+    // `stream` before anyone asked for it: nobody listens.
+    if (target === undefined) return
     try {
       target.emit(event, a, b, c)
     } catch (err) {
@@ -638,7 +656,7 @@ class RpcStream extends EventEmitter {
 
   /** A transport or protocol error: `'error'` where someone listens, never a throw. */
   [kEmitError](err) {
-    if (this.stream.listenerCount('error') > 0) this[kEmitGuarded](this.stream, 'error', err)
+    if (this._socket !== undefined && this._socket.listenerCount('error') > 0) this[kEmitGuarded](this._socket, 'error', err)
     if (this.listenerCount('error') > 0) this[kEmitGuarded](this, 'error', err)
   }
 
@@ -661,7 +679,7 @@ class RpcStream extends EventEmitter {
       diagnostics.connectionClose.publish({ stream: this, server: this._server, reason: this[kCloseError] })
     }
     this[kFailAll](this[kCloseError])
-    this[kEmitGuarded](this.stream, 'close', this._hadError)
+    this[kEmitGuarded](this._socket, 'close', this._hadError)
     this[kEmitGuarded](this, 'close')
     if (this._server) this._server[kForget](this)
   }

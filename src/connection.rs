@@ -287,13 +287,11 @@ impl Connection {
     ) where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        let task = runtime.spawn(task);
+        // One task, not a second one awaiting it: a task per connection fewer.
         let conn = self.clone();
         runtime.spawn(async move {
-            if let Err(e) = task.await {
-                if e.is_panic() {
-                    conn.fail(&*sink, Error::Internal(panic_message(e.into_panic())));
-                }
+            if let Err(payload) = (CatchUnwind { task }).await {
+                conn.fail(&*sink, Error::Internal(panic_message(payload)));
             }
         });
     }
@@ -315,6 +313,28 @@ impl Connection {
                 _ = done => {}
                 _ = self.stop.wait() => return ReadOutcome::Stopped,
             }
+        }
+    }
+}
+
+/// Polls `task`, turning a panic into its payload.
+struct CatchUnwind<F> {
+    task: F,
+}
+
+impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        // SAFETY: `task` is pinned with `self` and never moved out.
+        let task = unsafe { self.map_unchecked_mut(|s| &mut s.task) };
+        // AssertUnwindSafe: after a panic the task is dropped, not polled again.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.poll(cx))) {
+            Ok(poll) => poll.map(Ok),
+            Err(payload) => std::task::Poll::Ready(Err(payload)),
         }
     }
 }

@@ -10,6 +10,7 @@
 //!
 //! The libuv functions are Node's own (every Node addon may call them).
 
+use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::os::fd::AsRawFd;
 use std::ptr;
@@ -29,8 +30,36 @@ use super::{events, read_buffer};
 
 const UV_READABLE: c_int = 1;
 const UV_POLL: c_int = 8;
-/// Room for a `uv_poll_t` (checked against `uv_handle_size` at run time).
-const HANDLE_WORDS: usize = 64;
+/// A read buffer grown past this (by a large message) is freed, not kept
+/// as the spare, once it empties.
+const SPARE_MAX: usize = 4 * READ_CHUNK;
+
+thread_local! {
+    // The read buffer of the last reader to empty its own, for the next
+    // reader to fill: a connection holds a read buffer only while it has
+    // bytes in it, so idle connections hold none, and a busy thread does
+    // not allocate one per read.
+    static SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
+}
+
+/// A read buffer: the thread's spare, or a new one.
+fn take_buffer() -> BytesMut {
+    SPARE
+        .take()
+        .unwrap_or_else(|| BytesMut::with_capacity(READ_CHUNK))
+}
+
+/// Keeps an emptied read buffer as the thread's spare (if there is none and
+/// it is not oversized); otherwise frees it.
+fn give_back(mut buf: BytesMut) {
+    buf.clear();
+    if buf.capacity() > 0 && buf.capacity() <= SPARE_MAX {
+        // Reclaims the room consumed messages left at the front.
+        buf.reserve(READ_CHUNK);
+        let spare = SPARE.take();
+        SPARE.set(Some(spare.unwrap_or(buf)));
+    }
+}
 
 extern "C" {
     fn uv_handle_size(kind: c_int) -> usize;
@@ -48,14 +77,17 @@ extern "C" {
 
 /// State of one reader; owned by its libuv handle, freed when the handle closes.
 struct Reader {
-    /// The uv_poll_t; its first word (`data`) points back at this Reader.
-    handle: Box<[u64; HANDLE_WORDS]>,
+    /// The uv_poll_t (`uv_handle_size` bytes, in words for alignment); its
+    /// first word (`data`) points back at this Reader.
+    handle: Box<[u64]>,
     env: sys::napi_env,
     callback: sys::napi_ref,
     context: sys::napi_async_context,
     conn: Arc<Connection>,
     socket: SharedSocket,
     deframer: Deframer,
+    /// Bytes read and not yet delivered; no allocation while empty (see
+    /// [`SPARE`]).
     buf: BytesMut,
     polling: bool,
     /// JavaScript asked to stop delivery (over its reply budget); complete
@@ -92,11 +124,7 @@ impl UvReader {
         let raw_env = env.raw();
         // SAFETY: plain N-API and libuv calls on the JS thread that owns `env`.
         unsafe {
-            if uv_handle_size(UV_POLL) > HANDLE_WORDS * 8 {
-                return Err(napi::Error::from_reason(
-                    "uv_poll_t is larger than expected",
-                ));
-            }
+            let handle_words = uv_handle_size(UV_POLL).div_ceil(8);
             let mut event_loop = ptr::null_mut();
             check(sys::napi_get_uv_event_loop(raw_env, &mut event_loop))?;
             let mut callback_ref = ptr::null_mut();
@@ -121,14 +149,14 @@ impl UvReader {
                 &mut context,
             ))?;
             let reader = Box::into_raw(Box::new(Reader {
-                handle: Box::new([0; HANDLE_WORDS]),
+                handle: vec![0; handle_words].into_boxed_slice(),
                 env: raw_env,
                 callback: callback_ref,
                 context,
                 deframer: Deframer::new(conn.options().limits),
                 conn,
                 socket,
-                buf: BytesMut::with_capacity(READ_CHUNK),
+                buf: BytesMut::new(),
                 polling: false,
                 js_paused: false,
                 eof_seen: false,
@@ -288,6 +316,7 @@ impl Reader {
         }
         self.deliver();
         self.conn.holding_partial(self.buf.len());
+        self.release_if_empty();
         if self.js_paused || self.finished {
             return;
         }
@@ -333,7 +362,7 @@ impl Reader {
             self.finished = true;
             // Nothing more will be framed: release the buffer and its share
             // of the server's budget.
-            self.buf = BytesMut::new();
+            give_back(std::mem::take(&mut self.buf));
             self.conn.holding_partial(0);
             self.conn.read_finished(outcome);
         }
@@ -345,6 +374,9 @@ impl Reader {
         }
         if self.js_paused {
             return self.pause();
+        }
+        if self.buf.capacity() == 0 {
+            self.buf = take_buffer();
         }
         match reader::fill(&self.socket, &mut self.buf) {
             Filled::Pending => {}
@@ -364,12 +396,22 @@ impl Reader {
         }
         self.deliver();
         self.conn.holding_partial(self.buf.len());
+        self.release_if_empty();
         if self.js_paused {
             // Resumed by `resume_reading`.
             self.pause();
         } else if self.conn.should_pause_reading() {
             // Resumed on drain (see the connection's event callback).
             self.pause();
+        }
+    }
+
+    /// An empty buffer goes back to the thread (an idle connection holds
+    /// none); one holding part of a message, or messages JavaScript paused
+    /// delivery of, stays.
+    fn release_if_empty(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > 0 {
+            give_back(std::mem::take(&mut self.buf));
         }
     }
 
