@@ -138,7 +138,9 @@ function valueBytes(rand, depth) {
 let sentKeys = []
 
 function mapBytes(rand, depth) {
-  const n = rand() < 0.05 ? 33 + Math.floor(rand() * 4) : Math.floor(rand() * 9)
+  // Mostly small maps, some up to the tree's 32 keys, a few past it (decoded plainly).
+  const r = rand()
+  const n = r < 0.05 ? 33 + Math.floor(rand() * 4) : r < 0.25 ? 9 + Math.floor(rand() * 24) : Math.floor(rand() * 9)
   const parts = [mapHeader(n)]
   const keys = []
   for (let i = 0; i < n; i++) {
