@@ -1,6 +1,6 @@
 'use strict'
-// Review of lib/call-timers.js and the stream's call path: a call's timeout
-// must run from when the call is made, as a Node timer per call did.
+// A call's timeout runs from when the call is made, as a Node timer per call
+// did, even when the stream keeps one timer for many calls (lib/call-timers.js).
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { rpc, listen, closeAll } = require('./helpers')

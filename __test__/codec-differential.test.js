@@ -1,5 +1,5 @@
 'use strict'
-// Review of lib/key-shapes.js + lib/codec.js readMap: a differential fuzz of
+// The decoder's key-sequence tree (lib/key-shapes.js, lib/codec.js readMap): a differential fuzz of
 // the decoder against the one before the key-sequence tree
 // (__test__/fixtures/codec-75e2abf.js) over maps a hostile peer could send:
 // keys that are code, quotes, backslashes, line separators, lone surrogates,
