@@ -227,10 +227,13 @@ class ClientConnection {
       stream[kCloseError] = this._lastError
       stream[kEmitError](this._lastError)
     }
-    this._failQueued(stream[kCloseError] || new errors.ClosedError('connection closed'))
+    this._failQueued(() => stream[kCloseError] || new errors.ClosedError('connection closed'))
   }
 
-  _failQueued(err) {
+  /** Fails the queued calls with `reason()`, called only when there are some (an error's stack costs). */
+  _failQueued(reason) {
+    if (this._queue.size === 0) return
+    const err = reason()
     const queued = [...this._queue]
     this._queue.clear()
     for (const entry of queued) {
@@ -245,19 +248,20 @@ class ClientConnection {
     this._stopped = true
     const stream = this._stream
     if (stream[kState] === 'closed') return
-    const closedLocally = new errors.ClosedError('connection closed locally')
+    let error
+    const closedLocally = () => (error ??= new errors.ClosedError('connection closed locally'))
     this._failQueued(closedLocally)
     if (this._retryTimer !== undefined) {
       // Between attempts: there is no connection to wait for.
       clearTimeout(this._retryTimer)
       this._retryTimer = undefined
-      stream[kCloseError] = closedLocally
+      stream[kCloseError] = closedLocally()
       stream[kState] = 'closing'
       stream[kOnClose]()
       return
     }
     if (stream[kState] === 'connecting') {
-      if (stream[kCloseError] === undefined) stream[kCloseError] = closedLocally
+      if (stream[kCloseError] === undefined) stream[kCloseError] = closedLocally()
       this._destroying = true
       stream[kTransport].destroy()
       return

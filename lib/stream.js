@@ -153,7 +153,10 @@ class RpcStream extends EventEmitter {
     this._hadError = false
     this._closingGracefully = false
     this._peerEnded = false
-    this[kCloseError] = undefined
+    /** Why the connection closed (see `[kCloseError]`). */
+    this._closeError = undefined
+    /** A plain close's message, its ClosedError not yet built. */
+    this._closeReason = undefined
     this._endpoints = undefined
     this[kReferenced] = true
     /** Deliveries from the transport so far: lib/idle.js tells silence by it. */
@@ -390,6 +393,7 @@ class RpcStream extends EventEmitter {
     if (call.trace !== undefined) diagnostics.call.asyncEnd.publish(call.trace)
   }
 
+  /** Fails every call awaiting a reply with `err` (by default the close error, built only if a call needs it). */
   [kFailAll](err) {
     const calls = this[kPending].values()
     this[kPending].clear()
@@ -399,6 +403,8 @@ class RpcStream extends EventEmitter {
       for (const call of calls) if (call.timer !== undefined) this._timers.remove(call)
       this._timers.clear()
     }
+    if (calls.length === 0) return
+    if (err === undefined) err = this[kCloseError]
     for (const call of calls) {
       const trace = call.trace
       const typed =
@@ -632,6 +638,25 @@ class RpcStream extends EventEmitter {
     if (this.listenerCount('error') > 0) this[kEmitGuarded](this, 'error', err)
   }
 
+  /**
+   * Why the connection closed (undefined while open). A plain close records
+   * only its message: capturing a stack for every connection that closes
+   * cleanly costs more than the rest of the close, and most such errors are
+   * never seen, so the error is built when first asked for.
+   */
+  get [kCloseError]() {
+    if (this._closeError === undefined && this._closeReason !== undefined) {
+      this._closeError = new errors.ClosedError(this._closeReason)
+      this._closeReason = undefined
+    }
+    return this._closeError
+  }
+
+  set [kCloseError](err) {
+    this._closeError = err
+    this._closeReason = undefined
+  }
+
   [kOnClose]() {
     if (this[kState] === 'closed') return
     if (this[kClient] !== undefined && this[kClient].onNativeClose()) return
@@ -642,15 +667,14 @@ class RpcStream extends EventEmitter {
     this._held = undefined
     this._encoder.reset()
     this[kTransport].dispose()
-    if (this[kCloseError] === undefined) {
-      this[kCloseError] =
-        this._peerEnded || !wasLocal ? new errors.ClosedError('connection closed by peer') : new errors.ClosedError('connection closed locally')
+    if (this._closeError === undefined && this._closeReason === undefined) {
+      this._closeReason = this._peerEnded || !wasLocal ? 'connection closed by peer' : 'connection closed locally'
     }
     if (name !== undefined) debug('closed %s: %s', name, this[kCloseError].message)
     if (diagnostics.connectionClose.hasSubscribers) {
       diagnostics.connectionClose.publish({ stream: this, server: this._server, reason: this[kCloseError] })
     }
-    this[kFailAll](this[kCloseError])
+    this[kFailAll]()
     this[kEmitGuarded](this._socket, 'close', this._hadError)
     this[kEmitGuarded](this, 'close')
     if (this._server) this._server[kForget](this)
