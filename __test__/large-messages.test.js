@@ -104,3 +104,27 @@ test('bin payloads kept by the server and the client are unchanged by later read
   assert.deepEqual(await client.request('check', []), [...sizes, ...sizes].map(() => true))
   got.forEach((b, i) => assert.ok(Buffer.compare(b, pattern(sizes[i], i)) === 0, `payload ${i} (${sizes[i]} bytes) changed`))
 })
+
+test('a unix socket takes a message larger than its default send buffer at once, leaving nothing queued', { timeout: 30000 }, async (t) => {
+  const net = require('node:net')
+  const path = socketPath('burst')
+  const peers = []
+  // A peer that accepts and never reads: only the kernel's buffers take what is sent.
+  const sink = net.createServer((socket) => {
+    socket.pause()
+    peers.push(socket)
+  })
+  await new Promise((resolve) => sink.listen(path, resolve))
+  const client = await rpc.connect({ path })
+  t.after(async () => {
+    for (const p of peers) p.destroy()
+    await closeAll(client)
+    await new Promise((resolve) => sink.close(resolve))
+    removeSocket(path)
+  })
+  // More than a unix socket's default send buffer (about 200 KiB), less
+  // than the high-water mark and than the room asked for.
+  client.notify('blob', pattern(256 * 1024, 3))
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(client.stream.writableLength, 0)
+})
