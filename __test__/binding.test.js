@@ -61,6 +61,18 @@ test('the loader loads the addon from the platform package npm installed', { ski
   assert.equal(result.messages, 0)
 })
 
+test('an addon from another version of the library (it lacks the error codes lib/ reads) is refused with NO_ADDON naming it', { skip: !triple && 'no addon built in the checkout' }, (t) => {
+  const dir = tempPackage(t)
+  const pkgDir = path.join(dir, 'node_modules', `msgpack-rpc-${triple}`)
+  fs.mkdirSync(pkgDir, { recursive: true })
+  // An older addon: the event kinds and classes, none of the ERR_* constants.
+  fs.writeFileSync(path.join(pkgDir, 'index.js'), 'module.exports = { MESSAGES: 0, NativeConnection: class {} }')
+  fs.writeFileSync(path.join(pkgDir, 'package.json'), JSON.stringify({ name: `msgpack-rpc-${triple}`, version: '0.0.0', main: 'index.js' }))
+  const result = runLoader(dir)
+  assert.equal(result.code, 'ERR_MSGPACK_RPC_NO_ADDON')
+  assert.match(result.message, /is a build of another version of msgpack-rpc \(it does not export ERR_CLOSED\)/)
+})
+
 test('a local build that cannot load is reported with its own error rather than the missing package', { skip: !triple && 'no addon built in the checkout' }, (t) => {
   const dir = tempPackage(t)
   fs.writeFileSync(path.join(dir, built), 'not a shared library')

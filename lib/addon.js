@@ -41,6 +41,16 @@ function triple() {
   return `${platform}-${arch}`
 }
 
+/**
+ * `native` itself if it is a build of this version of the library: an
+ * older build lacks what lib/ now reads from it (a stale build in a
+ * checkout), and would fail later in ways that name nothing.
+ */
+function current(native, where) {
+  if (typeof native.ERR_CLOSED !== 'string') throw new Error(`${where} is a build of another version of msgpack-rpc (it does not export ERR_CLOSED); rebuild it (npm run build) or reinstall`)
+  return native
+}
+
 /** `{ native }`, or what was looked for and why it failed. */
 function find() {
   const name = triple()
@@ -50,13 +60,13 @@ function find() {
   // A build in this checkout wins, so contributors test what they compiled.
   if (fs.existsSync(local)) {
     try {
-      return { native: require(local) }
+      return { native: current(require(local), local) }
     } catch (err) {
       cause = err
     }
   }
   try {
-    return { native: require(pkg) }
+    return { native: current(require(pkg), pkg) }
   } catch (err) {
     // A local build that exists but fails says more than a missing package.
     if (!cause || err.code !== 'MODULE_NOT_FOUND') cause = err

@@ -13,6 +13,7 @@ const { createClient } = require('./client')
 const { DEFAULT_MAX_QUEUED_CALLS } = require('./reconnect')
 const { parseTargets, resolve } = require('./targets')
 const errors = require('./errors')
+const { AbortWatch } = require('./abort-watch')
 const v = require('./validate')
 
 const DEFAULT_RESOLVE_INTERVAL = 30000
@@ -52,7 +53,6 @@ class BalancedCall {
     this.resolve = undefined
     this.reject = undefined
     this.timer = undefined
-    this.onAbort = undefined
   }
 }
 
@@ -81,6 +81,8 @@ class Balancer extends EventEmitter {
     this._draining = new Set()
     /** Calls and notifications waiting for a target to come up, oldest first. */
     this._queue = new Set()
+    /** The AbortSignals of queued calls. */
+    this._queuedSignals = new AbortWatch((call) => this._abortQueued(call))
     /** Where the next search for a target starts: round-robin, and the tie-break of least-pending. */
     this._cursor = 0
     this._closed = false
@@ -278,10 +280,7 @@ class Balancer extends EventEmitter {
     if (call.deadline !== 0) {
       call.timer = setTimeout(() => this._expire(call), Math.max(1, call.deadline - Date.now()))
     }
-    if (call.signal !== undefined) {
-      call.onAbort = () => this._abortQueued(call)
-      call.signal.addEventListener('abort', call.onAbort, { once: true })
-    }
+    if (call.signal !== undefined) this._queuedSignals.add(call.signal, call)
     this._queue.add(call)
     this._keepResolving()
   }
@@ -301,8 +300,7 @@ class Balancer extends EventEmitter {
   _release(call) {
     if (call.timer !== undefined) clearTimeout(call.timer)
     call.timer = undefined
-    if (call.onAbort !== undefined) call.signal.removeEventListener('abort', call.onAbort)
-    call.onAbort = undefined
+    if (call.signal !== undefined) this._queuedSignals.delete(call.signal, call)
   }
 
   /** A target came up: everything waiting goes out, spread as new calls are. */

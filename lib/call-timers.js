@@ -39,8 +39,8 @@ class CallTimers {
   }
 
   /**
-   * Starts `call`'s timeout of `ms` from `now` (a performance.now() read no
-   * later than the call's sending).
+   * Starts `call`'s timeout of `ms` from `now`, a performance.now() read
+   * when the call was made (so deadlines in one list only grow).
    */
   add(call, ms, now) {
     const list = ms > TIMEOUT_MAX ? undefined : this._list(ms)

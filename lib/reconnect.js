@@ -10,6 +10,7 @@
 const { kApplySocketOptions, kCall, kCallback, kCloseError, kDestroy, kEmitError, kEmitGuarded, kFailAll, kOnClose, kOnEvent, kOnTransportError, kReferenced, kRefuse, kResetForReconnect, kState, kTimeout, kTransport } = require('./constants')
 const { AsyncResource } = require('node:async_hooks')
 const errors = require('./errors')
+const { AbortWatch } = require('./abort-watch')
 
 const DEFAULT_MAX_QUEUED_CALLS = 1024
 const DEFAULT_CLOSE_TIMEOUT = 5000
@@ -24,7 +25,6 @@ class Queued {
     this.deadline = deadline
     this.signal = signal
     this.timer = undefined
-    this.onAbort = undefined
   }
 }
 
@@ -43,6 +43,8 @@ class ClientConnection {
     this._closeTimeout = options.closeTimeout !== undefined ? options.closeTimeout : DEFAULT_CLOSE_TIMEOUT
     this._target = options.path !== undefined ? options.path : `${options.host}:${options.port}`
     this._queue = new Set()
+    /** The AbortSignals of queued calls. */
+    this._queuedSignals = new AbortWatch((entry) => this._aborted(entry))
     this._up = false
     this._stopped = false
     /** We destroyed the native connection ourselves: its CLOSED error is ours to ignore. */
@@ -103,10 +105,7 @@ class ClientConnection {
       entry.timer = setTimeout(() => this._expire(entry, timeout), timeout)
       if (!stream[kReferenced]) entry.timer.unref()
     }
-    if (signal) {
-      entry.onAbort = () => this._aborted(entry)
-      signal.addEventListener('abort', entry.onAbort, { once: true })
-    }
+    if (signal) this._queuedSignals.add(signal, entry)
     this._queue.add(entry)
     return true
   }
@@ -145,7 +144,7 @@ class ClientConnection {
 
   _release(entry) {
     if (entry.timer !== undefined) clearTimeout(entry.timer)
-    if (entry.onAbort !== undefined) entry.signal.removeEventListener('abort', entry.onAbort)
+    if (entry.signal !== undefined) this._queuedSignals.delete(entry.signal, entry)
   }
 
   /** Connected: apply the socket options, then write what waited, in order. */

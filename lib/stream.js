@@ -15,6 +15,7 @@ const { Socket } = require('./socket')
 const { Response } = require('./response')
 const { lookup, runRequestHandler, runNotificationHandler } = require('./handler')
 const errors = require('./errors')
+const { AbortWatch } = require('./abort-watch')
 const diagnostics = require('./diagnostics')
 const { Counters, report } = require('./stats')
 const { PendingCalls } = require('./pending-calls')
@@ -146,7 +147,7 @@ class RpcStream extends EventEmitter {
     this._answerSize = -1
     this._paused = false
     this._held = undefined
-    /** AbortSignal -> { ids, onAbort }: one listener per signal, however many calls share it. */
+    /** The AbortSignals of calls awaiting replies, one listener each however many calls share one. */
     this._signals = undefined
     this._refusingRequests = false
     this._hadError = false
@@ -307,10 +308,12 @@ class RpcStream extends EventEmitter {
     }
     this[kCounters].callsSent++
     if (cb && call.resource === undefined) call.resource = new AsyncResource('msgpack-rpc:call')
-    if (timeout > 0) this._callTimers().add(call, timeout, call.started)
+    // From this call's own moment: `started` is the tick's first read, long past for a call made late in a long tick.
+    if (timeout > 0) this._callTimers().add(call, timeout, performance.now())
     if (signal) {
       call.signal = signal
-      this._watchSignal(signal, id)
+      if (this._signals === undefined) this._signals = new AbortWatch((abortedId) => this._abort(abortedId))
+      this._signals.add(signal, id)
     }
     this[kPending].set(id, call)
   }
@@ -322,34 +325,6 @@ class RpcStream extends EventEmitter {
     if (call.cb) process.nextTick(call.cb, err)
     else call.reject(err)
     if (trace !== undefined) diagnostics.call.asyncEnd.publish(trace)
-  }
-
-  _watchSignal(signal, id) {
-    if (this._signals === undefined) this._signals = new Map()
-    let entry = this._signals.get(signal)
-    if (entry === undefined) {
-      entry = { ids: new Set(), onAbort: () => this._abortSignal(signal) }
-      signal.addEventListener('abort', entry.onAbort, { once: true })
-      this._signals.set(signal, entry)
-    }
-    entry.ids.add(id)
-  }
-
-  _unwatchSignal(signal, id) {
-    const entry = this._signals && this._signals.get(signal)
-    if (entry === undefined) return
-    entry.ids.delete(id)
-    if (entry.ids.size === 0) {
-      signal.removeEventListener('abort', entry.onAbort)
-      this._signals.delete(signal)
-    }
-  }
-
-  _abortSignal(signal) {
-    const entry = this._signals && this._signals.get(signal)
-    if (entry === undefined) return
-    this._signals.delete(signal)
-    for (const id of entry.ids) this._abort(id)
   }
 
   _nextId() {
@@ -376,7 +351,7 @@ class RpcStream extends EventEmitter {
     if (call === undefined) return undefined
     this[kPending].delete(id)
     if (call.timedList !== undefined || call.timer !== undefined) this._timers.remove(call)
-    if (call.signal !== undefined) this._unwatchSignal(call.signal, id)
+    if (call.signal !== undefined) this._signals.delete(call.signal, id)
     return call
   }
 
@@ -418,10 +393,7 @@ class RpcStream extends EventEmitter {
   [kFailAll](err) {
     const calls = this[kPending].values()
     this[kPending].clear()
-    if (this._signals !== undefined) {
-      for (const [signal, entry] of this._signals) signal.removeEventListener('abort', entry.onAbort)
-      this._signals = undefined
-    }
+    if (this._signals !== undefined) this._signals.clear()
     this[kCounters].failed += calls.length
     if (this._timers !== undefined) {
       for (const call of calls) if (call.timer !== undefined) this._timers.remove(call)
