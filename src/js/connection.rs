@@ -20,7 +20,6 @@ use crate::error::Error;
 use crate::runtime;
 use crate::transport::{self, Endpoints, Socket};
 
-use super::allocator;
 use super::events::{self, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
 use super::teardown;
@@ -178,7 +177,6 @@ impl NativeConnection {
         options: Option<ConnectionOptions>,
         on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
     ) -> napi::Result<Self> {
-        allocator::tune();
         let options = Options::from(&options.unwrap_or_default());
         let addr = target.to_addr("localhost")?;
         let conn = Arc::new(Connection::new(options));
@@ -233,7 +231,6 @@ impl NativeConnection {
                 "connection already started",
             ));
         };
-        allocator::tune();
         let callback = on_event.raw();
         let sink = JsSink::new(on_event, self.conn.clone(), self.reader.clone())?;
         *sink.endpoints.lock() = self.endpoints.clone();

@@ -5,7 +5,6 @@
 //! `index.js` and `lib/` build the public API on top.
 
 mod adopt;
-mod allocator;
 mod connection;
 mod constants;
 mod deframer;
