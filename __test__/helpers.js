@@ -5,6 +5,7 @@ const os = require('node:os')
 const path = require('node:path')
 const fs = require('node:fs')
 const net = require('node:net')
+const { decodeMulti } = require('@msgpack/msgpack')
 const rpc = require('..')
 
 let socketCounter = 0
@@ -62,4 +63,31 @@ function removeSocket(p) {
   } catch {}
 }
 
-module.exports = { rpc, socketPath, listen, once, invokeCb, closeAll, removeSocket, freePort }
+/** A raw TCP socket that collects the messages it receives, decoded: `next()` waits for the next one. */
+async function rawClient(port) {
+  const socket = net.connect(port, '127.0.0.1')
+  socket.setNoDelay(true)
+  await once(socket, 'connect')
+  let buffered = Buffer.alloc(0)
+  const messages = []
+  let waiter
+  socket.on('data', (chunk) => {
+    buffered = Buffer.concat([buffered, chunk])
+    // Decode what is complete; keep the rest.
+    try {
+      for (const m of decodeMulti(buffered)) messages.push(m)
+      buffered = Buffer.alloc(0)
+    } catch {}
+    if (waiter) waiter()
+  })
+  return {
+    socket,
+    messages,
+    async next() {
+      while (messages.length === 0) await new Promise((resolve) => (waiter = resolve))
+      return messages.shift()
+    },
+  }
+}
+
+module.exports = { rawClient, rpc, socketPath, listen, once, invokeCb, closeAll, removeSocket, freePort }

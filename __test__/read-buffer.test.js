@@ -5,34 +5,8 @@
 // bytes each connection holds stay its own across that hand-over.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const net = require('node:net')
-const { encode, decodeMulti } = require('@msgpack/msgpack')
-const { rpc, listen, once, closeAll } = require('./helpers')
-
-/** A raw socket that collects decoded messages. */
-async function rawClient(port) {
-  const socket = net.connect(port, '127.0.0.1')
-  socket.setNoDelay(true)
-  await once(socket, 'connect')
-  let buffered = Buffer.alloc(0)
-  const messages = []
-  let waiter
-  socket.on('data', (chunk) => {
-    buffered = Buffer.concat([buffered, chunk])
-    try {
-      for (const m of decodeMulti(buffered)) messages.push(m)
-      buffered = Buffer.alloc(0)
-    } catch {}
-    if (waiter) waiter()
-  })
-  return {
-    socket,
-    async next() {
-      while (messages.length === 0) await new Promise((resolve) => (waiter = resolve))
-      return messages.shift()
-    },
-  }
-}
+const { encode } = require('@msgpack/msgpack')
+const { rawClient, rpc, listen, once, closeAll } = require('./helpers')
 
 /** Resolves once the server has read what was written (it answers a call sent after it). */
 async function sync(client, id) {

@@ -5,33 +5,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const net = require('node:net')
 const { encode, decodeMulti } = require('@msgpack/msgpack')
-const { rpc, listen, once, closeAll } = require('./helpers')
-
-/** A raw socket that collects decoded messages. */
-async function rawClient(port) {
-  const socket = net.connect(port, '127.0.0.1')
-  await once(socket, 'connect')
-  let buffered = Buffer.alloc(0)
-  const messages = []
-  let waiter
-  socket.on('data', (chunk) => {
-    buffered = Buffer.concat([buffered, chunk])
-    // Decode what is complete; keep the rest.
-    try {
-      for (const m of decodeMulti(buffered)) messages.push(m)
-      buffered = Buffer.alloc(0)
-    } catch {}
-    if (waiter) waiter()
-  })
-  return {
-    socket,
-    messages,
-    async next() {
-      while (messages.length === 0) await new Promise((resolve) => (waiter = resolve))
-      return messages.shift()
-    },
-  }
-}
+const { rawClient, rpc, listen, once, closeAll } = require('./helpers')
 
 function server(handler) {
   return rpc.createServer(handler)

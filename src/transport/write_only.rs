@@ -19,6 +19,11 @@ use tokio::io::Interest;
 
 use super::{Io, Socket};
 
+/// Send buffer asked for on unix sockets: the default high-water mark, so
+/// what a connection may queue before reporting backpressure fits the
+/// kernel's buffer and is written from the caller's thread.
+pub const UNIX_SEND_BUFFER: usize = 1024 * 1024;
+
 /// A connected stream socket whose reads are done elsewhere.
 #[derive(Debug)]
 pub struct WriteOnly {
@@ -40,13 +45,26 @@ impl WriteOnly {
     /// # Errors
     /// When the reactor cannot let go of the descriptor.
     pub fn new(socket: Socket) -> io::Result<Self> {
-        let owned: OwnedFd = match socket {
-            Socket::Tcp(s) => s.into_std()?.into(),
-            Socket::Unix(s) => s.into_std()?.into(),
+        let (owned, unix): (OwnedFd, bool) = match socket {
+            Socket::Tcp(s) => (s.into_std()?.into(), false),
+            Socket::Unix(s) => (s.into_std()?.into(), true),
         };
-        Ok(WriteOnly {
-            socket: socket2::Socket::from(owned),
-        })
+        let socket = socket2::Socket::from(owned);
+        if unix {
+            // TCP grows its send buffer as needed; a unix socket keeps the
+            // system default (about 200 KiB), which a few large messages
+            // overflow, sending every write that does not fit to the writer
+            // task: a thread wake-up per write. Best effort: the system
+            // caps the size (net.core.wmem_max) and a smaller buffer only
+            // costs those wake-ups.
+            if socket
+                .send_buffer_size()
+                .is_ok_and(|n| n < UNIX_SEND_BUFFER)
+            {
+                let _ = socket.set_send_buffer_size(UNIX_SEND_BUFFER);
+            }
+        }
+        Ok(WriteOnly { socket })
     }
 
     /// Appends what is available to `buf`'s spare capacity without
