@@ -191,35 +191,6 @@ impl NativeConnection {
             cleanup: None,
         };
         native.register_cleanup(&env)?;
-        // A unix socket connects here, sparing a runtime thread's wake-up
-        // and a crossing back; the events still arrive on a later turn.
-        let now = {
-            let _context = runtime::handle().enter();
-            transport::connect_now(&addr)
-        };
-        match now {
-            Some(Ok(socket)) => {
-                let endpoints = socket.endpoints();
-                match socket.into_write_only() {
-                    Ok(socket) => {
-                        conn.set_socket(socket.clone());
-                        sink.emit(Event::Connect(endpoints));
-                        let task = {
-                            let (conn, sink) = (conn.clone(), sink.clone());
-                            async move { conn.run(socket, sink).await }
-                        };
-                        conn.spawn_supervised(runtime::handle(), sink, task);
-                    }
-                    Err(e) => conn.fail(&*sink, e),
-                }
-                return Ok(native);
-            }
-            Some(Err(e)) => {
-                conn.fail(&*sink, e);
-                return Ok(native);
-            }
-            None => {}
-        }
         let task = {
             let (conn, sink) = (conn.clone(), sink.clone());
             async move {

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 pub use fd::{acceptor_from_fd, socket_from_fd};
 pub use io::{DirectWrite, Io};
 pub use tcp::{connect_tcp, TcpAcceptor};
-pub use unix::{connect_unix, connect_unix_now, UnixAcceptor};
+pub use unix::{connect_unix, UnixAcceptor};
 pub use write_only::WriteOnly;
 
 /// Where to connect or listen.
@@ -90,23 +90,6 @@ pub async fn connect(addr: &Addr) -> Result<Socket> {
                 port: None,
                 source,
             }),
-    }
-}
-
-/// Connects to `addr` within the call where that cannot wait (a unix
-/// socket whose listener has room); `None` where it must be awaited
-/// ([`connect`]). Must be called inside the runtime's context.
-pub fn connect_now(addr: &Addr) -> Option<Result<Socket>> {
-    match addr {
-        Addr::Tcp { .. } => None,
-        Addr::Unix(path) => connect_unix_now(path).map(|connected| {
-            connected.map(Socket::Unix).map_err(|source| Error::Os {
-                syscall: "connect",
-                address: path.display().to_string(),
-                port: None,
-                source,
-            })
-        }),
     }
 }
 

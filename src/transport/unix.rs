@@ -12,23 +12,6 @@ pub async fn connect_unix(path: &Path) -> io::Result<UnixStream> {
     UnixStream::connect(path).await
 }
 
-/// Connects within the call: a unix socket's connect completes or fails at
-/// once, so no runtime thread needs to wait for it. `None` when the
-/// listener's backlog is full (the connect would wait). Must be called
-/// inside the runtime's context.
-pub fn connect_unix_now(path: &Path) -> Option<io::Result<UnixStream>> {
-    let connected = (|| {
-        let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
-        socket.set_nonblocking(true)?;
-        socket.connect(&socket2::SockAddr::unix(path)?)?;
-        UnixStream::from_std(socket.into())
-    })();
-    match connected {
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
-        connected => Some(connected),
-    }
-}
-
 pub(super) fn endpoints(stream: &UnixStream) -> Endpoints {
     let path = stream
         .local_addr()
