@@ -13,7 +13,7 @@ const { createClient } = require('./client')
 const { DEFAULT_MAX_QUEUED_CALLS } = require('./reconnect')
 const { parseTargets, resolve } = require('./targets')
 const errors = require('./errors')
-const { AbortWatch } = require('./abort-watch')
+const { WaitQueue } = require('./wait-queue')
 const v = require('./validate')
 
 const DEFAULT_RESOLVE_INTERVAL = 30000
@@ -80,9 +80,7 @@ class Balancer extends EventEmitter {
     /** Targets gone from DNS that still wait for replies. */
     this._draining = new Set()
     /** Calls and notifications waiting for a target to come up, oldest first. */
-    this._queue = new Set()
-    /** The AbortSignals of queued calls. */
-    this._queuedSignals = new AbortWatch((call) => this._abortQueued(call))
+    this._queue = new WaitQueue({ onTimeout: (call) => this._expired(call), onAbort: (call) => this._abortedQueued(call) })
     /** Where the next search for a target starts: round-robin, and the tie-break of least-pending. */
     this._cursor = 0
     this._closed = false
@@ -176,7 +174,7 @@ class Balancer extends EventEmitter {
     const target = this._pick(undefined)
     if (target !== undefined) return this._notifyOn(target, note)
     if (this._queue.size >= this._maxQueued) return false
-    this._queue.add(note)
+    this._queue.add(note, 0)
     return true
   }
 
@@ -277,30 +275,18 @@ class Balancer extends EventEmitter {
       const err = new errors.RpcError(errors.codes.QUEUE_FULL, `${this._queue.size} calls already wait for a target to come up (maxQueuedCalls)`)
       return this._fail(call, err)
     }
-    if (call.deadline !== 0) {
-      call.timer = setTimeout(() => this._expire(call), Math.max(1, call.deadline - Date.now()))
-    }
-    if (call.signal !== undefined) this._queuedSignals.add(call.signal, call)
-    this._queue.add(call)
+    this._queue.add(call, call.deadline === 0 ? 0 : Math.max(1, call.deadline - Date.now()))
     this._keepResolving()
   }
 
-  _expire(call) {
-    if (!this._queue.delete(call)) return
-    this._release(call)
+  /** A queued call's timeout passed (it has left the queue). */
+  _expired(call) {
     this._fail(call, new errors.TimeoutError(call.method, call.timeout))
   }
 
-  _abortQueued(call) {
-    if (!this._queue.delete(call)) return
-    this._release(call)
+  /** A queued call's signal aborted (it has left the queue). */
+  _abortedQueued(call) {
     this._fail(call, new errors.AbortError(call.method, call.signal.reason))
-  }
-
-  _release(call) {
-    if (call.timer !== undefined) clearTimeout(call.timer)
-    call.timer = undefined
-    if (call.signal !== undefined) this._queuedSignals.delete(call.signal, call)
   }
 
   /** A target came up: everything waiting goes out, spread as new calls are. */
@@ -308,7 +294,6 @@ class Balancer extends EventEmitter {
     for (const call of this._queue) {
       if (this._pick(undefined) === undefined) return
       this._queue.delete(call)
-      this._release(call)
       this._dispatch(call)
     }
   }
@@ -457,12 +442,7 @@ class Balancer extends EventEmitter {
       if (this._resolveTimer !== undefined) clearTimeout(this._resolveTimer)
       this._resolveTimer = undefined
       const err = new errors.ClosedError('balancer closed')
-      const queued = [...this._queue]
-      this._queue.clear()
-      for (const call of queued) {
-        this._release(call)
-        this._fail(call, err)
-      }
+      for (const call of this._queue.drain()) this._fail(call, err)
       const targets = [...this._targets, ...this._draining]
       this._targets = []
       this._draining.clear()

@@ -10,7 +10,7 @@
 const { kApplySocketOptions, kCall, kCallback, kCloseError, kDestroy, kEmitError, kEmitGuarded, kFailAll, kOnClose, kOnEvent, kOnTransportError, kReferenced, kRefuse, kResetForReconnect, kState, kTimeout, kTransport } = require('./constants')
 const { AsyncResource } = require('node:async_hooks')
 const errors = require('./errors')
-const { AbortWatch } = require('./abort-watch')
+const { WaitQueue } = require('./wait-queue')
 
 const DEFAULT_MAX_QUEUED_CALLS = 1024
 const DEFAULT_CLOSE_TIMEOUT = 5000
@@ -23,6 +23,8 @@ class Queued {
     this.method = method
     this.params = params
     this.deadline = deadline
+    /** The call's timeout in ms, 0 for none (for the error that names it). */
+    this.timeout = 0
     this.signal = signal
     this.timer = undefined
   }
@@ -42,9 +44,7 @@ class ClientConnection {
     this._connectTimeout = options.connectTimeout
     this._closeTimeout = options.closeTimeout !== undefined ? options.closeTimeout : DEFAULT_CLOSE_TIMEOUT
     this._target = options.path !== undefined ? options.path : `${options.host}:${options.port}`
-    this._queue = new Set()
-    /** The AbortSignals of queued calls. */
-    this._queuedSignals = new AbortWatch((entry) => this._aborted(entry))
+    this._queue = new WaitQueue({ onTimeout: (entry) => this._expired(entry), onAbort: (entry) => this._aborted(entry) })
     this._up = false
     this._stopped = false
     /** We destroyed the native connection ourselves: its CLOSED error is ours to ignore. */
@@ -101,19 +101,15 @@ class ClientConnection {
     const entry = new Queued(call, call.method, params, timeout > 0 ? Date.now() + timeout : 0, signal)
     // The callback runs in the caller's async context, whenever the call is written.
     if (call.cb) call.resource = new AsyncResource('msgpack-rpc:call')
-    if (timeout > 0) {
-      entry.timer = setTimeout(() => this._expire(entry, timeout), timeout)
-      if (!stream[kReferenced]) entry.timer.unref()
-    }
-    if (signal) this._queuedSignals.add(signal, entry)
-    this._queue.add(entry)
+    if (timeout > 0) entry.timeout = timeout
+    this._queue.add(entry, entry.timeout, stream[kReferenced])
     return true
   }
 
   /** Queues a notification while down (reconnect only). */
   holdsNotify(method, params) {
     if (this._up || this._backoff === undefined) return false
-    if (this._room(undefined)) this._queue.add(new Queued(undefined, method, params, 0, undefined))
+    if (this._room(undefined)) this._queue.add(new Queued(undefined, method, params, 0, undefined), 0)
     return true
   }
 
@@ -128,23 +124,16 @@ class ClientConnection {
     return false
   }
 
-  _expire(entry, ms) {
-    if (!this._queue.delete(entry)) return
-    this._release(entry)
+  /** A queued call's timeout passed (it has left the queue). */
+  _expired(entry) {
     // A legacy callback gets 'timeout', as for a call written and unanswered.
     if (entry.call.cb) this._stream[kCallback](entry.call, 'timeout')
-    else this._stream[kRefuse](entry.call, new errors.TimeoutError(entry.method, ms))
+    else this._stream[kRefuse](entry.call, new errors.TimeoutError(entry.method, entry.timeout))
   }
 
+  /** A queued call's signal aborted (it has left the queue). */
   _aborted(entry) {
-    if (!this._queue.delete(entry)) return
-    this._release(entry)
     this._stream[kRefuse](entry.call, new errors.AbortError(entry.method, entry.signal.reason))
-  }
-
-  _release(entry) {
-    if (entry.timer !== undefined) clearTimeout(entry.timer)
-    if (entry.signal !== undefined) this._queuedSignals.delete(entry.signal, entry)
   }
 
   /** Connected: apply the socket options, then write what waited, in order. */
@@ -157,10 +146,7 @@ class ClientConnection {
     const stream = this._stream
     stream[kApplySocketOptions]()
     const now = Date.now()
-    const queued = [...this._queue]
-    this._queue.clear()
-    for (const entry of queued) {
-      this._release(entry)
+    for (const entry of this._queue.drain()) {
       if (entry.call === undefined) {
         stream.notify(entry.method, ...entry.params)
         continue
@@ -234,10 +220,7 @@ class ClientConnection {
   _failQueued(reason) {
     if (this._queue.size === 0) return
     const err = reason()
-    const queued = [...this._queue]
-    this._queue.clear()
-    for (const entry of queued) {
-      this._release(entry)
+    for (const entry of this._queue.drain()) {
       if (entry.call !== undefined) this._stream[kRefuse](entry.call, err)
     }
   }
