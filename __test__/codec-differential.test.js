@@ -213,8 +213,9 @@ function earnBuilder() {
 
 /** Whether the tree holds a builder for the string keys `keys` (walked from its root). */
 function hasBuilder(keys) {
-  const { shapeRoot, findChild } = require('../lib/key-shapes')
-  let node = shapeRoot(0)
+  const { MAX_KEYS, shapeRoot, findChild } = require('../lib/key-shapes')
+  if (keys.length > MAX_KEYS) return false
+  let node = shapeRoot(keys.length)
   for (const k of keys) {
     node = findChild(node, k)
     if (node === null) return false

@@ -6,7 +6,7 @@
 
 const { RpcError, EncodeError, codes } = require('./errors')
 const { DEFAULT_MAX_DEPTH } = require('./binding')
-const { MAX_KEYS, shapeRoot, findChild, addChild, noteShape } = require('./key-shapes')
+const { MAX_KEYS, shapeRoot, findChild, addChild, noteShape, MAX_ENCODE_KEYS, objectEncoder } = require('./key-shapes')
 
 /** Nesting past the framer's default depth limit is taken for a cycle: a peer would refuse it anyway. */
 const MAX_DEPTH = DEFAULT_MAX_DEPTH
@@ -18,13 +18,8 @@ const STR16_CHARS = 0x10000 / 3
 /** A buffer grown past this is dropped after use so a burst does not pin memory. */
 const KEEP_BYTES = 1024 * 1024
 
-const float64 = new Float64Array(1)
-const float64Bytes = new Uint8Array(float64.buffer)
-const float32 = new Float32Array(1)
-const float32Bytes = new Uint8Array(float32.buffer)
 /** fixext markers by payload size. */
 const FIXEXT = { 1: 0xd4, 2: 0xd5, 4: 0xd6, 8: 0xd7, 16: 0xd8 }
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
 /** A MessagePack extension value other than the timestamp. */
 class Ext {
@@ -42,6 +37,10 @@ class Ext {
   }
 }
 
+function viewOf(buf) {
+  return new DataView(buf.buffer, buf.byteOffset, buf.length)
+}
+
 function encodeError(message) {
   return new EncodeError(message)
 }
@@ -57,6 +56,8 @@ class Encoder {
   constructor(initialSize = 8192) {
     this._initialSize = initialSize
     this._buf = Buffer.allocUnsafe(initialSize)
+    /** Over `_buf`, for floats: V8 compiles its calls to single stores. */
+    this._view = viewOf(this._buf)
     this._pos = 0
   }
 
@@ -119,13 +120,18 @@ class Encoder {
   take() {
     const out = this._buf.subarray(0, this._pos)
     this._pos = 0
-    if (this._buf.length > KEEP_BYTES) this._buf = Buffer.allocUnsafe(this._initialSize)
+    if (this._buf.length > KEEP_BYTES) this._setBuffer(Buffer.allocUnsafe(this._initialSize))
     return out
   }
 
   reset() {
     this._pos = 0
-    if (this._buf.length > KEEP_BYTES) this._buf = Buffer.allocUnsafe(this._initialSize)
+    if (this._buf.length > KEEP_BYTES) this._setBuffer(Buffer.allocUnsafe(this._initialSize))
+  }
+
+  _setBuffer(buf) {
+    this._buf = buf
+    this._view = viewOf(buf)
   }
 
   _ensure(n) {
@@ -134,7 +140,7 @@ class Encoder {
     while (size < this._pos + n) size *= 2
     const grown = Buffer.allocUnsafe(size)
     this._buf.copy(grown, 0, 0, this._pos)
-    this._buf = grown
+    this._setBuffer(grown)
   }
 
   _value(value, depth) {
@@ -213,12 +219,8 @@ class Encoder {
       }
     } else {
       buf[pos++] = 0xcb
-      float64[0] = n
-      if (littleEndian) {
-        for (let i = 7; i >= 0; i--) buf[pos++] = float64Bytes[i]
-      } else {
-        for (let i = 0; i < 8; i++) buf[pos++] = float64Bytes[i]
-      }
+      this._view.setFloat64(pos, n)
+      pos += 8
     }
     this._pos = pos
   }
@@ -346,26 +348,34 @@ class Encoder {
     if (ArrayBuffer.isView(value)) {
       return this._bin(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))
     }
-    if (value instanceof ArrayBuffer) return this._bin(new Uint8Array(value))
-    if (value instanceof Map) {
-      this._containerHeader(value.size, 0x80, 0xde, 0xdf)
-      for (const [k, v] of value) {
-        this._value(k, depth)
-        this._value(v, depth)
+    const proto = Object.getPrototypeOf(value)
+    // A plain object is none of these: skip the prototype walks.
+    if (proto !== Object.prototype && proto !== null) {
+      if (value instanceof ArrayBuffer) return this._bin(new Uint8Array(value))
+      if (value instanceof Map) {
+        this._containerHeader(value.size, 0x80, 0xde, 0xdf)
+        for (const [k, v] of value) {
+          this._value(k, depth)
+          this._value(v, depth)
+        }
+        return
       }
-      return
-    }
-    if (value instanceof Date) return this._date(value)
-    if (value instanceof Ext) return this._ext(value.type, value.data)
-    if (value instanceof Error) return this._string(String(value.message))
-    if (value instanceof Set) {
-      this._containerHeader(value.size, 0x90, 0xdc, 0xdd)
-      for (const v of value) this._value(v, depth)
-      return
+      if (value instanceof Date) return this._date(value)
+      if (value instanceof Ext) return this._ext(value.type, value.data)
+      if (value instanceof Error) return this._string(String(value.message))
+      if (value instanceof Set) {
+        this._containerHeader(value.size, 0x90, 0xdc, 0xdd)
+        for (const v of value) this._value(v, depth)
+        return
+      }
     }
     // Plain objects and class instances: own enumerable string keys.
     const keys = Object.keys(value)
     const len = keys.length
+    if (len !== 0 && len <= MAX_ENCODE_KEYS) {
+      const encodeShape = objectEncoder(keys, keyBytes)
+      if (encodeShape !== null) return encodeShape(this, value, depth)
+    }
     this._containerHeader(len, 0x80, 0xde, 0xdf)
     for (let i = 0; i < len; i++) {
       const key = keys[i]
@@ -439,6 +449,13 @@ class Encoder {
 }
 
 const scratch = new Encoder(1024)
+const keyScratch = new Encoder(64)
+
+/** A key's bytes as `_string` writes them, for a compiled object encoder. */
+function keyBytes(key) {
+  keyScratch._string(key)
+  return Buffer.from(keyScratch.take())
+}
 
 /** Encodes one value into a new Buffer. */
 function encode(value) {
@@ -449,6 +466,8 @@ function encode(value) {
 // ---- decoding ----------------------------------------------------------------
 
 let src = null
+/** A DataView over `src`, made at its first float64. */
+let view = null
 let pos = 0
 let end = 0
 /** `src` is a buffer its owner refills: bin and ext payloads are copied out of it. */
@@ -476,6 +495,7 @@ let reused = false
  */
 function decodeMessages(buffer, sink, length) {
   src = buffer
+  view = null
   pos = 0
   end = length === undefined ? buffer.length : length
   reused = length !== undefined
@@ -509,6 +529,7 @@ function decodeMessages(buffer, sink, length) {
       }
       // The sink may decode too (re-entrantly); keep our place.
       const saved = src
+      const savedView = view
       const savedPos = pos
       const savedEnd = end
       const savedReused = reused
@@ -520,12 +541,14 @@ function decodeMessages(buffer, sink, length) {
         sink._onDispatchFault(err)
       }
       src = saved
+      view = savedView
       pos = savedPos
       end = savedEnd
       reused = savedReused
     }
   } finally {
     src = null
+    view = null
     reused = false
     if (top !== 0) clearStack(0)
   }
@@ -552,6 +575,7 @@ function decode(buffer) {
     throw err
   }
   src = Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+  view = null
   pos = 0
   end = buffer.length
   reused = false
@@ -561,6 +585,7 @@ function decode(buffer) {
     return value
   } finally {
     src = null
+    view = null
     if (top !== 0) clearStack(0)
   }
 }
@@ -598,15 +623,17 @@ function read() {
       return readExt(u32())
     case 0xca: {
       need(4)
-      if (littleEndian) for (let i = 3; i >= 0; i--) float32Bytes[i] = src[pos++]
-      else for (let i = 0; i < 4; i++) float32Bytes[i] = src[pos++]
-      return float32[0]
+      if (view === null) view = viewOf(src)
+      const v = view.getFloat32(pos)
+      pos += 4
+      return v
     }
     case 0xcb: {
       need(8)
-      if (littleEndian) for (let i = 7; i >= 0; i--) float64Bytes[i] = src[pos++]
-      else for (let i = 0; i < 8; i++) float64Bytes[i] = src[pos++]
-      return float64[0]
+      if (view === null) view = viewOf(src)
+      const v = view.getFloat64(pos)
+      pos += 8
+      return v
     }
     case 0xcc:
       return u8()

@@ -48,7 +48,8 @@ class KeyNode {
   }
 }
 
-let root = new KeyNode('', true)
+/** A tree per map length: a map's length picks its root, so maps of other lengths (nested ones) do not upset its first prediction. */
+let roots = newRoots()
 let nodes = 0
 let builders = 0
 let full = false
@@ -57,16 +58,20 @@ let credit = KEYS_PER_BUILD
 /** False where code generation from strings is disallowed (--disallow-code-generation-from-strings). */
 let canCompile = true
 
-/** Called before each map of `len` entries: drops a full tree so it can be learnt again. */
+/** Called before each map of `len` (1..MAX_KEYS) entries: drops a full tree so it can be learnt again. */
 function shapeRoot(len) {
   credit += len
   if (full) {
-    root = new KeyNode('', true)
+    roots = newRoots()
     nodes = 0
     builders = 0
     full = false
   }
-  return root
+  return roots[len]
+}
+
+function newRoots() {
+  return Array.from({ length: MAX_KEYS + 1 }, () => new KeyNode('', true))
 }
 
 /**
@@ -139,4 +144,104 @@ function noteShape(node, keys, base, len) {
   }
 }
 
-module.exports = { MAX_KEYS, shapeRoot, findChild, addChild, noteShape }
+// ---- encoding ----------------------------------------------------------------
+// The encoder's side of the same habit: objects a program sends again and
+// again have the same keys in the same order. A key list seen often enough
+// (compared string by string with the last few lists of its length) gets an
+// encoder whose code writes the map header and each key's bytes as constants
+// and reads each value by name, where the plain path encodes every key
+// character by character and reads values with a megamorphic keyed load.
+
+/** Objects with more keys than this are encoded without a shape. */
+const MAX_ENCODE_KEYS = 32
+/** Key lists remembered per length, replaced in turn. */
+const WAYS = 4
+
+class ObjectShape {
+  constructor() {
+    /** The key list (an `Object.keys` result), or null while the slot is free. */
+    this.keys = null
+    this.seen = 0
+    /** `(encoder, object, depth)`, once made. */
+    this.encode = null
+  }
+}
+
+const objectShapes = Array.from({ length: (MAX_ENCODE_KEYS + 1) * WAYS }, () => new ObjectShape())
+const nextWay = new Uint8Array(MAX_ENCODE_KEYS + 1)
+/** As `credit` for the decoder: keys encoded since the last encoder was made. */
+let encodeCredit = KEYS_PER_BUILD
+
+/**
+ * The compiled encoder for an object whose own enumerable keys are `keys`
+ * (1 to MAX_ENCODE_KEYS of them), or null: the caller encodes it plainly.
+ * @param {string[]} keys
+ * @param {(key: string) => Uint8Array} keyBytes a key's MessagePack encoding
+ */
+function objectEncoder(keys, keyBytes) {
+  const len = keys.length
+  encodeCredit += len
+  const base = len * WAYS
+  for (let w = 0; w < WAYS; w++) {
+    const shape = objectShapes[base + w]
+    const known = shape.keys
+    if (known === null) break
+    let same = true
+    for (let i = 0; i < len; i++) {
+      if (known[i] !== keys[i]) {
+        same = false
+        break
+      }
+    }
+    if (!same) continue
+    if (shape.encode === null && ++shape.seen >= BUILD_AFTER && encodeCredit >= KEYS_PER_BUILD && canCompile) {
+      compileEncoder(shape, keyBytes)
+    }
+    return shape.encode
+  }
+  const shape = objectShapes[base + nextWay[len]]
+  nextWay[len] = (nextWay[len] + 1) % WAYS
+  shape.keys = keys
+  shape.seen = 1
+  shape.encode = null
+  return null
+}
+
+/**
+ * Makes `shape.encode`: the map header and each key written as constant
+ * bytes, each value read by name (what `object[key]` reads) and handed to
+ * the encoder as the plain path would. A key over MAX_KEY_BYTES keeps the
+ * shape plain for good.
+ */
+function compileEncoder(shape, keyBytes) {
+  const keys = shape.keys
+  const len = keys.length
+  let body = ''
+  for (let i = 0; i < len; i++) {
+    const key = keyBytes(keys[i])
+    if (key.length > MAX_KEY_BYTES + 1) {
+      shape.seen = -Infinity
+      return
+    }
+    const bytes = i === 0 ? [...mapHeader(len), ...key] : [...key]
+    body += `e._ensure(${bytes.length});b=e._buf;p=e._pos;`
+    for (let j = 0; j < bytes.length; j++) body += `b[p+${j}]=${bytes[j]};`
+    // Numbers and strings straight to their writers (each call site sees
+    // one type); anything else through the dispatch, as the plain path does.
+    body += `e._pos=p+${bytes.length};v=o[${JSON.stringify(keys[i])}];`
+    body += "if(typeof v==='number')e._number(v);else if(typeof v==='string')e._string(v);else e._value(v,d);\n"
+  }
+  encodeCredit = 0
+  try {
+    shape.encode = new Function('e', 'o', 'd', `let b,p,v;\n${body}`)
+  } catch {
+    canCompile = false
+  }
+}
+
+/** A map header for `len` (at most MAX_ENCODE_KEYS) entries. */
+function mapHeader(len) {
+  return len < 16 ? [0x80 | len] : [0xde, len >>> 8, len & 0xff]
+}
+
+module.exports = { MAX_KEYS, shapeRoot, findChild, addChild, noteShape, MAX_ENCODE_KEYS, objectEncoder }
