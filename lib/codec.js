@@ -56,8 +56,8 @@ class Encoder {
   constructor(initialSize = 8192) {
     this._initialSize = initialSize
     this._buf = Buffer.allocUnsafe(initialSize)
-    /** Over `_buf`, for floats: V8 compiles its calls to single stores. */
-    this._view = viewOf(this._buf)
+    /** Over `_buf` once a float is written (V8 compiles its calls to single stores); none per idle connection. */
+    this._view = null
     this._pos = 0
   }
 
@@ -131,7 +131,7 @@ class Encoder {
 
   _setBuffer(buf) {
     this._buf = buf
-    this._view = viewOf(buf)
+    this._view = null
   }
 
   _ensure(n) {
@@ -219,6 +219,7 @@ class Encoder {
       }
     } else {
       buf[pos++] = 0xcb
+      if (this._view === null) this._view = viewOf(buf)
       this._view.setFloat64(pos, n)
       pos += 8
     }
