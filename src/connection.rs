@@ -32,8 +32,8 @@ use crate::transport::{Endpoints, SharedSocket};
 /// What a connection reports, in order; [`Event::Close`] is always last.
 #[derive(Debug)]
 pub enum Event {
-    /// The transport is connected (sent by whoever dials it, before any
-    /// other event).
+    /// The transport is connected (reported by [`Connection::connected`]
+    /// for a client, before any other event).
     Connect(Endpoints),
     /// The outbox emptied after having been over its high-water mark.
     Drain,
@@ -155,7 +155,7 @@ impl Connection {
         let _ = self.reporting.set(Reporting { sink, runtime });
     }
 
-    /// Reports `event` (the binding reports [`Event::Connect`] itself).
+    /// Reports `event`.
     pub fn emit(&self, event: Event) {
         if let Some(r) = self.reporting.get() {
             r.sink.emit(event);
@@ -165,7 +165,32 @@ impl Connection {
     /// The transport is there: the reader may read it, and what was
     /// written meanwhile goes out.
     pub fn start(self: &Arc<Self>, socket: SharedSocket) {
-        *self.socket.lock() = Some(socket.clone());
+        self.open(socket, None);
+    }
+
+    /// A client's transport connected: as [`Connection::start`], reporting
+    /// [`Event::Connect`] once the socket is there for the reader (the
+    /// binding starts reading when that event arrives, which may be before
+    /// this thread runs another line).
+    pub fn connected(self: &Arc<Self>, socket: SharedSocket, endpoints: Endpoints) {
+        self.open(socket, Some(endpoints));
+    }
+
+    /// A connection closed meanwhile (destroyed while connecting) drops the
+    /// socket and reports nothing: Close was its last event, and a socket
+    /// kept would hold the peer's side open for as long as the handle lives.
+    fn open(self: &Arc<Self>, socket: SharedSocket, connect: Option<Endpoints>) {
+        {
+            let ends = self.ends.lock();
+            if ends.closed {
+                return;
+            }
+            *self.socket.lock() = Some(socket.clone());
+            if let Some(endpoints) = connect {
+                // Under the lock: a close racing on another thread comes after.
+                self.emit(Event::Connect(endpoints));
+            }
+        }
         let next = self.outbox.attach(socket);
         self.follow(next);
     }

@@ -435,3 +435,81 @@ async fn a_panic_while_reading_fails_the_connection_with_an_internal_error() {
     .await;
     assert!(conn.is_destroyed());
 }
+
+/// Records what a client's binding sees when Connect is reported: whether
+/// the socket is there for the reader it starts then.
+struct ConnectProbe {
+    conn: OnceLock<std::sync::Weak<Connection>>,
+    events: mpsc::UnboundedSender<(&'static str, bool)>,
+}
+
+impl EventSink for ConnectProbe {
+    fn emit(&self, event: Event) {
+        let name = match event {
+            Event::Connect(_) => "connect",
+            Event::Drain => "drain",
+            Event::End => "end",
+            Event::Error(_) => "error",
+            Event::Close => "close",
+        };
+        let socket = self
+            .conn
+            .get()
+            .and_then(std::sync::Weak::upgrade)
+            .is_some_and(|conn| conn.socket().is_some());
+        let _ = self.events.send((name, socket));
+    }
+}
+
+/// A client connection reporting to a [`ConnectProbe`], and its events.
+fn probed() -> (
+    Arc<Connection>,
+    mpsc::UnboundedReceiver<(&'static str, bool)>,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let conn = Arc::new(Connection::new(Options::default()));
+    let probe = Arc::new(ConnectProbe {
+        conn: OnceLock::new(),
+        events: tx,
+    });
+    let _ = probe.conn.set(Arc::downgrade(&conn));
+    conn.report_to(probe, tokio::runtime::Handle::current());
+    (conn, rx)
+}
+
+#[tokio::test]
+async fn a_client_reports_its_connect_once_the_reader_can_read_the_socket() {
+    // The binding starts the reader when the Connect event reaches the
+    // JavaScript thread, which may be before the connecting thread has run
+    // another line: the socket must be in place when Connect is reported.
+    let (ours, mut peer) = tokio::net::UnixStream::pair().unwrap();
+    let (conn, mut rx) = probed();
+    // Written while connecting: goes out once connected.
+    conn.write(&request(1, "early"), true).unwrap();
+    let socket = Socket::Unix(ours).into_write_only().unwrap();
+    conn.connected(socket, Endpoints::default());
+    assert_eq!(rx.recv().await.unwrap(), ("connect", true));
+    let mut got = vec![0u8; request(1, "early").len()];
+    peer.read_exact(&mut got).await.unwrap();
+    assert_eq!(got, request(1, "early"));
+    conn.destroy();
+    assert_eq!(rx.recv().await.unwrap().0, "close");
+}
+
+#[tokio::test]
+async fn a_client_destroyed_while_connecting_reports_nothing_after_close_and_lets_the_socket_go() {
+    let (ours, mut peer) = tokio::net::UnixStream::pair().unwrap();
+    let (conn, mut rx) = probed();
+    conn.destroy();
+    assert_eq!(rx.recv().await.unwrap().0, "close");
+    // The connect finishes after the destroy (they race in the binding).
+    let socket = Socket::Unix(ours).into_write_only().unwrap();
+    conn.connected(socket, Endpoints::default());
+    assert!(conn.socket().is_none(), "a closed connection holds a socket");
+    // The peer sees the socket closed while the connection is still alive.
+    let mut buf = [0u8; 8];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(2), peer.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0))), "the peer's connection stays open: {read:?}");
+    assert!(rx.try_recv().is_err(), "an event after Close");
+    drop(conn);
+}

@@ -190,10 +190,7 @@ impl NativeConnection {
                 let endpoints = socket.endpoints();
                 Ok((socket.into_write_only()?, endpoints))
             }) {
-                Ok((socket, endpoints)) => {
-                    conn.emit(Event::Connect(endpoints));
-                    conn.start(socket);
-                }
+                Ok((socket, endpoints)) => conn.connected(socket, endpoints),
                 Err(e) => conn.fail(e),
             }
         });
