@@ -114,8 +114,11 @@ pub struct Connection {
     ends: parking_lot::Mutex<Ends>,
     /// Why the connection was failed from outside (see `fail_with`).
     failure: parking_lot::Mutex<Option<Error>>,
-    /// This connection's share of its server's budget for incomplete messages.
-    budget: parking_lot::Mutex<Option<BudgetSlot>>,
+    /// This connection's share of its server's budget for incomplete
+    /// messages. Shared so that a report runs without this lock held: the
+    /// budget may fail this very connection, which then closes on the
+    /// reporting thread and releases its slot.
+    budget: parking_lot::Mutex<Option<Arc<BudgetSlot>>>,
     /// Bytes of an incomplete message the reader held after its last read
     /// (JavaScript's `maxMessageTime` check reads it).
     partial: AtomicUsize,
@@ -197,7 +200,7 @@ impl Connection {
 
     /// Counts this connection's incomplete messages against `budget`.
     pub fn join_budget(self: &Arc<Self>, budget: &Arc<PartialBudget>) {
-        *self.budget.lock() = Some(budget.join(Arc::downgrade(self)));
+        *self.budget.lock() = Some(Arc::new(budget.join(Arc::downgrade(self))));
     }
 
     /// Reports how many bytes of incomplete messages the reader holds
@@ -205,8 +208,10 @@ impl Connection {
     /// the most is failed, which may be this one.
     pub fn holding_partial(&self, bytes: usize) {
         self.partial.store(bytes, Ordering::Relaxed);
-        let slot = self.budget.lock();
-        if let Some(slot) = slot.as_ref() {
+        // Cloned out: failing this connection closes it here, which takes
+        // the slot under the same lock.
+        let slot = self.budget.lock().clone();
+        if let Some(slot) = slot {
             slot.hold(bytes);
         }
     }

@@ -513,3 +513,38 @@ async fn a_client_destroyed_while_connecting_reports_nothing_after_close_and_let
     assert!(rx.try_recv().is_err(), "an event after Close");
     drop(conn);
 }
+
+#[tokio::test]
+async fn a_connection_going_over_the_partial_budget_by_itself_is_failed_from_its_readers_thread() {
+    let acceptor = Acceptor::bind_with(
+        &Addr::Tcp {
+            host: "127.0.0.1".into(),
+            port: 0,
+        },
+        16,
+        false,
+    )
+    .unwrap();
+    let budget = crate::budget::PartialBudget::new(1000);
+    let (conn, mut rx, _client) = budgeted(&acceptor, &budget).await;
+    // What the reader reports after reading 1500 bytes of one message. It
+    // runs on the JavaScript thread, where an idle connection failed by
+    // its own report closes at once; a thread of its own here, so that a
+    // deadlock fails the test instead of hanging it.
+    let (done, finished) = std::sync::mpsc::channel();
+    let reader = conn.clone();
+    std::thread::spawn(move || {
+        reader.holding_partial(1500);
+        let _ = done.send(());
+    });
+    finished
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("the reader's report never returned: deadlocked");
+    expect_failure(
+        &mut rx,
+        "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE",
+        "maxBufferedBytes (1000 bytes)",
+    )
+    .await;
+    until_held(&budget, 0).await;
+}
