@@ -505,11 +505,17 @@ async fn a_client_destroyed_while_connecting_reports_nothing_after_close_and_let
     // The connect finishes after the destroy (they race in the binding).
     let socket = Socket::Unix(ours).into_write_only().unwrap();
     conn.connected(socket, Endpoints::default());
-    assert!(conn.socket().is_none(), "a closed connection holds a socket");
+    assert!(
+        conn.socket().is_none(),
+        "a closed connection holds a socket"
+    );
     // The peer sees the socket closed while the connection is still alive.
     let mut buf = [0u8; 8];
     let read = tokio::time::timeout(std::time::Duration::from_secs(2), peer.read(&mut buf)).await;
-    assert!(matches!(read, Ok(Ok(0))), "the peer's connection stays open: {read:?}");
+    assert!(
+        matches!(read, Ok(Ok(0))),
+        "the peer's connection stays open: {read:?}"
+    );
     assert!(rx.try_recv().is_err(), "an event after Close");
     drop(conn);
 }
