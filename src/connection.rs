@@ -349,9 +349,7 @@ impl Connection {
         let conn = self.clone();
         reporting.runtime.spawn(async move {
             let written = CatchUnwind {
-                task: conn
-                    .outbox
-                    .write_queued(&*socket, || conn.emit(Event::Drain)),
+                task: conn.outbox.write_queued(&*socket, || conn.emit_drain()),
             }
             .await;
             match written {
@@ -367,6 +365,18 @@ impl Connection {
                 }
             }
         });
+    }
+
+    /// Reports a drain, unless the connection closed meanwhile (the writer
+    /// reports it after letting go of the queue, when a destroy on another
+    /// thread may already have closed the connection): Close is the last
+    /// event.
+    fn emit_drain(&self) {
+        let ends = self.ends.lock();
+        if !ends.closed {
+            // Under the lock: a close racing on another thread comes after.
+            self.emit(Event::Drain);
+        }
     }
 
     /// Writing is over: the connection closes (reported once, by whoever

@@ -554,3 +554,63 @@ async fn a_connection_going_over_the_partial_budget_by_itself_is_failed_from_its
     .await;
     until_held(&budget, 0).await;
 }
+
+/// Records event names; on Drain, tells the test and then stalls the
+/// writer thread reporting it, as a preemption there would.
+struct StallingDrain {
+    events: std::sync::Mutex<Vec<&'static str>>,
+    drain_started: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+}
+
+impl EventSink for StallingDrain {
+    fn emit(&self, event: Event) {
+        let name = match event {
+            Event::Connect(_) => "connect",
+            Event::Drain => {
+                let _ = self.drain_started.lock().unwrap().send(());
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                "drain"
+            }
+            Event::End => "end",
+            Event::Error(_) => "error",
+            Event::Close => "close",
+        };
+        self.events.lock().unwrap().push(name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_racing_a_destroy_is_never_reported_after_close() {
+    let (ours, _peer) = tokio::net::UnixStream::pair().unwrap();
+    let (started, drain_started) = std::sync::mpsc::channel();
+    let sink = Arc::new(StallingDrain {
+        events: std::sync::Mutex::default(),
+        drain_started: std::sync::Mutex::new(started),
+    });
+    let conn = Arc::new(Connection::new(Options {
+        high_water_mark: 16,
+        ..Options::default()
+    }));
+    conn.report_to(sink.clone(), tokio::runtime::Handle::current());
+    conn.start(Socket::Unix(ours).into_write_only().unwrap());
+    // Queued past the mark: a writer task writes it and owes a drain.
+    assert!(conn.write(&[0xc0; 100], false).unwrap() > 16);
+    tokio::task::spawn_blocking(move || {
+        drain_started
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("no drain")
+    })
+    .await
+    .unwrap();
+    // The writer has emptied the queue and is reporting the drain: the
+    // connection is idle, so this destroy closes it from this thread.
+    conn.destroy();
+    for _ in 0..500 {
+        if sink.events.lock().unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let events = sink.events.lock().unwrap().clone();
+    assert_eq!(events.last(), Some(&"close"), "events: {events:?}");
+}
