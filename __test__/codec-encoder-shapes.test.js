@@ -263,6 +263,9 @@ test('a value that cannot be encoded inside a learnt object leaves nothing of it
     },
   }
   assert.throws(() => enc.notification('bad', [throwing]), /getter failed/)
+  const cycle = { m: 1, n: null }
+  cycle.n = cycle
+  assert.throws(() => enc.notification('bad', [cycle]), { code: 'ERR_MSGPACK_RPC_ENCODE', message: /nested deeper than \d+ levels/ })
   assert.deepEqual(Buffer.from(enc.take()), before)
 })
 
