@@ -14,6 +14,7 @@ const workloads = {
   '1 KiB string reply': [1, 17, null, 'x'.repeat(1024)],
   '20-field object reply': [1, 17, null, nested],
   '64 KiB Buffer reply': [1, 17, null, Buffer.alloc(65536, 7)],
+  '20 floats reply': [1, 17, null, Array.from({ length: 20 }, (_, i) => i + 0.5)],
 }
 // The decoder's key-sequence tree at its best and worst (lib/key-shapes.js):
 // replies of 64 different shapes in turn, and maps whose keys never repeat
