@@ -26,6 +26,20 @@ const MAX_MSGID = 0xffffffff
 const MAX_ABANDONED = 65536
 /** What `_abandoned` is until a call is first abandoned: most streams never abandon one. Never added to. */
 const NONE_ABANDONED = new Set()
+/** What `[kPending]` is while no call awaits a reply: a server stream never calls. Never added to. */
+const NO_CALLS = new PendingCalls()
+/**
+ * What `_encoder` is between batches. A stream holds an encoder only from
+ * its first message of a tick to the flush, then gives it back to
+ * `spareEncoders`: an idle connection holds none. Never written to.
+ */
+const NO_ENCODER = new Encoder(0)
+/** Encoders given back after a flush, for the next stream that writes (encoding is synchronous, so few are out at once). */
+const spareEncoders = []
+/** Spares kept: as many as streams that flushed in one tick, up to this. */
+const MAX_SPARE_ENCODERS = 64
+/** A new encoder's buffer; it grows to fit a tick's batch and, being shared, keeps that size. */
+const ENCODER_SIZE = 1024
 /** Bytes of encoded-but-unflushed messages past which writes report backpressure. */
 const { DEFAULT_HIGH_WATER_MARK } = binding
 /** Calls awaiting a reply, and requests awaiting our answer, per stream. */
@@ -119,19 +133,23 @@ class RpcStream extends EventEmitter {
    */
   constructor(transport, options = {}) {
     super()
+    // EventEmitter's listener table is a dictionary-mode object; most server
+    // streams never get a listener, and EventEmitter makes the table when the
+    // first is added.
+    this._events = undefined
     this[kTransport] = transport
     this._datagram = !!(transport && transport.datagram)
     this._handler = options.handler
     this._server = options.server
     this[kState] = options.connecting ? 'connecting' : 'open'
-    this[kPending] = new PendingCalls()
+    this[kPending] = NO_CALLS
     this._abandoned = NONE_ABANDONED
-    this._lastId = MAX_MSGID
+    // The first msgid is 0. -1, not MAX_MSGID: a small integer stays in the object; 2^32-1 would be a heap number of its own.
+    this._lastId = -1
     this[kTimeout] = options.timeout > 0 ? options.timeout : undefined
     /** Made at the first call with a timeout. */
     this._timers = undefined
-    // Small: most connections send little, and an idle one keeps it; it grows to fit a tick's batch.
-    this._encoder = new Encoder(64)
+    this._encoder = NO_ENCODER
     this._flushScheduled = false
     this._batched = 0
     this._needDrain = false
@@ -173,8 +191,10 @@ class RpcStream extends EventEmitter {
     this._receivedAt = -1
     /** `stream`, made on first use (most code never asks for it). */
     this._socket = undefined
-    this._flush = this._flush.bind(this)
-    this[kOnEvent] = this[kOnEvent].bind(this)
+    // A string-named method: binding the symbol-named one gave the bound
+    // function an own `name` (the symbol's description), which put it in
+    // dictionary mode, a property table per connection.
+    this[kOnEvent] = this._onEvent.bind(this)
   }
 
   /** The socket-like object old code reaches for (`lib/socket.js`). */
@@ -263,7 +283,7 @@ class RpcStream extends EventEmitter {
     checkMethod(method)
     if (this[kState] === 'closing' || this[kState] === 'closed') return false
     if (this[kClient] !== undefined && this[kClient].holdsNotify(method, params)) return true
-    this._encoder.notification(method, params)
+    this._writer().notification(method, params)
     this._queued()
     this[kCounters].notificationsSent++
     if (diagnostics.notifySent.hasSubscribers) diagnostics.notifySent.publish({ method, params, stream: this })
@@ -299,7 +319,7 @@ class RpcStream extends EventEmitter {
     }
     const id = this._nextId()
     try {
-      this._encoder.request(id, method, params)
+      this._writer().request(id, method, params)
       if (this._sentAt < 0) this._sentAt = performance.now()
       call.started = this._sentAt
       this._queued()
@@ -318,6 +338,7 @@ class RpcStream extends EventEmitter {
       if (this._signals === undefined) this._signals = new AbortWatch((abortedId) => this._abort(abortedId))
       this._signals.add(signal, id)
     }
+    if (this[kPending] === NO_CALLS) this[kPending] = new PendingCalls()
     this[kPending].set(id, call)
   }
 
@@ -396,7 +417,8 @@ class RpcStream extends EventEmitter {
   /** Fails every call awaiting a reply with `err` (by default the close error, built only if a call needs it). */
   [kFailAll](err) {
     const calls = this[kPending].values()
-    this[kPending].clear()
+    // Its ring goes with it (a ring grown for a burst is not kept).
+    this[kPending] = NO_CALLS
     if (this._signals !== undefined) this._signals.clear()
     this[kCounters].failed += calls.length
     if (this._timers !== undefined) {
@@ -418,6 +440,21 @@ class RpcStream extends EventEmitter {
 
   // ---- writing -------------------------------------------------------------
 
+  /** The encoder this tick's messages go into, taken from the spares at the first. */
+  _writer() {
+    if (this._encoder === NO_ENCODER) this._encoder = spareEncoders.length > 0 ? spareEncoders.pop() : new Encoder(ENCODER_SIZE)
+    return this._encoder
+  }
+
+  /** Forgets what was encoded and not yet written, and gives the encoder back. */
+  _dropEncoder() {
+    const encoder = this._encoder
+    if (encoder === NO_ENCODER) return
+    this._encoder = NO_ENCODER
+    encoder.reset()
+    giveBack(encoder)
+  }
+
   /** Schedules the write of a message just encoded into this tick's batch. */
   _queued() {
     if (this._datagram) return this._sendDatagram()
@@ -430,7 +467,7 @@ class RpcStream extends EventEmitter {
       this._flush()
     } else if (!this._flushScheduled) {
       this._flushScheduled = true
-      process.nextTick(this._flush)
+      process.nextTick(flushStream, this)
     }
   }
 
@@ -438,12 +475,20 @@ class RpcStream extends EventEmitter {
     this._flushScheduled = false
     this._batched = 0
     this._sentAt = -1
-    if (this._encoder.length === 0) return
-    const batch = this._encoder.take()
-    if (this[kState] === 'closed') return
+    const encoder = this._encoder
+    if (encoder === NO_ENCODER) return
+    // A write that reenters (a duplex answering at once) encodes into another encoder.
+    this._encoder = NO_ENCODER
+    if (encoder.length === 0 || this[kState] === 'closed') {
+      encoder.reset()
+      return giveBack(encoder)
+    }
+    const batch = encoder.take()
     this[kCounters].bytesSent += batch.length
     // Bytes now waiting in the transport's queue, or -1 once it refuses writes.
     const pending = this[kTransport].write(batch)
+    // Transports copy or write what they are given before returning: the batch's bytes may be reused now.
+    giveBack(encoder)
     if (pending < 0) return
     this._pendingBytes = pending
     if (pending > this._highWaterMark) this._needDrain = true
@@ -460,7 +505,7 @@ class RpcStream extends EventEmitter {
     const max = this[kTransport].maxDatagramSize
     const size = this._encoder.length
     if (size > max) {
-      this._encoder.reset()
+      this._dropEncoder()
       throw new errors.RpcError(errors.codes.MESSAGE_TOO_LARGE, `a message of ${size} bytes does not fit in one datagram (maxDatagramSize ${max})`)
     }
     this._flush()
@@ -479,11 +524,12 @@ class RpcStream extends EventEmitter {
       this._answered()
       return false
     }
-    const before = this._encoder.length
+    const encoder = this._writer()
+    const before = encoder.length
     try {
-      this._encoder.response(id, error, result)
+      encoder.response(id, error, result)
       if (this._maxQueuedReplies !== undefined) {
-        const size = this._encoder.length - before
+        const size = encoder.length - before
         const decayed = this._answerSize - this._answerSize / ANSWER_SIZE_DECAY
         this._answerSize = size > decayed ? size : decayed
       }
@@ -491,7 +537,7 @@ class RpcStream extends EventEmitter {
       this._queued()
     } catch (err) {
       // The request is still owed an answer.
-      this._encoder.response(id, `cannot encode the ${error === null ? 'result' : 'error'}: ${err.message}`, null)
+      this._writer().response(id, `cannot encode the ${error === null ? 'result' : 'error'}: ${err.message}`, null)
       this._queued()
       this._answered()
       throw err
@@ -539,7 +585,7 @@ class RpcStream extends EventEmitter {
    * reused for the next read. Returns true to ask the transport to stop
    * delivering until `resumeReading()` (the reply budget is spent).
    */
-  [kOnEvent](kind, payload, length) {
+  _onEvent(kind, payload, length) {
     switch (kind) {
       case binding.MESSAGES:
         this[kDeliveries]++
@@ -665,7 +711,7 @@ class RpcStream extends EventEmitter {
     this[kState] = 'closed'
     this._paused = false
     this._held = undefined
-    this._encoder.reset()
+    this._dropEncoder()
     this[kTransport].dispose()
     if (this._closeError === undefined && this._closeReason === undefined) {
       this._closeReason = this._peerEnded || !wasLocal ? 'connection closed by peer' : 'connection closed locally'
@@ -817,7 +863,7 @@ class RpcStream extends EventEmitter {
    */
   [kResetForReconnect]() {
     this[kState] = 'connecting'
-    this._encoder.reset()
+    this._dropEncoder()
     this._flushScheduled = false
     this._batched = 0
     this._needDrain = false
@@ -861,7 +907,7 @@ class RpcStream extends EventEmitter {
       this[kCloseError] = err
     }
     if (this[kState] !== 'closing') this[kState] = 'closing'
-    this._encoder.reset()
+    this._dropEncoder()
     this[kTransport].destroy()
   }
 
@@ -930,6 +976,15 @@ class RpcStream extends EventEmitter {
     const value = this._endpoints && this._endpoints[name]
     return value === null ? undefined : value
   }
+}
+
+function flushStream(stream) {
+  stream._flush()
+}
+
+/** An encoder back to the spares (emptied by its last take or reset). */
+function giveBack(encoder) {
+  if (spareEncoders.length < MAX_SPARE_ENCODERS) spareEncoders.push(encoder)
 }
 
 function emitDrain(stream) {
