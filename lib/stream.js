@@ -7,7 +7,7 @@
 const { kApplySocketOptions, kBufferedBytes, kCall, kCallback, kClient, kCloseError, kCloseForServer, kCloseWhenIdle, kCounters, kDeliveries, kDestroy, kEmitError, kEmitGuarded, kEnd, kEndpoint, kErrorFields, kFailAll, kForget, kHandlerFault, kIncoming, kNotificationFault, kOnClose, kOnEvent, kOnTransportError, kPeerName, kPending, kReferenced, kRefuse, kResetForReconnect, kRespond, kState, kTimeout, kTransport } = require('./constants')
 const { AsyncResource } = require('node:async_hooks')
 const { EventEmitter } = require('node:events')
-const { performance } = require('node:perf_hooks')
+const clock = require('./clock')
 const debug = require('node:util').debuglog('msgpack-rpc')
 const binding = require('./binding')
 const { Encoder, decodeMessages } = require('./codec')
@@ -93,13 +93,13 @@ class PendingCall {
     this.order = 0
     /** A Node timer of its own, only when the stream's CallTimers has no list for its timeout. */
     this.timer = undefined
-    /** Its place in the stream's CallTimers (deadline in performance.now() time, list, neighbours). */
+    /** Its place in the stream's CallTimers (deadline in clock.now() time, list, neighbours). */
     this.deadline = 0
     this.timedList = undefined
     this.timedPrev = undefined
     this.timedNext = undefined
     this.signal = undefined
-    /** performance.now() when the batch it went out in began, for the latency histogram. */
+    /** clock.now() when the batch it went out in began, for the latency histogram. */
     this.started = 0
     /** Its `msgpack-rpc:call` context, while someone subscribes. */
     this.trace = undefined
@@ -320,7 +320,7 @@ class RpcStream extends EventEmitter {
     const id = this._nextId()
     try {
       this._writer().request(id, method, params)
-      if (this._sentAt < 0) this._sentAt = performance.now()
+      if (this._sentAt < 0) this._sentAt = clock.now()
       call.started = this._sentAt
       this._queued()
     } catch (err) {
@@ -332,7 +332,7 @@ class RpcStream extends EventEmitter {
     this[kCounters].callsSent++
     if (cb && call.resource === undefined) call.resource = new AsyncResource('msgpack-rpc:call')
     // From this call's own moment: `started` is the tick's first read, long past for a call made late in a long tick.
-    if (timeout > 0) this._callTimers().add(call, timeout, performance.now())
+    if (timeout > 0) this._callTimers().add(call, timeout, clock.now())
     if (signal) {
       call.signal = signal
       if (this._signals === undefined) this._signals = new AbortWatch((abortedId) => this._abort(abortedId))
@@ -737,7 +737,7 @@ class RpcStream extends EventEmitter {
       }
       return
     }
-    if (this._receivedAt < 0) this._receivedAt = performance.now()
+    if (this._receivedAt < 0) this._receivedAt = clock.now()
     this[kCounters].reply(this._receivedAt - call.started)
     const trace = call.trace
     if (error !== null) {
