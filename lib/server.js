@@ -36,6 +36,16 @@ class Server extends EventEmitter {
     if (this._handler === undefined && opts.handler) this._handler = opts.handler
     // Only validated values from here on: the streams and the native side read these.
     this._options = opts
+    /** What every accepted stream is made with: one object per server, not one per connection. */
+    this._streamOptions = {
+      server: this,
+      timeout: opts.timeout,
+      highWaterMark: opts.highWaterMark,
+      maxPendingCalls: opts.maxPendingCalls,
+      appendResponse: opts.appendResponse,
+      errorFields: opts.errorFields,
+      maxQueuedReplies: replyBudget(opts),
+    }
     /** Connections past this many are closed as soon as they are accepted. */
     this.maxConnections = opts.maxConnections
     this._native = undefined
@@ -136,15 +146,7 @@ class Server extends EventEmitter {
       return
     }
     const options = this._options
-    const stream = new RpcStream(native, {
-      server: this,
-      timeout: options.timeout,
-      highWaterMark: options.highWaterMark,
-      maxPendingCalls: options.maxPendingCalls,
-      appendResponse: options.appendResponse,
-      errorFields: options.errorFields,
-      maxQueuedReplies: replyBudget(options),
-    })
+    const stream = new RpcStream(native, this._streamOptions)
     this._streams.add(stream)
     this._connectionsTotal++
     if (debug.enabled) debug('accepted %s', stream[kPeerName]())
