@@ -1,18 +1,17 @@
 //! `NativeConnection`: one connection as JavaScript sees it.
 //!
 //! Created by `connect()` (client) or handed out by a server; either way its
-//! events go to one callback through one threadsafe function, which keeps
-//! the event loop alive like an open `net.Socket` until the connection
-//! closes or `setRef(false)` is called.
+//! events go to one callback: messages from the reader, everything else
+//! through this thread's event hub. Like an open `net.Socket` it keeps the
+//! event loop alive until it closes or `setRef(false)` is called.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Env, FnArgs, Function, JsValue, Unknown};
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::bindgen_prelude::{Env, FnArgs, Function, JsValue, ToNapiValue, Unknown};
+use napi::sys;
 use napi_derive::napi;
-use parking_lot::Mutex;
 
 use crate::budget::PartialBudget;
 use crate::connection::{Connection, Event, EventSink, Options};
@@ -20,79 +19,81 @@ use crate::error::Error;
 use crate::runtime;
 use crate::transport::{self, Endpoints, Socket};
 
+use super::callback::JsCallback;
+use super::event_hub::{self, Address, Recipient};
 use super::events::{self, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
-use super::teardown;
 use super::uv_reader::UvReader;
 
-/// The JavaScript-thread reader of a connection, once started.
-type ReaderSlot = Rc<RefCell<Option<UvReader>>>;
+/// What the async context of a connection's callbacks is called.
+const RESOURCE_NAME: &[u8] = b"msgpack-rpc:connection";
 
-type EventFn =
-    ThreadsafeFunction<Event, Unknown<'static>, FnArgs<(u32, Payload)>, napi::Status, false>;
+type EventCallback<'a> = Function<'a, FnArgs<(u32, Payload)>, Unknown<'static>>;
 
-/// Forwards core events to the JavaScript callback. Drops the threadsafe
-/// function after `Close`, so a closed connection never holds the process.
-struct JsSink {
-    tsfn: Mutex<Option<EventFn>>,
-    endpoints: Mutex<Endpoints>,
+/// The JavaScript-thread side of a started connection: its callback, its
+/// reader once the socket is there, the addresses of both ends.
+struct Attached {
+    conn: Arc<Connection>,
+    callback: Rc<JsCallback>,
+    reader: RefCell<Option<UvReader>>,
+    endpoints: RefCell<Endpoints>,
 }
 
-impl EventSink for JsSink {
-    fn emit(&self, event: Event) {
-        let close = matches!(event, Event::Close);
-        if let Event::Connect(endpoints) = &event {
-            *self.endpoints.lock() = endpoints.clone();
+impl Attached {
+    fn start_reading(&self) -> napi::Result<()> {
+        if let Some(socket) = self.conn.socket() {
+            let reader = UvReader::start(self.callback.clone(), self.conn.clone(), socket)?;
+            *self.reader.borrow_mut() = Some(reader);
         }
-        let mut tsfn = self.tsfn.lock();
-        if let Some(f) = tsfn.as_ref() {
-            f.call(event, ThreadsafeFunctionCallMode::NonBlocking);
-        }
-        if close {
-            tsfn.take();
+        Ok(())
+    }
+
+    fn close_reader(&self) {
+        if let Some(reader) = self.reader.borrow_mut().take() {
+            reader.close();
         }
     }
 }
 
-impl JsSink {
-    fn new(
-        on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
-        conn: Arc<Connection>,
-        reader: ReaderSlot,
-    ) -> napi::Result<Arc<Self>> {
-        let callback = on_event.create_ref()?;
-        let tsfn: EventFn = on_event
-            .build_threadsafe_function::<Event>()
-            .callee_handled::<false>()
-            .build_callback(move |ctx| {
-                Ok(FnArgs::from(match ctx.value {
-                    Event::Connect(endpoints) => {
-                        // A client just connected: read its socket from here on.
-                        if let Some(socket) = conn.socket() {
-                            let f = callback.borrow_back(&ctx.env)?;
-                            let started = UvReader::start(&ctx.env, f.raw(), conn.clone(), socket)?;
-                            *reader.borrow_mut() = Some(started);
-                        }
-                        (
-                            events::CONNECT,
-                            Payload::Endpoints(EndpointInfo::from(&endpoints)),
-                        )
-                    }
-                    Event::Drain => {
-                        if let Some(r) = reader.borrow().as_ref() {
-                            r.resume();
-                        }
-                        (events::DRAIN, Payload::Nothing)
-                    }
-                    Event::End => (events::END, Payload::Nothing),
-                    Event::Error(e) => (events::ERROR, Payload::Error(ErrorInfo::from(&e))),
-                    Event::Close => (events::CLOSE, Payload::Nothing),
-                }))
-            })?;
-        Ok(Arc::new(JsSink {
-            tsfn: Mutex::new(Some(tsfn)),
-            endpoints: Mutex::new(Endpoints::default()),
-        }))
+impl Recipient for Attached {
+    fn deliver(&self, event: Event) {
+        let (kind, payload) = match event {
+            Event::Connect(endpoints) => {
+                // A client just connected: read its socket from here on.
+                if let Err(e) = self.start_reading() {
+                    self.conn.fail_with(Error::Internal(e.reason));
+                }
+                let info = EndpointInfo::from(&endpoints);
+                *self.endpoints.borrow_mut() = endpoints;
+                (events::CONNECT, Payload::Endpoints(info))
+            }
+            Event::Drain => {
+                if let Some(r) = self.reader.borrow().as_ref() {
+                    r.resume();
+                }
+                (events::DRAIN, Payload::Nothing)
+            }
+            Event::End => (events::END, Payload::Nothing),
+            Event::Error(e) => (events::ERROR, Payload::Error(ErrorInfo::from(&e))),
+            Event::Close => (events::CLOSE, Payload::Nothing),
+        };
+        let env = self.callback.env();
+        // SAFETY: the hub calls this on the JS thread inside a handle scope.
+        unsafe {
+            let mut kind_value = std::ptr::null_mut();
+            if sys::napi_create_uint32(env, kind, &mut kind_value) != sys::Status::napi_ok {
+                return;
+            }
+            let Ok(payload) = Payload::to_napi_value(env, payload) else {
+                return;
+            };
+            self.callback.call(&[kind_value, payload]);
+        }
+    }
+
+    fn tear_down(&self) {
+        self.conn.destroy();
+        self.close_reader();
     }
 }
 
@@ -100,13 +101,10 @@ impl JsSink {
 #[napi]
 pub struct NativeConnection {
     conn: Arc<Connection>,
-    sink: Option<Arc<JsSink>>,
+    /// Set once started (or connecting).
+    attached: Option<(Rc<Attached>, Address)>,
     /// An accepted socket waiting for `start()`.
     accepted: Option<Socket>,
-    endpoints: Endpoints,
-    reader: ReaderSlot,
-    /// Registration in this thread's teardown list (see `teardown`).
-    cleanup: Option<u64>,
 }
 
 impl NativeConnection {
@@ -116,12 +114,29 @@ impl NativeConnection {
         conn.join_budget(budget);
         NativeConnection {
             conn,
-            sink: None,
-            endpoints: socket.endpoints(),
+            attached: None,
             accepted: Some(socket),
-            reader: ReaderSlot::default(),
-            cleanup: None,
         }
+    }
+
+    /// Makes the JavaScript side of the connection and attaches it to the
+    /// thread's event hub.
+    fn attach(
+        &mut self,
+        env: &Env,
+        on_event: &EventCallback<'_>,
+        endpoints: Endpoints,
+    ) -> napi::Result<(Rc<Attached>, Address)> {
+        let callback = JsCallback::new(env.raw(), on_event.raw(), RESOURCE_NAME)?;
+        let attached = Rc::new(Attached {
+            conn: self.conn.clone(),
+            callback: Rc::new(callback),
+            reader: RefCell::default(),
+            endpoints: RefCell::new(endpoints),
+        });
+        let address = event_hub::attach(env, attached.clone())?;
+        self.attached = Some((attached.clone(), address.clone()));
+        Ok((attached, address))
     }
 
     /// Runs `f` on the connection's TCP socket; false when there is none
@@ -141,29 +156,6 @@ impl NativeConnection {
         let fd = unsafe { BorrowedFd::borrow_raw(socket.as_raw_fd()) };
         f(&socket2::SockRef::from(&fd)).is_ok()
     }
-
-    /// Destroys the connection if the environment (a worker thread) goes
-    /// away, closing its libuv handle while the loop still exists.
-    fn register_cleanup(&mut self, env: &Env) -> napi::Result<()> {
-        // Weak: the registration must not keep a closed connection alive.
-        let conn = Arc::downgrade(&self.conn);
-        let reader = Rc::downgrade(&self.reader);
-        let id = teardown::register(
-            env,
-            Box::new(move || {
-                if let Some(conn) = conn.upgrade() {
-                    conn.destroy();
-                }
-                if let Some(slot) = reader.upgrade() {
-                    if let Some(r) = slot.borrow_mut().take() {
-                        r.close_at_teardown();
-                    }
-                }
-            }),
-        )?;
-        self.cleanup = Some(id);
-        Ok(())
-    }
 }
 
 #[napi]
@@ -175,24 +167,19 @@ impl NativeConnection {
         env: Env,
         target: Target,
         options: Option<ConnectionOptions>,
-        on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
+        on_event: EventCallback<'_>,
     ) -> napi::Result<Self> {
         let options = Options::from(&options.unwrap_or_default());
         let addr = target.to_addr("localhost")?;
-        let conn = Arc::new(Connection::new(options));
-        let reader = ReaderSlot::default();
-        let sink = JsSink::new(on_event, conn.clone(), reader.clone())?;
         let mut native = NativeConnection {
-            conn: conn.clone(),
-            sink: Some(sink.clone()),
+            conn: Arc::new(Connection::new(options)),
+            attached: None,
             accepted: None,
-            endpoints: Endpoints::default(),
-            reader,
-            cleanup: None,
         };
-        native.register_cleanup(&env)?;
+        let (_, address) = native.attach(&env, &on_event, Endpoints::default())?;
+        let sink: Arc<dyn EventSink> = Arc::new(address);
         let task = {
-            let (conn, sink) = (conn.clone(), sink.clone());
+            let (conn, sink) = (native.conn.clone(), sink.clone());
             async move {
                 let connected = tokio::select! {
                     connected = transport::connect(&addr) => connected,
@@ -214,34 +201,27 @@ impl NativeConnection {
                 }
             }
         };
-        conn.spawn_supervised(runtime::handle(), sink, task);
+        native.conn.spawn_supervised(runtime::handle(), sink, task);
         Ok(native)
     }
 
     /// Starts an accepted connection; events go to `on_event(kind, payload)`.
     #[napi]
-    pub fn start(
-        &mut self,
-        env: Env,
-        on_event: Function<'_, FnArgs<(u32, Payload)>, Unknown<'static>>,
-    ) -> napi::Result<()> {
+    pub fn start(&mut self, env: Env, on_event: EventCallback<'_>) -> napi::Result<()> {
         let Some(socket) = self.accepted.take() else {
             return Err(napi::Error::new(
                 napi::Status::GenericFailure,
                 "connection already started",
             ));
         };
-        let callback = on_event.raw();
-        let sink = JsSink::new(on_event, self.conn.clone(), self.reader.clone())?;
-        *sink.endpoints.lock() = self.endpoints.clone();
-        self.sink = Some(sink.clone());
-        self.register_cleanup(&env)?;
+        let endpoints = socket.endpoints();
         let socket = socket
             .into_write_only()
             .map_err(|e| events::to_js_error(&env, &e))?;
+        let (attached, address) = self.attach(&env, &on_event, endpoints)?;
         self.conn.set_socket(socket.clone());
-        let started = UvReader::start(&env, callback, self.conn.clone(), socket.clone())?;
-        *self.reader.borrow_mut() = Some(started);
+        attached.start_reading()?;
+        let sink: Arc<dyn EventSink> = Arc::new(address);
         let conn = self.conn.clone();
         let task = {
             let sink = sink.clone();
@@ -271,7 +251,10 @@ impl NativeConnection {
     pub fn resume_reading(&self) {
         // Copied out so that no borrow is held while JavaScript runs (it
         // may dispose of this connection).
-        let reader = self.reader.borrow().as_ref().map(UvReader::raw);
+        let reader = self
+            .attached
+            .as_ref()
+            .and_then(|(attached, _)| attached.reader.borrow().as_ref().map(UvReader::raw));
         if let Some(reader) = reader {
             // SAFETY: taken from the live reader just now, on the JS thread.
             unsafe { reader.resume_reading() };
@@ -305,21 +288,13 @@ impl NativeConnection {
 
     /// Whether this connection keeps the event loop alive.
     #[napi]
-    #[allow(deprecated)]
-    pub fn set_ref(&self, env: Env, referenced: bool) -> napi::Result<()> {
-        if let Some(r) = self.reader.borrow().as_ref() {
-            r.set_ref(referenced);
-        }
-        if let Some(sink) = &self.sink {
-            if let Some(tsfn) = sink.tsfn.lock().as_mut() {
-                if referenced {
-                    tsfn.refer(&env)?;
-                } else {
-                    tsfn.unref(&env)?;
-                }
+    pub fn set_ref(&self, referenced: bool) {
+        if let Some((attached, address)) = &self.attached {
+            if let Some(r) = attached.reader.borrow().as_ref() {
+                r.set_ref(referenced);
             }
+            event_hub::set_ref(address, referenced);
         }
-        Ok(())
     }
 
     /// TCP keepalive on (probes after `delay_ms` of silence; 0 keeps the
@@ -348,25 +323,30 @@ impl NativeConnection {
     /// Addresses of both ends (known once connected).
     #[napi]
     pub fn endpoints(&self) -> EndpointInfo {
-        match &self.sink {
-            Some(sink) => EndpointInfo::from(&*sink.endpoints.lock()),
-            None => EndpointInfo::from(&self.endpoints),
+        match (&self.attached, &self.accepted) {
+            (Some((attached, _)), _) => EndpointInfo::from(&*attached.endpoints.borrow()),
+            (None, Some(socket)) => EndpointInfo::from(&socket.endpoints()),
+            (None, None) => EndpointInfo::from(&Endpoints::default()),
         }
     }
 
-    /// Releases what outlives the connection (the worker cleanup hook);
-    /// called once the connection has closed.
+    /// Releases what outlives the connection (its reader, its place in
+    /// the event hub); called once the connection has closed.
     #[napi]
-    pub fn dispose(&mut self) -> napi::Result<()> {
+    pub fn dispose(&mut self) {
         self.conn.destroy();
         // A connection refused before it started (maxConnections).
         self.accepted.take();
-        if let Some(r) = self.reader.borrow_mut().take() {
-            r.close();
+        if let Some((attached, address)) = self.attached.take() {
+            attached.close_reader();
+            event_hub::detach(&address);
         }
-        if let Some(id) = self.cleanup.take() {
-            teardown::unregister(id);
-        }
-        Ok(())
+    }
+}
+
+impl Drop for NativeConnection {
+    /// Collected without `dispose()`: release the same (a no-op after it).
+    fn drop(&mut self) {
+        self.dispose();
     }
 }

@@ -1,13 +1,17 @@
 //! The napi binding: the only code that knows about Node.
 //!
-//! Each native object forwards its events to one JavaScript callback through
-//! one threadsafe function, as `(kind, payload)` pairs (see [`events`]).
+//! Each native object forwards its events to one JavaScript callback as
+//! `(kind, payload)` pairs (see [`events`]): a server through a threadsafe
+//! function, connections through their reader and their thread's
+//! [`event_hub`].
 //! `index.js` and `lib/` build the public API on top.
 
 mod adopt;
+mod callback;
 mod connection;
 mod constants;
 mod deframer;
+mod event_hub;
 mod events;
 mod options;
 mod read_buffer;

@@ -20,6 +20,13 @@ struct Registry {
 
 thread_local! {
     static REGISTRY: RefCell<Option<Rc<Registry>>> = const { RefCell::new(None) };
+    static TORN_DOWN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread's environment is being (or was) torn down: its
+/// N-API references are gone with it and must not be released.
+pub fn torn_down() -> bool {
+    TORN_DOWN.get()
 }
 
 /// Runs `action` if this thread's environment is torn down before
@@ -36,6 +43,7 @@ pub fn register(env: &Env, action: Box<dyn FnOnce()>) -> napi::Result<u64> {
         env.add_env_cleanup_hook(r.clone(), |r: Rc<Registry>| {
             // Called from C: a panic must not unwind into it, and one
             // failing action must not keep the others from running.
+            TORN_DOWN.set(true);
             let _ = catch_panic(|| REGISTRY.with(|slot| slot.borrow_mut().take()));
             let actions = catch_panic(|| {
                 r.actions

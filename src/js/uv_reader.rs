@@ -14,10 +14,11 @@ use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::os::fd::AsRawFd;
 use std::ptr;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use napi::{sys, Env};
+use napi::sys;
 
 use crate::connection::{Connection, ReadOutcome};
 use crate::deframer::Deframer;
@@ -26,6 +27,7 @@ use crate::guard::catch_panic;
 use crate::reader::{self, Filled, READ_CHUNK};
 use crate::transport::SharedSocket;
 
+use super::callback::{check, JsCallback};
 use super::{events, read_buffer};
 
 const UV_READABLE: c_int = 1;
@@ -80,9 +82,7 @@ struct Reader {
     /// The uv_poll_t (`uv_handle_size` bytes, in words for alignment); its
     /// first word (`data`) points back at this Reader.
     handle: Box<[u64]>,
-    env: sys::napi_env,
-    callback: sys::napi_ref,
-    context: sys::napi_async_context,
+    callback: Rc<JsCallback>,
     conn: Arc<Connection>,
     socket: SharedSocket,
     deframer: Deframer,
@@ -100,8 +100,6 @@ struct Reader {
     /// callback; that must not start a second delivery over the same buffer).
     delivering: bool,
     finished: bool,
-    /// The environment is being torn down: leave its references to it.
-    env_gone: bool,
 }
 
 /// The JavaScript-thread handle to a reader (not Send: JS thread only).
@@ -110,49 +108,25 @@ pub struct UvReader {
 }
 
 impl UvReader {
-    /// Starts polling `socket` on `env`'s event loop; complete messages go to
-    /// `callback(MESSAGES, buffer)`.
+    /// Starts polling `socket` on the callback's event loop; complete
+    /// messages go to `callback(MESSAGES, buffer)`.
     ///
     /// # Errors
     /// When libuv refuses the descriptor or N-API calls fail.
     pub fn start(
-        env: &Env,
-        callback: sys::napi_value,
+        callback: Rc<JsCallback>,
         conn: Arc<Connection>,
         socket: SharedSocket,
     ) -> napi::Result<UvReader> {
-        let raw_env = env.raw();
+        let raw_env = callback.env();
         // SAFETY: plain N-API and libuv calls on the JS thread that owns `env`.
         unsafe {
             let handle_words = uv_handle_size(UV_POLL).div_ceil(8);
             let mut event_loop = ptr::null_mut();
             check(sys::napi_get_uv_event_loop(raw_env, &mut event_loop))?;
-            let mut callback_ref = ptr::null_mut();
-            check(sys::napi_create_reference(
-                raw_env,
-                callback,
-                1,
-                &mut callback_ref,
-            ))?;
-            let mut name = ptr::null_mut();
-            check(sys::napi_create_string_utf8(
-                raw_env,
-                c"msgpack-rpc:read".as_ptr(),
-                16,
-                &mut name,
-            ))?;
-            let mut context = ptr::null_mut();
-            check(sys::napi_async_init(
-                raw_env,
-                ptr::null_mut(),
-                name,
-                &mut context,
-            ))?;
             let reader = Box::into_raw(Box::new(Reader {
                 handle: vec![0; handle_words].into_boxed_slice(),
-                env: raw_env,
-                callback: callback_ref,
-                context,
+                callback,
                 deframer: Deframer::new(conn.options().limits),
                 conn,
                 socket,
@@ -162,7 +136,6 @@ impl UvReader {
                 eof_seen: false,
                 delivering: false,
                 finished: false,
-                env_gone: false,
             }));
             let handle = (*reader).handle.as_mut_ptr().cast::<c_void>();
             if uv_poll_init(event_loop.cast(), handle, (*reader).socket.as_raw_fd()) != 0 {
@@ -200,14 +173,6 @@ impl UvReader {
                 uv_unref(handle)
             }
         }
-    }
-
-    /// Like `close`, from an environment cleanup hook (a worker ending):
-    /// N-API references die with the environment, so they are not released.
-    pub fn close_at_teardown(self) {
-        // SAFETY: as in `resume`.
-        unsafe { (*self.reader).env_gone = true };
-        self.close();
     }
 
     /// Stops polling and frees the reader once libuv has closed the handle.
@@ -249,14 +214,7 @@ extern "C" fn on_close(handle: *mut c_void) {
     // A panic must not unwind into libuv; nothing is left to report to.
     let _ = catch_panic(|| {
         // SAFETY: `data` was set to the Box-allocated reader in `start`.
-        unsafe {
-            let reader = Box::from_raw(*handle.cast::<*mut Reader>());
-            if !reader.env_gone {
-                sys::napi_delete_reference(reader.env, reader.callback);
-                sys::napi_async_destroy(reader.env, reader.context);
-            }
-            drop(reader);
-        }
+        drop(unsafe { Box::from_raw(*handle.cast::<*mut Reader>()) });
     });
 }
 
@@ -421,7 +379,7 @@ impl Reader {
         if self.finished || self.js_paused {
             return;
         }
-        let (env, callback, context) = (self.env, self.callback, self.context);
+        let callback = &*self.callback;
         let conn = &self.conn;
         let js_paused = &mut self.js_paused;
         self.delivering = true;
@@ -434,7 +392,7 @@ impl Reader {
                 if conn.is_destroyed() {
                     return false;
                 }
-                *js_paused = call_js(env, callback, context, batch);
+                *js_paused = call_js(callback, batch);
                 !*js_paused
             },
         );
@@ -449,30 +407,19 @@ impl Reader {
 /// into the thread's reusable buffer (`length` says how much of it is the
 /// batch); a bigger one gets a Buffer of its own (`length` undefined).
 /// Returns whether the callback returned `true`: "pause delivery".
-fn call_js(
-    env: sys::napi_env,
-    callback: sys::napi_ref,
-    context: sys::napi_async_context,
-    messages: &[u8],
-) -> bool {
+fn call_js(callback: &JsCallback, messages: &[u8]) -> bool {
+    let env = callback.env();
     let mut pause = false;
-    // SAFETY: N-API calls on the JS thread inside a handle scope;
-    // napi_make_callback runs the microtask and nextTick queues after.
+    // SAFETY: N-API calls on the JS thread inside a handle scope.
     unsafe {
         let mut scope = ptr::null_mut();
         if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
             return false;
         }
-        let mut function = ptr::null_mut();
-        let mut recv = ptr::null_mut();
         let mut kind = ptr::null_mut();
         let mut length = ptr::null_mut();
-        let ready = sys::napi_get_reference_value(env, callback, &mut function)
-            == sys::Status::napi_ok
-            && !function.is_null()
-            // napi_make_callback wants an object as `this`.
-            && sys::napi_get_global(env, &mut recv) == sys::Status::napi_ok
-            && sys::napi_create_uint32(env, events::MESSAGES, &mut kind) == sys::Status::napi_ok;
+        let ready =
+            sys::napi_create_uint32(env, events::MESSAGES, &mut kind) == sys::Status::napi_ok;
         let buffer = if !ready {
             None
         } else if messages.len() <= read_buffer::CAPACITY {
@@ -494,23 +441,7 @@ fn call_js(
             copied.then_some(buffer)
         };
         if let Some(buffer) = buffer {
-            let argv = [kind, buffer, length];
-            let mut result = ptr::null_mut();
-            let status = sys::napi_make_callback(
-                env,
-                context,
-                recv,
-                function,
-                3,
-                argv.as_ptr(),
-                &mut result,
-            );
-            if status == sys::Status::napi_pending_exception {
-                // A throwing listener: report it like any uncaught exception.
-                let mut exception = ptr::null_mut();
-                sys::napi_get_and_clear_last_exception(env, &mut exception);
-                sys::napi_fatal_exception(env, exception);
-            } else if status == sys::Status::napi_ok && !result.is_null() {
+            if let Some(result) = callback.call(&[kind, buffer, length]) {
                 // Anything but a boolean leaves `pause` false.
                 sys::napi_get_value_bool(env, result, &mut pause);
             }
@@ -518,14 +449,4 @@ fn call_js(
         sys::napi_close_handle_scope(env, scope);
     }
     pause
-}
-
-fn check(status: sys::napi_status) -> napi::Result<()> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else {
-        Err(napi::Error::from_reason(format!(
-            "N-API call failed with status {status}"
-        )))
-    }
 }
