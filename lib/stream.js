@@ -108,6 +108,30 @@ class PendingCall {
   }
 }
 
+/**
+ * What a stream's owner decides for it. A server makes one for all the
+ * streams it accepts (`streamSettings`): eight fields fewer per connection.
+ */
+class StreamSettings {
+  constructor(options, datagram) {
+    this.handler = options.handler
+    this.server = options.server
+    /** One message per datagram (UDP). */
+    this.datagram = datagram
+    this.highWaterMark = options.highWaterMark || DEFAULT_HIGH_WATER_MARK
+    this.maxPending = options.maxPendingCalls || DEFAULT_MAX_PENDING_CALLS
+    this.appendResponse = options.appendResponse !== false
+    this.errorFields = options.errorFields === true
+    /** Reply budget (servers): dispatch pauses past it, the rest of the batch held. */
+    this.maxQueuedReplies = options.maxQueuedReplies
+  }
+}
+
+/** Settings to share between streams over one kind of transport (`options.settings` of the RpcStream constructor). */
+function streamSettings(options, datagram = false) {
+  return new StreamSettings(options, datagram)
+}
+
 /** The call whose settlers the next `new Promise(captureSettlers)` takes. */
 let settling
 /** A Promise executor shared by every call: no closure allocated per call. */
@@ -130,6 +154,8 @@ class RpcStream extends EventEmitter {
    *   `{ message, code, ...own fields }` instead of its message
    * @param {number} [options.maxQueuedReplies] stop dispatching requests
    *   while this many bytes of answers wait to be written (servers)
+   * @param {StreamSettings} [options.settings] from `streamSettings()`, shared
+   *   with other streams; replaces the options above but `connecting` and `timeout`
    */
   constructor(transport, options = {}) {
     super()
@@ -138,9 +164,7 @@ class RpcStream extends EventEmitter {
     // first is added.
     this._events = undefined
     this[kTransport] = transport
-    this._datagram = !!(transport && transport.datagram)
-    this._handler = options.handler
-    this._server = options.server
+    this._settings = options.settings !== undefined ? options.settings : new StreamSettings(options, !!(transport && transport.datagram))
     this[kState] = options.connecting ? 'connecting' : 'open'
     this[kPending] = NO_CALLS
     this._abandoned = NONE_ABANDONED
@@ -153,13 +177,7 @@ class RpcStream extends EventEmitter {
     this._flushScheduled = false
     this._batched = 0
     this._needDrain = false
-    this._highWaterMark = options.highWaterMark || DEFAULT_HIGH_WATER_MARK
-    this._maxPending = options.maxPendingCalls || DEFAULT_MAX_PENDING_CALLS
-    this._appendResponse = options.appendResponse !== false
-    this[kErrorFields] = options.errorFields === true
     this[kIncoming] = 0
-    /** Reply budget (servers): dispatch pauses past it, the rest of the batch held. */
-    this._maxQueuedReplies = options.maxQueuedReplies
     this._pendingBytes = 0
     /** Estimated size of one answer (a decaying maximum); -1 until the first answer. */
     this._answerSize = -1
@@ -313,7 +331,7 @@ class RpcStream extends EventEmitter {
       return this[kRefuse](call, cb || !this[kCloseError] ? err : new errors.ClosedError(err.message, err))
     }
     if (this[kClient] !== undefined && this[kClient].holds(call, params, options)) return
-    if (this[kPending].size >= this._maxPending) {
+    if (this[kPending].size >= this._settings.maxPending) {
       const err = new errors.RpcError(errors.codes.TOO_MANY_PENDING, `${this[kPending].size} calls are already awaiting a reply (maxPendingCalls)`)
       return this[kRefuse](call, err)
     }
@@ -457,8 +475,9 @@ class RpcStream extends EventEmitter {
 
   /** Schedules the write of a message just encoded into this tick's batch. */
   _queued() {
-    if (this._datagram) return this._sendDatagram()
-    if (this._encoder.length > this._highWaterMark) this._needDrain = true
+    const settings = this._settings
+    if (settings.datagram) return this._sendDatagram()
+    if (this._encoder.length > settings.highWaterMark) this._needDrain = true
     if (++this._batched >= FLUSH_EVERY && this[kState] !== 'connecting') {
       // Let the peer start on the first messages of a long burst while we
       // encode the rest. Written from this thread: handing the syscall to
@@ -491,7 +510,7 @@ class RpcStream extends EventEmitter {
     giveBack(encoder)
     if (pending < 0) return
     this._pendingBytes = pending
-    if (pending > this._highWaterMark) this._needDrain = true
+    if (pending > this._settings.highWaterMark) this._needDrain = true
     else if (this._needDrain) {
       // The batch alone was big, but the socket took it.
       this._needDrain = false
@@ -528,7 +547,7 @@ class RpcStream extends EventEmitter {
     const before = encoder.length
     try {
       encoder.response(id, error, result)
-      if (this._maxQueuedReplies !== undefined) {
+      if (this._settings.maxQueuedReplies !== undefined) {
         const size = encoder.length - before
         const decayed = this._answerSize - this._answerSize / ANSWER_SIZE_DECAY
         this._answerSize = size > decayed ? size : decayed
@@ -557,7 +576,7 @@ class RpcStream extends EventEmitter {
    * estimated answer size (so async handlers count before they answer).
    */
   _overReplyBudget() {
-    const budget = this._maxQueuedReplies
+    const budget = this._settings.maxQueuedReplies
     const perAnswer = this._answerSize < 0 ? budget / COLD_REQUESTS : this._answerSize
     return this._encoder.length + this._pendingBytes + this[kIncoming] * perAnswer > budget
   }
@@ -603,7 +622,7 @@ class RpcStream extends EventEmitter {
         break
       case binding.DRAIN:
         this._pendingBytes = 0
-        if (this._needDrain && this._encoder.length <= this._highWaterMark) {
+        if (this._needDrain && this._encoder.length <= this._settings.highWaterMark) {
           this._needDrain = false
           this[kEmitGuarded](this, 'drain')
           this[kEmitGuarded](this._socket, 'drain')
@@ -641,7 +660,7 @@ class RpcStream extends EventEmitter {
 
   /** Bytes from the peer this side cannot decode: the connection's end (a datagram's loss). */
   _onProtocolError(err) {
-    if (this._datagram) {
+    if (this._settings.datagram) {
       if (debug.enabled) debug('error from %s: %s (%s)', this[kPeerName](), err.message, err.code)
       return this[kEmitError](err)
     }
@@ -651,7 +670,7 @@ class RpcStream extends EventEmitter {
 
   /** A throw that escaped dispatch: a bug of ours, reported, never thrown into the event loop. */
   _onDispatchFault(err) {
-    errors.reportFault(this, this._server, errors.codes.INTERNAL, `internal error while dispatching a message: ${err && err.message}`, err)
+    errors.reportFault(this, this._settings.server, errors.codes.INTERNAL, `internal error while dispatching a message: ${err && err.message}`, err)
   }
 
   [kHandlerFault](method, err) {
@@ -664,7 +683,7 @@ class RpcStream extends EventEmitter {
 
   /** A fault of user code running for this stream (handler, listener). */
   _fault(code, message, cause) {
-    errors.reportFault(this, this._server, code, message, cause)
+    errors.reportFault(this, this._settings.server, code, message, cause)
   }
 
   /** Emits `event` on `target`; a throwing listener is a handler fault, not a crash. */
@@ -718,12 +737,12 @@ class RpcStream extends EventEmitter {
     }
     if (name !== undefined) debug('closed %s: %s', name, this[kCloseError].message)
     if (diagnostics.connectionClose.hasSubscribers) {
-      diagnostics.connectionClose.publish({ stream: this, server: this._server, reason: this[kCloseError] })
+      diagnostics.connectionClose.publish({ stream: this, server: this._settings.server, reason: this[kCloseError] })
     }
     this[kFailAll]()
     this[kEmitGuarded](this._socket, 'close', this._hadError)
     this[kEmitGuarded](this, 'close')
-    if (this._server) this._server[kForget](this)
+    if (this._settings.server) this._settings.server[kForget](this)
   }
 
   _onResponse(id, error, result) {
@@ -764,8 +783,14 @@ class RpcStream extends EventEmitter {
     }
   }
 
+  /** Whether an Error answer goes out as `{ message, code, ...fields }` (lib/response.js). */
+  get [kErrorFields]() {
+    return this._settings.errorFields
+  }
+
   get handler() {
-    return this._handler !== undefined ? this._handler : this._server && this._server.handler
+    const { handler, server } = this._settings
+    return handler !== undefined ? handler : server && server.handler
   }
 
   _onRequest(id, name, params) {
@@ -777,9 +802,9 @@ class RpcStream extends EventEmitter {
       new Response(this, id).error('server is closing')
       return
     }
-    if (this[kIncoming] > this._maxPending) {
+    if (this[kIncoming] > this._settings.maxPending) {
       // A peer flooding us with requests it does not wait for.
-      new Response(this, id).error(`too many pending requests (${this._maxPending})`)
+      new Response(this, id).error(`too many pending requests (${this._settings.maxPending})`)
       return
     }
     // Each request is handled in an async context of its own, as node:http
@@ -792,7 +817,7 @@ class RpcStream extends EventEmitter {
     } else {
       scope.runInAsyncScope(this._dispatchRequest, this, method, params, new Response(this, id))
     }
-    if (this._maxQueuedReplies !== undefined && this._overReplyBudget()) this._paused = true
+    if (this._settings.maxQueuedReplies !== undefined && this._overReplyBudget()) this._paused = true
   }
 
   /** `_dispatchRequest` inside the `msgpack-rpc:handle` tracing channel (someone subscribes). */
@@ -811,7 +836,7 @@ class RpcStream extends EventEmitter {
     const handler = this.handler
     const fn = handler ? lookup(handler, method) : undefined
     if (fn !== undefined) {
-      runRequestHandler(fn, handler, params, response, this._appendResponse, this, method)
+      runRequestHandler(fn, handler, params, response, this._settings.appendResponse, this, method)
     }
     if (this.listenerCount('request') > 0) this[kEmitGuarded](this, 'request', method, params, response)
     // A handler without the method answers, unless a listener just did.
@@ -1059,4 +1084,4 @@ function traceSettled(trace, error, result) {
   diagnostics.call.asyncStart.publish(trace)
 }
 
-module.exports = { RpcStream, argError }
+module.exports = { RpcStream, streamSettings, argError }
