@@ -214,6 +214,11 @@ test('appendResponse and errorFields reach the stream of every entry point', asy
     const connected = await rpc.connect(server.address().port, { host: '127.0.0.1', ...options })
     opened.push(connected)
     assert.deepEqual(seen()[0], wanted, 'connect')
+    // The server's sides of both connections, which may be made after the
+    // clients are ready, before the UDP streams are counted.
+    for (let i = 0; i < 200 && server.connections.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    assert.equal(server.connections.length, 2)
+    seen()
     const udpClient = rpc.createUdpClient(udp.address().port, '127.0.0.1', options)
     opened.push(udpClient)
     assert.deepEqual(seen(), [wanted], 'createUdpClient')

@@ -317,11 +317,32 @@ async function ccc(impl, transport, loops, seconds) {
   }
 }
 
+/** Busy and total CPU time of the whole machine so far, in clock ticks (Linux; zeros elsewhere). */
+function machineTicks() {
+  try {
+    const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    const total = cpu.reduce((a, b) => a + b, 0)
+    // idle and iowait
+    return { busy: total - cpu[3] - cpu[4], total }
+  } catch {
+    return { busy: 0, total: 0 }
+  }
+}
+
+/**
+ * Calls per second, and how many of the machine's cores were busy meanwhile
+ * (every process: the client, the primary, the workers, anything else), which
+ * bounds what a second worker can add.
+ */
 async function clustered(impl, workers, seconds) {
   const server = await startServer(impl, workers)
   try {
+    const before = machineTicks()
     const r = await runJson(rustPeer, ['client', server.address, 'conns32', String(seconds)], seconds + 60)
-    return r.ops / r.seconds
+    const after = machineTicks()
+    const cores = os.cpus().length
+    const busyCores = after.total > before.total ? ((after.busy - before.busy) / (after.total - before.total)) * cores : 0
+    return { rate: r.ops / r.seconds, busyCores }
   } finally {
     await stopServer(server)
   }
@@ -392,7 +413,7 @@ async function main() {
         for (const workers of [1, 2]) {
           const r = await clustered(impl, workers, seconds)
           ;(results.cluster[`${impl}|${workers}`] ||= []).push(r)
-          log(`round ${round + 1}/${rounds} conns32 ${impl} × ${workers} worker(s): ${Math.round(r)}/s`)
+          log(`round ${round + 1}/${rounds} conns32 ${impl} × ${workers} worker(s): ${Math.round(r.rate)}/s, machine busy ${r.busyCores.toFixed(2)} of ${os.cpus().length} cores`)
         }
       }
     }
@@ -454,14 +475,16 @@ async function main() {
     for (const workers of [1, 2]) {
       const runs = results.cluster[`${impl}|${workers}`]
       if (!runs) continue
-      const one = median(results.cluster[`${impl}|1`])
+      const rate = (key) => median(results.cluster[key].map((r) => r.rate))
+      const busy = median(runs.map((r) => r.busyCores)).toFixed(2)
+      const cores = os.cpus().length
       rows.push({
         measure: `conns32, Rust client, ${workers} cluster worker(s)`,
         impl,
-        value: Math.round(median(runs)),
+        value: Math.round(rate(`${impl}|${workers}`)),
         unit: 'calls/s',
-        '× baseline': +(median(runs) / median(results.cluster[`baseline|${workers}`])).toFixed(2),
-        detail: workers === 2 ? `${(median(runs) / one).toFixed(2)}× its 1-worker figure` : '',
+        '× baseline': +(rate(`${impl}|${workers}`) / rate(`baseline|${workers}`)).toFixed(2),
+        detail: `${workers === 2 ? `${(rate(`${impl}|2`) / rate(`${impl}|1`)).toFixed(2)}× its 1-worker figure; ` : ''}machine busy ${busy} of ${cores} cores`,
       })
     }
   }

@@ -3,6 +3,12 @@
 //! thread, see [`crate::reader`]) calls to frame what it read, answer broken
 //! requests, pause, and report how reading ended.
 //!
+//! A connection has no task of its own: a writer task runs only while
+//! bytes wait for the socket, and the connection closes from whichever
+//! thread ends its writing (an `end()` with nothing queued shuts the socket
+//! down from the caller's thread). Its events go to the [`EventSink`] it
+//! reports to.
+//!
 //! The connection answers requests whose envelope is broken (when their msgid
 //! can be read) by itself; anything else that is not MessagePack-RPC ends the
 //! connection with an [`Event::Error`]. The peer ending its side is
@@ -10,17 +16,16 @@
 //! The last event is always [`Event::Close`].
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::BytesMut;
-use tokio::sync::Notify;
 
 use crate::budget::{BudgetSlot, PartialBudget};
 use crate::deframer::Deframer;
 use crate::error::{Error, Result};
 use crate::framer::Limits;
 use crate::guard::panic_message;
-use crate::outbox::{Outbox, WriterExit, DEFAULT_HIGH_WATER_MARK};
+use crate::outbox::{Next, Outbox, WriterExit, DEFAULT_HIGH_WATER_MARK};
 use crate::shutdown::Stop;
 use crate::transport::{Endpoints, SharedSocket};
 
@@ -42,7 +47,9 @@ pub enum Event {
 
 /// Receives a connection's events (the binding forwards them to JavaScript).
 pub trait EventSink: Send + Sync + 'static {
-    /// Called from a runtime thread for every event.
+    /// Called from any thread (a runtime thread, or the one that ended or
+    /// read the connection) for every event; must not call back into the
+    /// connection.
     fn emit(&self, event: Event);
 }
 
@@ -78,18 +85,33 @@ impl Default for Options {
     }
 }
 
+/// Where a connection's events go and where its tasks run.
+struct Reporting {
+    sink: Arc<dyn EventSink>,
+    runtime: tokio::runtime::Handle,
+}
+
+/// How far the connection's two directions got.
+#[derive(Debug, Default)]
+struct Ends {
+    /// The reader reported how reading ended (the first report counts).
+    read_over: bool,
+    /// That report, until the connection closes and takes it.
+    read: Option<ReadOutcome>,
+    /// Close was reported.
+    closed: bool,
+}
+
 /// The handle to a running connection.
-#[derive(Debug)]
 pub struct Connection {
     options: Options,
-    outbox: Arc<Outbox>,
-    stop: Arc<Stop>,
+    outbox: Outbox,
+    stop: Stop,
+    reporting: OnceLock<Reporting>,
     /// The connected socket, for the reader; dropped when the connection
     /// closes so the descriptor does not outlive it.
     socket: parking_lot::Mutex<Option<SharedSocket>>,
-    /// How the reader ended, and the signal that it did.
-    read_exit: parking_lot::Mutex<Option<ReadOutcome>>,
-    read_done: Notify,
+    ends: parking_lot::Mutex<Ends>,
     /// Why the connection was failed from outside (see `fail_with`).
     failure: parking_lot::Mutex<Option<Error>>,
     /// This connection's share of its server's budget for incomplete messages.
@@ -99,22 +121,53 @@ pub struct Connection {
     partial: AtomicUsize,
 }
 
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("outbox", &self.outbox)
+            .field("ends", &*self.ends.lock())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Connection {
-    /// A connection whose outbox accepts writes already; [`Connection::run`]
-    /// starts it once the transport is there (a client may write while it
-    /// is still connecting).
+    /// A connection whose outbox accepts writes already; it reports to
+    /// nobody until [`Connection::report_to`], and writes reach the socket
+    /// from [`Connection::start`] (a client may write while it is still
+    /// connecting).
     pub fn new(options: Options) -> Self {
         Connection {
             options,
-            outbox: Arc::new(Outbox::with_threshold(options.backlog_threshold())),
-            stop: Arc::new(Stop::new()),
+            outbox: Outbox::with_threshold(options.backlog_threshold()),
+            stop: Stop::new(),
+            reporting: OnceLock::new(),
             socket: parking_lot::Mutex::new(None),
-            read_exit: parking_lot::Mutex::new(None),
-            read_done: Notify::new(),
+            ends: parking_lot::Mutex::default(),
             failure: parking_lot::Mutex::new(None),
             budget: parking_lot::Mutex::new(None),
             partial: AtomicUsize::new(0),
         }
+    }
+
+    /// Sends this connection's events to `sink` and runs its tasks on
+    /// `runtime` (set once, before anything can happen to it).
+    pub fn report_to(&self, sink: Arc<dyn EventSink>, runtime: tokio::runtime::Handle) {
+        let _ = self.reporting.set(Reporting { sink, runtime });
+    }
+
+    /// Reports `event` (the binding reports [`Event::Connect`] itself).
+    pub fn emit(&self, event: Event) {
+        if let Some(r) = self.reporting.get() {
+            r.sink.emit(event);
+        }
+    }
+
+    /// The transport is there: the reader may read it, and what was
+    /// written meanwhile goes out.
+    pub fn start(self: &Arc<Self>, socket: SharedSocket) {
+        *self.socket.lock() = Some(socket.clone());
+        let next = self.outbox.attach(socket);
+        self.follow(next);
     }
 
     /// Counts this connection's incomplete messages against `budget`.
@@ -138,9 +191,9 @@ impl Connection {
         self.partial.load(Ordering::Relaxed)
     }
 
-    /// Fails the connection from outside its tasks: `error` is reported,
-    /// then it closes.
-    pub fn fail_with(&self, error: Error) {
+    /// Fails the connection from outside: `error` is reported, then it
+    /// closes.
+    pub fn fail_with(self: &Arc<Self>, error: Error) {
         {
             let mut failure = self.failure.lock();
             if failure.is_some() || self.stop.is_triggered() {
@@ -158,8 +211,10 @@ impl Connection {
     ///
     /// # Errors
     /// [`Error::Closed`] once the connection is ending or closed.
-    pub fn write(&self, data: &[u8], direct: bool) -> Result<usize> {
-        self.outbox.write(data, direct)
+    pub fn write(self: &Arc<Self>, data: &[u8], direct: bool) -> Result<usize> {
+        let (pending, next) = self.outbox.write(data, direct)?;
+        self.follow(next);
+        Ok(pending)
     }
 
     /// Bytes waiting to be written.
@@ -168,24 +223,21 @@ impl Connection {
     }
 
     /// Writes what is queued, then closes.
-    pub fn end(&self) {
-        self.outbox.end();
+    pub fn end(self: &Arc<Self>) {
+        let next = self.outbox.end();
+        self.follow(next);
     }
 
     /// Closes at once, dropping what is queued.
-    pub fn destroy(&self) {
-        self.outbox.close();
+    pub fn destroy(self: &Arc<Self>) {
+        let next = self.outbox.close();
         self.stop.trigger();
+        self.follow(next);
     }
 
-    /// Whether the connection was destroyed (or failed).
+    /// Whether the connection was destroyed (or failed, or has closed).
     pub fn is_destroyed(&self) -> bool {
         self.stop.is_triggered()
-    }
-
-    /// Records the connected socket (for the reader to read from).
-    pub fn set_socket(&self, socket: SharedSocket) {
-        *self.socket.lock() = Some(socket);
     }
 
     /// The connected socket, while the connection is open.
@@ -193,12 +245,24 @@ impl Connection {
         self.socket.lock().clone()
     }
 
-    /// The reader stopped; `run` finishes the connection.
-    pub fn read_finished(&self, outcome: ReadOutcome) {
-        let mut exit = self.read_exit.lock();
-        if exit.is_none() {
-            *exit = Some(outcome);
-            self.read_done.notify_one();
+    /// The reader stopped. At the peer's end the connection stays open for
+    /// writing (half-close: the consumer ends it once it has answered what
+    /// it received); a failure closes it.
+    pub fn read_finished(self: &Arc<Self>, outcome: ReadOutcome) {
+        let mut ends = self.ends.lock();
+        if ends.closed || ends.read_over {
+            return;
+        }
+        ends.read_over = true;
+        let failed = matches!(outcome, ReadOutcome::Failed(_));
+        if matches!(outcome, ReadOutcome::Eof) {
+            // Under the lock: a close racing on another thread comes after.
+            self.emit(Event::End);
+        }
+        ends.read = Some(outcome);
+        drop(ends);
+        if failed {
+            self.destroy();
         }
     }
 
@@ -209,7 +273,7 @@ impl Connection {
     /// # Errors
     /// Bytes that are not MessagePack-RPC; the connection cannot go on.
     pub fn drain_messages(
-        &self,
+        self: &Arc<Self>,
         deframer: &mut Deframer,
         buf: &mut BytesMut,
         max: usize,
@@ -217,7 +281,7 @@ impl Connection {
     ) -> Result<()> {
         deframer.drain(buf, max, deliver, |reply| {
             // A closed outbox means the connection is going away anyway.
-            let _ = self.outbox.write(reply, false);
+            let _ = self.write(reply, false);
         })
     }
 
@@ -239,81 +303,92 @@ impl Connection {
         self.stop.wait().await
     }
 
-    /// Writes `socket` until the connection closes (the reader reports
-    /// how reading ended with [`Connection::read_finished`]), then emits
-    /// [`Event::Close`].
-    pub async fn run(&self, socket: SharedSocket, sink: Arc<dyn EventSink>) {
-        let reading = async {
-            let exit = self.read_exit().await;
-            match &exit {
-                // Half-close: the peer may still read. The consumer ends our
-                // side once it has answered what it received.
-                ReadOutcome::Eof => sink.emit(Event::End),
-                ReadOutcome::Failed(_) => self.outbox.close(),
-                ReadOutcome::Stopped => {}
+    /// Does what the outbox asks: start a writer, or close.
+    fn follow(self: &Arc<Self>, next: Next) {
+        match next {
+            Next::Nothing => {}
+            Next::StartWriter => self.start_writer(),
+            Next::Finished(exit) => self.close(exit),
+        }
+    }
+
+    fn start_writer(self: &Arc<Self>) {
+        let (Some(reporting), Some(socket)) = (self.reporting.get(), self.outbox.socket()) else {
+            return;
+        };
+        let conn = self.clone();
+        reporting.runtime.spawn(async move {
+            let written = CatchUnwind {
+                task: conn
+                    .outbox
+                    .write_queued(&*socket, || conn.emit(Event::Drain)),
             }
-            exit
+            .await;
+            match written {
+                Ok(Some(exit)) => conn.close(exit),
+                Ok(None) => {}
+                Err(payload) => {
+                    conn.failure
+                        .lock()
+                        .get_or_insert(Error::Internal(panic_message(payload)));
+                    if conn.outbox.abandon() {
+                        conn.close(WriterExit::Aborted);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Writing is over: the connection closes (reported once, by whoever
+    /// ended writing).
+    fn close(&self, write_exit: WriterExit) {
+        let read_exit = {
+            let mut ends = self.ends.lock();
+            if std::mem::replace(&mut ends.closed, true) {
+                return;
+            }
+            ends.read.take()
         };
-        let writing = async {
-            let exit = self.outbox.run(socket, || sink.emit(Event::Drain)).await;
-            self.stop.trigger();
-            exit
-        };
-        let (read_exit, write_exit) = tokio::join!(reading, writing);
         self.stop.trigger();
         self.socket.lock().take();
         self.budget.lock().take();
         let failure = self.failure.lock().take();
         match (read_exit, write_exit, failure) {
-            (_, _, Some(e)) | (ReadOutcome::Failed(e), _, _) | (_, WriterExit::Failed(e), _)
+            (_, _, Some(e))
+            | (Some(ReadOutcome::Failed(e)), _, _)
+            | (_, WriterExit::Failed(e), _)
                 if !e.is_peer_gone() =>
             {
-                sink.emit(Event::Error(e))
+                self.emit(Event::Error(e))
             }
             // The peer closed (or reset) the connection: a close, not a failure.
             _ => {}
         }
-        sink.emit(Event::Close);
+        self.emit(Event::Close);
     }
 
-    /// Runs `task` (which drives this connection) on `runtime`; should it
-    /// panic, the panic is reported as [`Error::Internal`] and the
+    /// Runs `task` (connecting, say) on the connection's runtime; should
+    /// it panic, the panic is reported as [`Error::Internal`] and the
     /// connection closed, so the consumer always sees [`Event::Close`].
-    pub fn spawn_supervised<F>(
-        self: &Arc<Self>,
-        runtime: &tokio::runtime::Handle,
-        sink: Arc<dyn EventSink>,
-        task: F,
-    ) where
+    pub fn spawn_supervised<F>(self: &Arc<Self>, task: F)
+    where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        // One task, not a second one awaiting it: a task per connection fewer.
+        let Some(reporting) = self.reporting.get() else {
+            return;
+        };
         let conn = self.clone();
-        runtime.spawn(async move {
+        reporting.runtime.spawn(async move {
             if let Err(payload) = (CatchUnwind { task }).await {
-                conn.fail(&*sink, Error::Internal(panic_message(payload)));
+                conn.fail_with(Error::Internal(panic_message(payload)));
             }
         });
     }
 
     /// Reports a failure to start (a refused connect) and closes.
-    pub fn fail(&self, sink: &dyn EventSink, error: Error) {
+    pub fn fail(self: &Arc<Self>, error: Error) {
+        self.failure.lock().get_or_insert(error);
         self.destroy();
-        sink.emit(Event::Error(error));
-        sink.emit(Event::Close);
-    }
-
-    async fn read_exit(&self) -> ReadOutcome {
-        loop {
-            let done = self.read_done.notified();
-            if let Some(outcome) = self.read_exit.lock().take() {
-                return outcome;
-            }
-            tokio::select! {
-                _ = done => {}
-                _ = self.stop.wait() => return ReadOutcome::Stopped,
-            }
-        }
     }
 }
 

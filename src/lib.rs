@@ -11,10 +11,11 @@
 //! - [`guard`]: turns a panic into [`error::Error::Internal`] at FFI entry points.
 //! - [`message`]: checks the request/response/notification envelope.
 //! - [`deframer`]: byte stream → batches of checked messages (and error replies).
-//! - [`outbox`]: the coalescing write queue and its writer task.
+//! - [`outbox`]: the coalescing write queue and the writer task it starts
+//!   while a backlog waits.
 //! - [`budget`]: the server-wide cap on bytes held for incomplete messages.
-//! - [`connection`]: one connection: writer, end, events, and what the
-//!   reader calls.
+//! - [`connection`]: one connection (no task of its own): writer, end,
+//!   events, and what the reader calls.
 //! - [`reader`]: reading a socket (the libuv-free part of the
 //!   JavaScript-thread reader).
 //! - [`transport`]: addresses, TCP and unix sockets (write-only for Tokio:

@@ -99,12 +99,12 @@ fn start(
         conn.join_budget(budget);
     }
     let socket = socket.into_write_only().unwrap();
-    conn.set_socket(socket.clone());
-    tokio::spawn(reader_task(conn.clone(), tx.clone()));
-    tokio::spawn({
-        let conn = conn.clone();
-        async move { conn.run(socket, Arc::new(Channel(tx))).await }
-    });
+    conn.report_to(
+        Arc::new(Channel(tx.clone())),
+        tokio::runtime::Handle::current(),
+    );
+    conn.start(socket);
+    tokio::spawn(reader_task(conn.clone(), tx));
     (conn, rx)
 }
 
@@ -289,8 +289,8 @@ async fn stops_reading_while_a_peer_does_not_read_its_replies() {
 async fn a_panicking_task_is_reported_and_closes() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let conn = Arc::new(Connection::new(Options::default()));
-    let sink: Arc<dyn EventSink> = Arc::new(Channel(tx));
-    conn.spawn_supervised(&tokio::runtime::Handle::current(), sink, async {
+    conn.report_to(Arc::new(Channel(tx)), tokio::runtime::Handle::current());
+    conn.spawn_supervised(async {
         panic!("boom");
     });
     expect_failure(&mut rx, "ERR_MSGPACK_RPC_INTERNAL", "boom").await;
@@ -406,11 +406,8 @@ async fn a_panic_while_reading_fails_the_connection_with_an_internal_error() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let conn = Arc::new(Connection::new(Options::default()));
     let socket = Socket::Unix(ours).into_write_only().unwrap();
-    conn.set_socket(socket.clone());
-    tokio::spawn({
-        let (conn, socket) = (conn.clone(), socket.clone());
-        async move { conn.run(socket, Arc::new(Channel(tx))).await }
-    });
+    conn.report_to(Arc::new(Channel(tx)), tokio::runtime::Handle::current());
+    conn.start(socket.clone());
     peer.write_all(&request(1, "x")).await.unwrap();
     let mut buf = BytesMut::new();
     let mut deframer = Deframer::new(Limits::default());

@@ -14,7 +14,7 @@ use napi::sys;
 use napi_derive::napi;
 
 use crate::budget::PartialBudget;
-use crate::connection::{Connection, Event, EventSink, Options};
+use crate::connection::{Connection, Event, Options};
 use crate::error::Error;
 use crate::runtime;
 use crate::transport::{self, Endpoints, Socket};
@@ -126,7 +126,7 @@ impl NativeConnection {
         env: &Env,
         on_event: &EventCallback<'_>,
         endpoints: Endpoints,
-    ) -> napi::Result<(Rc<Attached>, Address)> {
+    ) -> napi::Result<Rc<Attached>> {
         let callback = JsCallback::new(env.raw(), on_event.raw(), RESOURCE_NAME)?;
         let attached = Rc::new(Attached {
             conn: self.conn.clone(),
@@ -135,8 +135,10 @@ impl NativeConnection {
             endpoints: RefCell::new(endpoints),
         });
         let address = event_hub::attach(env, attached.clone())?;
-        self.attached = Some((attached.clone(), address.clone()));
-        Ok((attached, address))
+        self.conn
+            .report_to(Arc::new(address.clone()), runtime::handle().clone());
+        self.attached = Some((attached.clone(), address));
+        Ok(attached)
     }
 
     /// Runs `f` on the connection's TCP socket; false when there is none
@@ -176,32 +178,25 @@ impl NativeConnection {
             attached: None,
             accepted: None,
         };
-        let (_, address) = native.attach(&env, &on_event, Endpoints::default())?;
-        let sink: Arc<dyn EventSink> = Arc::new(address);
-        let task = {
-            let (conn, sink) = (native.conn.clone(), sink.clone());
-            async move {
-                let connected = tokio::select! {
-                    connected = transport::connect(&addr) => connected,
-                    // destroy() while connecting.
-                    _ = conn.destroyed() => Err(Error::Closed),
-                };
-                match connected {
-                    Ok(socket) => {
-                        let endpoints = socket.endpoints();
-                        let socket = match socket.into_write_only() {
-                            Ok(socket) => socket,
-                            Err(e) => return conn.fail(&*sink, e),
-                        };
-                        conn.set_socket(socket.clone());
-                        sink.emit(Event::Connect(endpoints));
-                        conn.run(socket, sink).await;
-                    }
-                    Err(e) => conn.fail(&*sink, e),
+        native.attach(&env, &on_event, Endpoints::default())?;
+        let conn = native.conn.clone();
+        native.conn.spawn_supervised(async move {
+            let connected = tokio::select! {
+                connected = transport::connect(&addr) => connected,
+                // destroy() while connecting.
+                _ = conn.destroyed() => Err(Error::Closed),
+            };
+            match connected.and_then(|socket| {
+                let endpoints = socket.endpoints();
+                Ok((socket.into_write_only()?, endpoints))
+            }) {
+                Ok((socket, endpoints)) => {
+                    conn.emit(Event::Connect(endpoints));
+                    conn.start(socket);
                 }
+                Err(e) => conn.fail(e),
             }
-        };
-        native.conn.spawn_supervised(runtime::handle(), sink, task);
+        });
         Ok(native)
     }
 
@@ -218,17 +213,9 @@ impl NativeConnection {
         let socket = socket
             .into_write_only()
             .map_err(|e| events::to_js_error(&env, &e))?;
-        let (attached, address) = self.attach(&env, &on_event, endpoints)?;
-        self.conn.set_socket(socket.clone());
-        attached.start_reading()?;
-        let sink: Arc<dyn EventSink> = Arc::new(address);
-        let conn = self.conn.clone();
-        let task = {
-            let sink = sink.clone();
-            async move { conn.run(socket, sink).await }
-        };
-        self.conn.spawn_supervised(runtime::handle(), sink, task);
-        Ok(())
+        let attached = self.attach(&env, &on_event, endpoints)?;
+        self.conn.start(socket);
+        attached.start_reading()
     }
 
     /// Writes encoded messages: from this thread when the writer is idle

@@ -3,7 +3,7 @@
 //!
 //! Every method takes `&self`, so one `Arc` of the socket serves the writer
 //! task and [`Io::try_write`] from the JavaScript thread: a write made while
-//! the writer is idle goes straight to the socket with no thread hop
+//! no writer runs goes straight to the socket with no thread hop
 //! (design.md §2, "Latency"). Reads are the JavaScript thread's
 //! (`src/js/uv_reader.rs`, through [`crate::reader`]).
 
@@ -18,15 +18,4 @@ pub trait Io: Send + Sync + 'static {
     fn try_write(&self, data: &[u8]) -> io::Result<usize>;
     /// Sends FIN: the peer reads end-of-stream after what was written.
     fn shutdown_write(&self) -> io::Result<()>;
-}
-
-/// The part of [`Io`] the JavaScript thread uses (object safe).
-pub trait DirectWrite: Send + Sync {
-    fn try_write(&self, data: &[u8]) -> io::Result<usize>;
-}
-
-impl<T: Io> DirectWrite for T {
-    fn try_write(&self, data: &[u8]) -> io::Result<usize> {
-        Io::try_write(self, data)
-    }
 }

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 // Only the binding (feature `node`) adopts descriptors.
 #[cfg_attr(not(feature = "node"), allow(unused_imports))]
 pub use fd::{acceptor_from_fd, socket_from_fd};
-pub use io::{DirectWrite, Io};
+pub use io::Io;
 pub use tcp::{connect_tcp, TcpAcceptor};
 pub use unix::{connect_unix, UnixAcceptor};
 pub use write_only::WriteOnly;
