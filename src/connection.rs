@@ -32,8 +32,8 @@ use crate::transport::{Endpoints, SharedSocket};
 /// What a connection reports, in order; [`Event::Close`] is always last.
 #[derive(Debug)]
 pub enum Event {
-    /// The transport is connected (sent by whoever dials it, before any
-    /// other event).
+    /// The transport is connected (reported by [`Connection::connected`]
+    /// for a client, before any other event).
     Connect(Endpoints),
     /// The outbox emptied after having been over its high-water mark.
     Drain,
@@ -114,8 +114,11 @@ pub struct Connection {
     ends: parking_lot::Mutex<Ends>,
     /// Why the connection was failed from outside (see `fail_with`).
     failure: parking_lot::Mutex<Option<Error>>,
-    /// This connection's share of its server's budget for incomplete messages.
-    budget: parking_lot::Mutex<Option<BudgetSlot>>,
+    /// This connection's share of its server's budget for incomplete
+    /// messages. Shared so that a report runs without this lock held: the
+    /// budget may fail this very connection, which then closes on the
+    /// reporting thread and releases its slot.
+    budget: parking_lot::Mutex<Option<Arc<BudgetSlot>>>,
     /// Bytes of an incomplete message the reader held after its last read
     /// (JavaScript's `maxMessageTime` check reads it).
     partial: AtomicUsize,
@@ -155,7 +158,7 @@ impl Connection {
         let _ = self.reporting.set(Reporting { sink, runtime });
     }
 
-    /// Reports `event` (the binding reports [`Event::Connect`] itself).
+    /// Reports `event`.
     pub fn emit(&self, event: Event) {
         if let Some(r) = self.reporting.get() {
             r.sink.emit(event);
@@ -165,14 +168,39 @@ impl Connection {
     /// The transport is there: the reader may read it, and what was
     /// written meanwhile goes out.
     pub fn start(self: &Arc<Self>, socket: SharedSocket) {
-        *self.socket.lock() = Some(socket.clone());
+        self.open(socket, None);
+    }
+
+    /// A client's transport connected: as [`Connection::start`], reporting
+    /// [`Event::Connect`] once the socket is there for the reader (the
+    /// binding starts reading when that event arrives, which may be before
+    /// this thread runs another line).
+    pub fn connected(self: &Arc<Self>, socket: SharedSocket, endpoints: Endpoints) {
+        self.open(socket, Some(endpoints));
+    }
+
+    /// A connection closed meanwhile (destroyed while connecting) drops the
+    /// socket and reports nothing: Close was its last event, and a socket
+    /// kept would hold the peer's side open for as long as the handle lives.
+    fn open(self: &Arc<Self>, socket: SharedSocket, connect: Option<Endpoints>) {
+        {
+            let ends = self.ends.lock();
+            if ends.closed {
+                return;
+            }
+            *self.socket.lock() = Some(socket.clone());
+            if let Some(endpoints) = connect {
+                // Under the lock: a close racing on another thread comes after.
+                self.emit(Event::Connect(endpoints));
+            }
+        }
         let next = self.outbox.attach(socket);
         self.follow(next);
     }
 
     /// Counts this connection's incomplete messages against `budget`.
     pub fn join_budget(self: &Arc<Self>, budget: &Arc<PartialBudget>) {
-        *self.budget.lock() = Some(budget.join(Arc::downgrade(self)));
+        *self.budget.lock() = Some(Arc::new(budget.join(Arc::downgrade(self))));
     }
 
     /// Reports how many bytes of incomplete messages the reader holds
@@ -180,8 +208,10 @@ impl Connection {
     /// the most is failed, which may be this one.
     pub fn holding_partial(&self, bytes: usize) {
         self.partial.store(bytes, Ordering::Relaxed);
-        let slot = self.budget.lock();
-        if let Some(slot) = slot.as_ref() {
+        // Cloned out: failing this connection closes it here, which takes
+        // the slot under the same lock.
+        let slot = self.budget.lock().clone();
+        if let Some(slot) = slot {
             slot.hold(bytes);
         }
     }
@@ -319,9 +349,7 @@ impl Connection {
         let conn = self.clone();
         reporting.runtime.spawn(async move {
             let written = CatchUnwind {
-                task: conn
-                    .outbox
-                    .write_queued(&*socket, || conn.emit(Event::Drain)),
+                task: conn.outbox.write_queued(&*socket, || conn.emit_drain()),
             }
             .await;
             match written {
@@ -337,6 +365,18 @@ impl Connection {
                 }
             }
         });
+    }
+
+    /// Reports a drain, unless the connection closed meanwhile (the writer
+    /// reports it after letting go of the queue, when a destroy on another
+    /// thread may already have closed the connection): Close is the last
+    /// event.
+    fn emit_drain(&self) {
+        let ends = self.ends.lock();
+        if !ends.closed {
+            // Under the lock: a close racing on another thread comes after.
+            self.emit(Event::Drain);
+        }
     }
 
     /// Writing is over: the connection closes (reported once, by whoever

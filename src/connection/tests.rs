@@ -435,3 +435,182 @@ async fn a_panic_while_reading_fails_the_connection_with_an_internal_error() {
     .await;
     assert!(conn.is_destroyed());
 }
+
+/// Records what a client's binding sees when Connect is reported: whether
+/// the socket is there for the reader it starts then.
+struct ConnectProbe {
+    conn: OnceLock<std::sync::Weak<Connection>>,
+    events: mpsc::UnboundedSender<(&'static str, bool)>,
+}
+
+impl EventSink for ConnectProbe {
+    fn emit(&self, event: Event) {
+        let name = match event {
+            Event::Connect(_) => "connect",
+            Event::Drain => "drain",
+            Event::End => "end",
+            Event::Error(_) => "error",
+            Event::Close => "close",
+        };
+        let socket = self
+            .conn
+            .get()
+            .and_then(std::sync::Weak::upgrade)
+            .is_some_and(|conn| conn.socket().is_some());
+        let _ = self.events.send((name, socket));
+    }
+}
+
+/// A client connection reporting to a [`ConnectProbe`], and its events.
+fn probed() -> (
+    Arc<Connection>,
+    mpsc::UnboundedReceiver<(&'static str, bool)>,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let conn = Arc::new(Connection::new(Options::default()));
+    let probe = Arc::new(ConnectProbe {
+        conn: OnceLock::new(),
+        events: tx,
+    });
+    let _ = probe.conn.set(Arc::downgrade(&conn));
+    conn.report_to(probe, tokio::runtime::Handle::current());
+    (conn, rx)
+}
+
+#[tokio::test]
+async fn a_client_reports_its_connect_once_the_reader_can_read_the_socket() {
+    // The binding starts the reader when the Connect event reaches the
+    // JavaScript thread, which may be before the connecting thread has run
+    // another line: the socket must be in place when Connect is reported.
+    let (ours, mut peer) = tokio::net::UnixStream::pair().unwrap();
+    let (conn, mut rx) = probed();
+    // Written while connecting: goes out once connected.
+    conn.write(&request(1, "early"), true).unwrap();
+    let socket = Socket::Unix(ours).into_write_only().unwrap();
+    conn.connected(socket, Endpoints::default());
+    assert_eq!(rx.recv().await.unwrap(), ("connect", true));
+    let mut got = vec![0u8; request(1, "early").len()];
+    peer.read_exact(&mut got).await.unwrap();
+    assert_eq!(got, request(1, "early"));
+    conn.destroy();
+    assert_eq!(rx.recv().await.unwrap().0, "close");
+}
+
+#[tokio::test]
+async fn a_client_destroyed_while_connecting_reports_nothing_after_close_and_lets_the_socket_go() {
+    let (ours, mut peer) = tokio::net::UnixStream::pair().unwrap();
+    let (conn, mut rx) = probed();
+    conn.destroy();
+    assert_eq!(rx.recv().await.unwrap().0, "close");
+    // The connect finishes after the destroy (they race in the binding).
+    let socket = Socket::Unix(ours).into_write_only().unwrap();
+    conn.connected(socket, Endpoints::default());
+    assert!(
+        conn.socket().is_none(),
+        "a closed connection holds a socket"
+    );
+    // The peer sees the socket closed while the connection is still alive.
+    let mut buf = [0u8; 8];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(2), peer.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0))),
+        "the peer's connection stays open: {read:?}"
+    );
+    assert!(rx.try_recv().is_err(), "an event after Close");
+    drop(conn);
+}
+
+#[tokio::test]
+async fn a_connection_going_over_the_partial_budget_by_itself_is_failed_from_its_readers_thread() {
+    let acceptor = Acceptor::bind_with(
+        &Addr::Tcp {
+            host: "127.0.0.1".into(),
+            port: 0,
+        },
+        16,
+        false,
+    )
+    .unwrap();
+    let budget = crate::budget::PartialBudget::new(1000);
+    let (conn, mut rx, _client) = budgeted(&acceptor, &budget).await;
+    // What the reader reports after reading 1500 bytes of one message. It
+    // runs on the JavaScript thread, where an idle connection failed by
+    // its own report closes at once; a thread of its own here, so that a
+    // deadlock fails the test instead of hanging it.
+    let (done, finished) = std::sync::mpsc::channel();
+    let reader = conn.clone();
+    std::thread::spawn(move || {
+        reader.holding_partial(1500);
+        let _ = done.send(());
+    });
+    finished
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("the reader's report never returned: deadlocked");
+    expect_failure(
+        &mut rx,
+        "ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE",
+        "maxBufferedBytes (1000 bytes)",
+    )
+    .await;
+    until_held(&budget, 0).await;
+}
+
+/// Records event names; on Drain, tells the test and then stalls the
+/// writer thread reporting it, as a preemption there would.
+struct StallingDrain {
+    events: std::sync::Mutex<Vec<&'static str>>,
+    drain_started: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+}
+
+impl EventSink for StallingDrain {
+    fn emit(&self, event: Event) {
+        let name = match event {
+            Event::Connect(_) => "connect",
+            Event::Drain => {
+                let _ = self.drain_started.lock().unwrap().send(());
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                "drain"
+            }
+            Event::End => "end",
+            Event::Error(_) => "error",
+            Event::Close => "close",
+        };
+        self.events.lock().unwrap().push(name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_racing_a_destroy_is_never_reported_after_close() {
+    let (ours, _peer) = tokio::net::UnixStream::pair().unwrap();
+    let (started, drain_started) = std::sync::mpsc::channel();
+    let sink = Arc::new(StallingDrain {
+        events: std::sync::Mutex::default(),
+        drain_started: std::sync::Mutex::new(started),
+    });
+    let conn = Arc::new(Connection::new(Options {
+        high_water_mark: 16,
+        ..Options::default()
+    }));
+    conn.report_to(sink.clone(), tokio::runtime::Handle::current());
+    conn.start(Socket::Unix(ours).into_write_only().unwrap());
+    // Queued past the mark: a writer task writes it and owes a drain.
+    assert!(conn.write(&[0xc0; 100], false).unwrap() > 16);
+    tokio::task::spawn_blocking(move || {
+        drain_started
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("no drain")
+    })
+    .await
+    .unwrap();
+    // The writer has emptied the queue and is reporting the drain: the
+    // connection is idle, so this destroy closes it from this thread.
+    conn.destroy();
+    for _ in 0..500 {
+        if sink.events.lock().unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let events = sink.events.lock().unwrap().clone();
+    assert_eq!(events.last(), Some(&"close"), "events: {events:?}");
+}

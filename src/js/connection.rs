@@ -5,7 +5,7 @@
 //! through this thread's event hub. Like an open `net.Socket` it keeps the
 //! event loop alive until it closes or `setRef(false)` is called.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -37,12 +37,19 @@ struct Attached {
     callback: Rc<JsCallback>,
     reader: RefCell<Option<UvReader>>,
     endpoints: RefCell<Endpoints>,
+    /// What `setRef` last asked for: a reader started later (a client's,
+    /// on connect) starts with it, or an unreferenced client would keep
+    /// the process alive once connected.
+    referenced: Cell<bool>,
 }
 
 impl Attached {
     fn start_reading(&self) -> napi::Result<()> {
         if let Some(socket) = self.conn.socket() {
             let reader = UvReader::start(self.callback.clone(), self.conn.clone(), socket)?;
+            if !self.referenced.get() {
+                reader.set_ref(false);
+            }
             *self.reader.borrow_mut() = Some(reader);
         }
         Ok(())
@@ -133,6 +140,7 @@ impl NativeConnection {
             callback: Rc::new(callback),
             reader: RefCell::default(),
             endpoints: RefCell::new(endpoints),
+            referenced: Cell::new(true),
         });
         let address = event_hub::attach(env, attached.clone())?;
         self.conn
@@ -190,10 +198,7 @@ impl NativeConnection {
                 let endpoints = socket.endpoints();
                 Ok((socket.into_write_only()?, endpoints))
             }) {
-                Ok((socket, endpoints)) => {
-                    conn.emit(Event::Connect(endpoints));
-                    conn.start(socket);
-                }
+                Ok((socket, endpoints)) => conn.connected(socket, endpoints),
                 Err(e) => conn.fail(e),
             }
         });
@@ -277,6 +282,7 @@ impl NativeConnection {
     #[napi]
     pub fn set_ref(&self, referenced: bool) {
         if let Some((attached, address)) = &self.attached {
+            attached.referenced.set(referenced);
             if let Some(r) = attached.reader.borrow().as_ref() {
                 r.set_ref(referenced);
             }
