@@ -8,7 +8,7 @@ const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
 
-// Records the options each RpcStream is built with, to see what the entry
+// Records the settings each RpcStream is built with, to see what the entry
 // points hand on. Installed before the library is loaded, so every module
 // that takes RpcStream from lib/stream gets this one.
 const streamModule = require('../lib/stream')
@@ -16,7 +16,8 @@ const builtWith = []
 streamModule.RpcStream = class RecordingRpcStream extends streamModule.RpcStream {
   constructor(native, options) {
     super(native, options)
-    builtWith.push(options)
+    // What the stream was made with (a server's streams share one settings object).
+    builtWith.push(this._settings)
   }
 }
 

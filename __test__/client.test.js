@@ -92,11 +92,11 @@ test('msgids wrap around at 2^32 and skip ids still in flight', async () => {
   client._lastId = 0xfffffffe
   const held = invokeCb(client, 'hold') // takes msgid 0xffffffff
   const ids = []
-  const encoder = client._encoder
-  const original = encoder.request.bind(encoder)
-  encoder.request = (msgid, method, params) => {
-    ids.push(msgid)
-    return original(msgid, method, params)
+  const nextId = client._nextId
+  client._nextId = function () {
+    const id = nextId.call(this)
+    ids.push(id)
+    return id
   }
   client._lastId = 0xfffffffe // force the allocator onto the held id
   assert.deepEqual(await invokeCb(client, 'id'), [null, 'ok'])

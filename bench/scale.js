@@ -9,9 +9,14 @@
 //             library, several loops at once so it is not latency-bound
 //   cluster   the conns32 workload (32 connections × 16 calls in flight,
 //             the Rust peer as client) against 1 and 2 node:cluster workers
+//   heap      (only when asked: --only heap) the server's JavaScript objects
+//             per idle connection, from heap snapshots before and after
+//             --heap-connections (2,000) connections that each made one call:
+//             count and bytes per connection by kind, and the total
 //   npm run bench:scale                 (10,000 connections, 3 s runs)
 //   npm run bench:scale -- --quick      (1,000 connections, 1 s runs)
-//   options: --connections N --seconds S --loops L --rounds R --only idle,ccc,cluster
+//   options: --connections N --seconds S --loops L --rounds R --only idle,ccc,cluster,heap
+//            --heap-connections N
 //            --compare DIR  also measures DIR's build of this project (another
 //                           checkout with its addon built), as 'ours@DIR'
 // The script and its children need more descriptors than the usual soft limit
@@ -22,6 +27,7 @@ const { spawn, fork, execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const v8 = require('node:v8')
 
 const root = path.join(__dirname, '..')
 const rustPeer = path.join(root, 'target', 'release', 'examples', 'rust_peer')
@@ -72,6 +78,12 @@ async function serverRole(name, workers, transport) {
       global.gc()
       global.gc()
       process.send({ mem: process.memoryUsage() })
+    }
+    if (m.snapshot) {
+      global.gc()
+      global.gc()
+      v8.writeHeapSnapshot(m.snapshot)
+      process.send({ snapshot: m.snapshot })
     }
   })
   process.on('disconnect', () => process.exit(0))
@@ -173,6 +185,77 @@ async function idle(impl, n) {
     })
     const per = (key) => (after[key] - before[key]) / n
     return { rss: per('rss'), heapUsed: per('heapUsed'), heapTotal: per('heapTotal'), external: per('external'), arrayBuffers: per('arrayBuffers'), rssBefore: before.rss, rssAfter: after.rss }
+  } finally {
+    await stopServer(server)
+  }
+}
+
+/** Takes a heap snapshot in the server child; resolves with the objects in it by kind. */
+function serverHeap(child, file) {
+  return new Promise((resolve, reject) => {
+    child.once('message', () => {
+      try {
+        resolve(heapKinds(file))
+      } catch (err) {
+        reject(err)
+      } finally {
+        fs.rmSync(file, { force: true })
+      }
+    })
+    child.send({ snapshot: file })
+  })
+}
+
+/** A heap snapshot's objects grouped by type and constructor (strings by type only): kind -> { count, bytes }. */
+function heapKinds(file) {
+  const snap = JSON.parse(fs.readFileSync(file, 'utf8'))
+  const fields = snap.snapshot.meta.node_fields
+  const types = snap.snapshot.meta.node_types[0]
+  const { nodes, strings } = snap
+  const width = fields.length
+  const typeAt = fields.indexOf('type')
+  const nameAt = fields.indexOf('name')
+  const sizeAt = fields.indexOf('self_size')
+  const kinds = new Map()
+  for (let i = 0; i < nodes.length; i += width) {
+    const type = types[nodes[i + typeAt]]
+    // A string's name is its text: group strings by type alone.
+    const name = type.includes('string') ? '' : strings[nodes[i + nameAt]].slice(0, 60)
+    const key = name ? `${type} ${name}` : type
+    const kind = kinds.get(key) || { count: 0, bytes: 0 }
+    kind.count++
+    kind.bytes += nodes[i + sizeAt]
+    kinds.set(key, kind)
+  }
+  return kinds
+}
+
+/** The server's JavaScript objects per idle connection: heap snapshots before and after `n` connections that each made one call. */
+async function heapPerConnection(impl, n) {
+  const server = await startServer(impl)
+  const file = (tag) => path.join(os.tmpdir(), `msgpack-rpc-scale-${process.pid}-${tag}.heapsnapshot`)
+  try {
+    await withClients(server.address, 32, async () => {})
+    await sleep(200)
+    const before = await serverHeap(server.child, file('before'))
+    let after
+    await withClients(server.address, n, async () => {
+      await sleep(500)
+      after = await serverHeap(server.child, file('after'))
+    })
+    const kinds = []
+    let total = 0
+    for (const [key, a] of after) {
+      const b = before.get(key) || { count: 0, bytes: 0 }
+      total += a.bytes - b.bytes
+      const count = (a.count - b.count) / n
+      const bytes = (a.bytes - b.bytes) / n
+      // What every connection has (or its bytes' worth), not what came and went with the run.
+      if (Math.abs(count) >= 0.5 || Math.abs(bytes) >= 8) kinds.push({ kind: key, 'count/conn': +count.toFixed(2), 'bytes/conn': +bytes.toFixed(1) })
+    }
+    for (const [key, b] of before) if (!after.has(key)) total -= b.bytes
+    kinds.sort((x, y) => y['bytes/conn'] - x['bytes/conn'])
+    return { total: total / n, kinds }
   } finally {
     await stopServer(server)
   }
@@ -280,6 +363,7 @@ async function main() {
   const loops = Number(arg('--loops')) || 32
   const rounds = Number(arg('--rounds')) || (quick ? 1 : 3)
   const only = (arg('--only') || 'idle,ccc,cluster').split(',')
+  const heapConnections = Number(arg('--heap-connections')) || 2000
   const notes = []
 
   const { soft, hard } = fdLimits()
@@ -304,7 +388,7 @@ async function main() {
     execFileSync('cargo', ['build', '--release', '--example', 'rust_peer', '--no-default-features'], { cwd: root, stdio: 'inherit' })
   }
 
-  const results = { idle: {}, ccc: {}, cluster: {} }
+  const results = { idle: {}, ccc: {}, cluster: {}, heap: {} }
   const log = (what) => process.stderr.write(`${what}\n`)
   for (let round = 0; round < rounds; round++) {
     for (const impl of IMPLS) {
@@ -312,6 +396,11 @@ async function main() {
         const r = await idle(impl, n)
         ;(results.idle[impl] ||= []).push(r)
         log(`round ${round + 1}/${rounds} idle ${impl}: ${(r.rss / 1024).toFixed(2)} KiB RSS/connection`)
+      }
+      if (only.includes('heap')) {
+        const r = await heapPerConnection(impl, Math.min(heapConnections, n))
+        ;(results.heap[impl] ||= []).push(r)
+        log(`round ${round + 1}/${rounds} heap ${impl}: ${r.total.toFixed(0)} bytes of JavaScript objects/connection`)
       }
       if (only.includes('ccc')) {
         for (const transport of TRANSPORTS) {
@@ -331,6 +420,24 @@ async function main() {
   }
 
   const rows = []
+  for (const impl of IMPLS) {
+    const runs = results.heap[impl]
+    if (!runs) continue
+    const mid = [...runs].sort((a, b) => a.total - b.total)[runs.length >> 1]
+    rows.push({
+      measure: `JS objects per idle connection (heap snapshot, ${Math.min(heapConnections, n)} conns)`,
+      impl,
+      value: Math.round(mid.total),
+      unit: 'bytes',
+      '× baseline': +(mid.total / median(results.heap.baseline.map((r) => r.total))).toFixed(2),
+      detail: mid.kinds
+        .slice(0, 5)
+        .map((k) => `${k.kind} ${k['count/conn']}×${Math.round(k['bytes/conn'] / (k['count/conn'] || 1))}`)
+        .join('; '),
+    })
+    console.log(`\n${impl}: objects per idle connection (median round)`)
+    console.table(mid.kinds)
+  }
   const kib = (x) => +(x / 1024).toFixed(2)
   for (const impl of IMPLS) {
     const runs = results.idle[impl]

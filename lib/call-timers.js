@@ -8,7 +8,7 @@
 // or one longer than a Node timer can wait, get a Node timer of their own,
 // as every call used to.
 
-const { performance } = require('node:perf_hooks')
+const clock = require('./clock')
 
 /** Distinct timeout values kept in lists; a stream rarely uses more than one or two. */
 const MAX_LISTS = 8
@@ -30,7 +30,7 @@ class CallTimers {
     /** @type {TimeoutList[]} */
     this._lists = []
     this._timer = undefined
-    /** The deadline (performance.now() time) the timer is armed for. */
+    /** The deadline (clock.now() time) the timer is armed for. */
     this._armedFor = Infinity
     this._referenced = true
     /** Inside `_fire`: calls added meanwhile wait for its re-arming. */
@@ -39,7 +39,7 @@ class CallTimers {
   }
 
   /**
-   * Starts `call`'s timeout of `ms` from `now`, a performance.now() read
+   * Starts `call`'s timeout of `ms` from `now`, a clock.now() read
    * when the call was made (so deadlines in one list only grow).
    */
   add(call, ms, now) {
@@ -138,12 +138,12 @@ class CallTimers {
       if (head === undefined) lists.splice(i, 1)
       else if (next === undefined || head.deadline < next) next = head.deadline
     }
-    if (next !== undefined) this._arm(next, performance.now())
+    if (next !== undefined) this._arm(next, clock.now())
   }
 
   _expireDue() {
     for (;;) {
-      const now = performance.now()
+      const now = clock.now()
       let due
       for (const list of this._lists) {
         const head = list.head

@@ -7,7 +7,7 @@ const { EventEmitter } = require('node:events')
 const net = require('node:net')
 const binding = require('./binding')
 const cluster = require('./cluster')
-const { RpcStream } = require('./stream')
+const { RpcStream, streamSettings } = require('./stream')
 const errors = require('./errors')
 const v = require('./validate')
 const { IdleSweeper } = require('./idle')
@@ -36,6 +36,18 @@ class Server extends EventEmitter {
     if (this._handler === undefined && opts.handler) this._handler = opts.handler
     // Only validated values from here on: the streams and the native side read these.
     this._options = opts
+    /** What every accepted stream is made with: its settings are one object per server, not fields of each connection. */
+    this._streamOptions = {
+      timeout: opts.timeout,
+      settings: streamSettings({
+        server: this,
+        highWaterMark: opts.highWaterMark,
+        maxPendingCalls: opts.maxPendingCalls,
+        appendResponse: opts.appendResponse,
+        errorFields: opts.errorFields,
+        maxQueuedReplies: replyBudget(opts),
+      }),
+    }
     /** Connections past this many are closed as soon as they are accepted. */
     this.maxConnections = opts.maxConnections
     this._native = undefined
@@ -136,15 +148,7 @@ class Server extends EventEmitter {
       return
     }
     const options = this._options
-    const stream = new RpcStream(native, {
-      server: this,
-      timeout: options.timeout,
-      highWaterMark: options.highWaterMark,
-      maxPendingCalls: options.maxPendingCalls,
-      appendResponse: options.appendResponse,
-      errorFields: options.errorFields,
-      maxQueuedReplies: replyBudget(options),
-    })
+    const stream = new RpcStream(native, this._streamOptions)
     this._streams.add(stream)
     this._connectionsTotal++
     if (debug.enabled) debug('accepted %s', stream[kPeerName]())

@@ -7,7 +7,7 @@
 const { kApplySocketOptions, kBufferedBytes, kCall, kCallback, kClient, kCloseError, kCloseForServer, kCloseWhenIdle, kCounters, kDeliveries, kDestroy, kEmitError, kEmitGuarded, kEnd, kEndpoint, kErrorFields, kFailAll, kForget, kHandlerFault, kIncoming, kNotificationFault, kOnClose, kOnEvent, kOnTransportError, kPeerName, kPending, kReferenced, kRefuse, kResetForReconnect, kRespond, kState, kTimeout, kTransport } = require('./constants')
 const { AsyncResource } = require('node:async_hooks')
 const { EventEmitter } = require('node:events')
-const { performance } = require('node:perf_hooks')
+const clock = require('./clock')
 const debug = require('node:util').debuglog('msgpack-rpc')
 const binding = require('./binding')
 const { Encoder, decodeMessages } = require('./codec')
@@ -26,6 +26,20 @@ const MAX_MSGID = 0xffffffff
 const MAX_ABANDONED = 65536
 /** What `_abandoned` is until a call is first abandoned: most streams never abandon one. Never added to. */
 const NONE_ABANDONED = new Set()
+/** What `[kPending]` is while no call awaits a reply: a server stream never calls. Never added to. */
+const NO_CALLS = new PendingCalls()
+/**
+ * What `_encoder` is between batches. A stream holds an encoder only from
+ * its first message of a tick to the flush, then gives it back to
+ * `spareEncoders`: an idle connection holds none. Never written to.
+ */
+const NO_ENCODER = new Encoder(0)
+/** Encoders given back after a flush, for the next stream that writes (encoding is synchronous, so few are out at once). */
+const spareEncoders = []
+/** Spares kept: as many as streams that flushed in one tick, up to this. */
+const MAX_SPARE_ENCODERS = 64
+/** A new encoder's buffer; it grows to fit a tick's batch and, being shared, keeps that size. */
+const ENCODER_SIZE = 1024
 /** Bytes of encoded-but-unflushed messages past which writes report backpressure. */
 const { DEFAULT_HIGH_WATER_MARK } = binding
 /** Calls awaiting a reply, and requests awaiting our answer, per stream. */
@@ -79,19 +93,43 @@ class PendingCall {
     this.order = 0
     /** A Node timer of its own, only when the stream's CallTimers has no list for its timeout. */
     this.timer = undefined
-    /** Its place in the stream's CallTimers (deadline in performance.now() time, list, neighbours). */
+    /** Its place in the stream's CallTimers (deadline in clock.now() time, list, neighbours). */
     this.deadline = 0
     this.timedList = undefined
     this.timedPrev = undefined
     this.timedNext = undefined
     this.signal = undefined
-    /** performance.now() when the batch it went out in began, for the latency histogram. */
+    /** clock.now() when the batch it went out in began, for the latency histogram. */
     this.started = 0
     /** Its `msgpack-rpc:call` context, while someone subscribes. */
     this.trace = undefined
     /** A legacy callback runs in the async context of the code that called. */
     this.resource = undefined
   }
+}
+
+/**
+ * What a stream's owner decides for it. A server makes one for all the
+ * streams it accepts (`streamSettings`): eight fields fewer per connection.
+ */
+class StreamSettings {
+  constructor(options, datagram) {
+    this.handler = options.handler
+    this.server = options.server
+    /** One message per datagram (UDP). */
+    this.datagram = datagram
+    this.highWaterMark = options.highWaterMark || DEFAULT_HIGH_WATER_MARK
+    this.maxPending = options.maxPendingCalls || DEFAULT_MAX_PENDING_CALLS
+    this.appendResponse = options.appendResponse !== false
+    this.errorFields = options.errorFields === true
+    /** Reply budget (servers): dispatch pauses past it, the rest of the batch held. */
+    this.maxQueuedReplies = options.maxQueuedReplies
+  }
+}
+
+/** Settings to share between streams over one kind of transport (`options.settings` of the RpcStream constructor). */
+function streamSettings(options, datagram = false) {
+  return new StreamSettings(options, datagram)
 }
 
 /** The call whose settlers the next `new Promise(captureSettlers)` takes. */
@@ -116,32 +154,30 @@ class RpcStream extends EventEmitter {
    *   `{ message, code, ...own fields }` instead of its message
    * @param {number} [options.maxQueuedReplies] stop dispatching requests
    *   while this many bytes of answers wait to be written (servers)
+   * @param {StreamSettings} [options.settings] from `streamSettings()`, shared
+   *   with other streams; replaces the options above but `connecting` and `timeout`
    */
   constructor(transport, options = {}) {
     super()
+    // EventEmitter's listener table is a dictionary-mode object; most server
+    // streams never get a listener, and EventEmitter makes the table when the
+    // first is added.
+    this._events = undefined
     this[kTransport] = transport
-    this._datagram = !!(transport && transport.datagram)
-    this._handler = options.handler
-    this._server = options.server
+    this._settings = options.settings !== undefined ? options.settings : new StreamSettings(options, !!(transport && transport.datagram))
     this[kState] = options.connecting ? 'connecting' : 'open'
-    this[kPending] = new PendingCalls()
+    this[kPending] = NO_CALLS
     this._abandoned = NONE_ABANDONED
-    this._lastId = MAX_MSGID
+    // The first msgid is 0. -1, not MAX_MSGID: a small integer stays in the object; 2^32-1 would be a heap number of its own.
+    this._lastId = -1
     this[kTimeout] = options.timeout > 0 ? options.timeout : undefined
     /** Made at the first call with a timeout. */
     this._timers = undefined
-    // Small: most connections send little, and an idle one keeps it; it grows to fit a tick's batch.
-    this._encoder = new Encoder(64)
+    this._encoder = NO_ENCODER
     this._flushScheduled = false
     this._batched = 0
     this._needDrain = false
-    this._highWaterMark = options.highWaterMark || DEFAULT_HIGH_WATER_MARK
-    this._maxPending = options.maxPendingCalls || DEFAULT_MAX_PENDING_CALLS
-    this._appendResponse = options.appendResponse !== false
-    this[kErrorFields] = options.errorFields === true
     this[kIncoming] = 0
-    /** Reply budget (servers): dispatch pauses past it, the rest of the batch held. */
-    this._maxQueuedReplies = options.maxQueuedReplies
     this._pendingBytes = 0
     /** Estimated size of one answer (a decaying maximum); -1 until the first answer. */
     this._answerSize = -1
@@ -173,8 +209,10 @@ class RpcStream extends EventEmitter {
     this._receivedAt = -1
     /** `stream`, made on first use (most code never asks for it). */
     this._socket = undefined
-    this._flush = this._flush.bind(this)
-    this[kOnEvent] = this[kOnEvent].bind(this)
+    // A string-named method: binding the symbol-named one gave the bound
+    // function an own `name` (the symbol's description), which put it in
+    // dictionary mode, a property table per connection.
+    this[kOnEvent] = this._onEvent.bind(this)
   }
 
   /** The socket-like object old code reaches for (`lib/socket.js`). */
@@ -263,7 +301,7 @@ class RpcStream extends EventEmitter {
     checkMethod(method)
     if (this[kState] === 'closing' || this[kState] === 'closed') return false
     if (this[kClient] !== undefined && this[kClient].holdsNotify(method, params)) return true
-    this._encoder.notification(method, params)
+    this._writer().notification(method, params)
     this._queued()
     this[kCounters].notificationsSent++
     if (diagnostics.notifySent.hasSubscribers) diagnostics.notifySent.publish({ method, params, stream: this })
@@ -293,14 +331,14 @@ class RpcStream extends EventEmitter {
       return this[kRefuse](call, cb || !this[kCloseError] ? err : new errors.ClosedError(err.message, err))
     }
     if (this[kClient] !== undefined && this[kClient].holds(call, params, options)) return
-    if (this[kPending].size >= this._maxPending) {
+    if (this[kPending].size >= this._settings.maxPending) {
       const err = new errors.RpcError(errors.codes.TOO_MANY_PENDING, `${this[kPending].size} calls are already awaiting a reply (maxPendingCalls)`)
       return this[kRefuse](call, err)
     }
     const id = this._nextId()
     try {
-      this._encoder.request(id, method, params)
-      if (this._sentAt < 0) this._sentAt = performance.now()
+      this._writer().request(id, method, params)
+      if (this._sentAt < 0) this._sentAt = clock.now()
       call.started = this._sentAt
       this._queued()
     } catch (err) {
@@ -312,12 +350,13 @@ class RpcStream extends EventEmitter {
     this[kCounters].callsSent++
     if (cb && call.resource === undefined) call.resource = new AsyncResource('msgpack-rpc:call')
     // From this call's own moment: `started` is the tick's first read, long past for a call made late in a long tick.
-    if (timeout > 0) this._callTimers().add(call, timeout, performance.now())
+    if (timeout > 0) this._callTimers().add(call, timeout, clock.now())
     if (signal) {
       call.signal = signal
       if (this._signals === undefined) this._signals = new AbortWatch((abortedId) => this._abort(abortedId))
       this._signals.add(signal, id)
     }
+    if (this[kPending] === NO_CALLS) this[kPending] = new PendingCalls()
     this[kPending].set(id, call)
   }
 
@@ -396,7 +435,8 @@ class RpcStream extends EventEmitter {
   /** Fails every call awaiting a reply with `err` (by default the close error, built only if a call needs it). */
   [kFailAll](err) {
     const calls = this[kPending].values()
-    this[kPending].clear()
+    // Its ring goes with it (a ring grown for a burst is not kept).
+    this[kPending] = NO_CALLS
     if (this._signals !== undefined) this._signals.clear()
     this[kCounters].failed += calls.length
     if (this._timers !== undefined) {
@@ -418,10 +458,26 @@ class RpcStream extends EventEmitter {
 
   // ---- writing -------------------------------------------------------------
 
+  /** The encoder this tick's messages go into, taken from the spares at the first. */
+  _writer() {
+    if (this._encoder === NO_ENCODER) this._encoder = spareEncoders.length > 0 ? spareEncoders.pop() : new Encoder(ENCODER_SIZE)
+    return this._encoder
+  }
+
+  /** Forgets what was encoded and not yet written, and gives the encoder back. */
+  _dropEncoder() {
+    const encoder = this._encoder
+    if (encoder === NO_ENCODER) return
+    this._encoder = NO_ENCODER
+    encoder.reset()
+    giveBack(encoder)
+  }
+
   /** Schedules the write of a message just encoded into this tick's batch. */
   _queued() {
-    if (this._datagram) return this._sendDatagram()
-    if (this._encoder.length > this._highWaterMark) this._needDrain = true
+    const settings = this._settings
+    if (settings.datagram) return this._sendDatagram()
+    if (this._encoder.length > settings.highWaterMark) this._needDrain = true
     if (++this._batched >= FLUSH_EVERY && this[kState] !== 'connecting') {
       // Let the peer start on the first messages of a long burst while we
       // encode the rest. Written from this thread: handing the syscall to
@@ -430,7 +486,7 @@ class RpcStream extends EventEmitter {
       this._flush()
     } else if (!this._flushScheduled) {
       this._flushScheduled = true
-      process.nextTick(this._flush)
+      process.nextTick(flushStream, this)
     }
   }
 
@@ -438,15 +494,23 @@ class RpcStream extends EventEmitter {
     this._flushScheduled = false
     this._batched = 0
     this._sentAt = -1
-    if (this._encoder.length === 0) return
-    const batch = this._encoder.take()
-    if (this[kState] === 'closed') return
+    const encoder = this._encoder
+    if (encoder === NO_ENCODER) return
+    // A write that reenters (a duplex answering at once) encodes into another encoder.
+    this._encoder = NO_ENCODER
+    if (encoder.length === 0 || this[kState] === 'closed') {
+      encoder.reset()
+      return giveBack(encoder)
+    }
+    const batch = encoder.take()
     this[kCounters].bytesSent += batch.length
     // Bytes now waiting in the transport's queue, or -1 once it refuses writes.
     const pending = this[kTransport].write(batch)
+    // Transports copy or write what they are given before returning: the batch's bytes may be reused now.
+    giveBack(encoder)
     if (pending < 0) return
     this._pendingBytes = pending
-    if (pending > this._highWaterMark) this._needDrain = true
+    if (pending > this._settings.highWaterMark) this._needDrain = true
     else if (this._needDrain) {
       // The batch alone was big, but the socket took it.
       this._needDrain = false
@@ -460,7 +524,7 @@ class RpcStream extends EventEmitter {
     const max = this[kTransport].maxDatagramSize
     const size = this._encoder.length
     if (size > max) {
-      this._encoder.reset()
+      this._dropEncoder()
       throw new errors.RpcError(errors.codes.MESSAGE_TOO_LARGE, `a message of ${size} bytes does not fit in one datagram (maxDatagramSize ${max})`)
     }
     this._flush()
@@ -479,11 +543,12 @@ class RpcStream extends EventEmitter {
       this._answered()
       return false
     }
-    const before = this._encoder.length
+    const encoder = this._writer()
+    const before = encoder.length
     try {
-      this._encoder.response(id, error, result)
-      if (this._maxQueuedReplies !== undefined) {
-        const size = this._encoder.length - before
+      encoder.response(id, error, result)
+      if (this._settings.maxQueuedReplies !== undefined) {
+        const size = encoder.length - before
         const decayed = this._answerSize - this._answerSize / ANSWER_SIZE_DECAY
         this._answerSize = size > decayed ? size : decayed
       }
@@ -491,7 +556,7 @@ class RpcStream extends EventEmitter {
       this._queued()
     } catch (err) {
       // The request is still owed an answer.
-      this._encoder.response(id, `cannot encode the ${error === null ? 'result' : 'error'}: ${err.message}`, null)
+      this._writer().response(id, `cannot encode the ${error === null ? 'result' : 'error'}: ${err.message}`, null)
       this._queued()
       this._answered()
       throw err
@@ -511,7 +576,7 @@ class RpcStream extends EventEmitter {
    * estimated answer size (so async handlers count before they answer).
    */
   _overReplyBudget() {
-    const budget = this._maxQueuedReplies
+    const budget = this._settings.maxQueuedReplies
     const perAnswer = this._answerSize < 0 ? budget / COLD_REQUESTS : this._answerSize
     return this._encoder.length + this._pendingBytes + this[kIncoming] * perAnswer > budget
   }
@@ -539,7 +604,7 @@ class RpcStream extends EventEmitter {
    * reused for the next read. Returns true to ask the transport to stop
    * delivering until `resumeReading()` (the reply budget is spent).
    */
-  [kOnEvent](kind, payload, length) {
+  _onEvent(kind, payload, length) {
     switch (kind) {
       case binding.MESSAGES:
         this[kDeliveries]++
@@ -557,7 +622,7 @@ class RpcStream extends EventEmitter {
         break
       case binding.DRAIN:
         this._pendingBytes = 0
-        if (this._needDrain && this._encoder.length <= this._highWaterMark) {
+        if (this._needDrain && this._encoder.length <= this._settings.highWaterMark) {
           this._needDrain = false
           this[kEmitGuarded](this, 'drain')
           this[kEmitGuarded](this._socket, 'drain')
@@ -595,7 +660,7 @@ class RpcStream extends EventEmitter {
 
   /** Bytes from the peer this side cannot decode: the connection's end (a datagram's loss). */
   _onProtocolError(err) {
-    if (this._datagram) {
+    if (this._settings.datagram) {
       if (debug.enabled) debug('error from %s: %s (%s)', this[kPeerName](), err.message, err.code)
       return this[kEmitError](err)
     }
@@ -605,7 +670,7 @@ class RpcStream extends EventEmitter {
 
   /** A throw that escaped dispatch: a bug of ours, reported, never thrown into the event loop. */
   _onDispatchFault(err) {
-    errors.reportFault(this, this._server, errors.codes.INTERNAL, `internal error while dispatching a message: ${err && err.message}`, err)
+    errors.reportFault(this, this._settings.server, errors.codes.INTERNAL, `internal error while dispatching a message: ${err && err.message}`, err)
   }
 
   [kHandlerFault](method, err) {
@@ -618,7 +683,7 @@ class RpcStream extends EventEmitter {
 
   /** A fault of user code running for this stream (handler, listener). */
   _fault(code, message, cause) {
-    errors.reportFault(this, this._server, code, message, cause)
+    errors.reportFault(this, this._settings.server, code, message, cause)
   }
 
   /** Emits `event` on `target`; a throwing listener is a handler fault, not a crash. */
@@ -665,19 +730,19 @@ class RpcStream extends EventEmitter {
     this[kState] = 'closed'
     this._paused = false
     this._held = undefined
-    this._encoder.reset()
+    this._dropEncoder()
     this[kTransport].dispose()
     if (this._closeError === undefined && this._closeReason === undefined) {
       this._closeReason = this._peerEnded || !wasLocal ? 'connection closed by peer' : 'connection closed locally'
     }
     if (name !== undefined) debug('closed %s: %s', name, this[kCloseError].message)
     if (diagnostics.connectionClose.hasSubscribers) {
-      diagnostics.connectionClose.publish({ stream: this, server: this._server, reason: this[kCloseError] })
+      diagnostics.connectionClose.publish({ stream: this, server: this._settings.server, reason: this[kCloseError] })
     }
     this[kFailAll]()
     this[kEmitGuarded](this._socket, 'close', this._hadError)
     this[kEmitGuarded](this, 'close')
-    if (this._server) this._server[kForget](this)
+    if (this._settings.server) this._settings.server[kForget](this)
   }
 
   _onResponse(id, error, result) {
@@ -691,7 +756,7 @@ class RpcStream extends EventEmitter {
       }
       return
     }
-    if (this._receivedAt < 0) this._receivedAt = performance.now()
+    if (this._receivedAt < 0) this._receivedAt = clock.now()
     this[kCounters].reply(this._receivedAt - call.started)
     const trace = call.trace
     if (error !== null) {
@@ -718,8 +783,14 @@ class RpcStream extends EventEmitter {
     }
   }
 
+  /** Whether an Error answer goes out as `{ message, code, ...fields }` (lib/response.js). */
+  get [kErrorFields]() {
+    return this._settings.errorFields
+  }
+
   get handler() {
-    return this._handler !== undefined ? this._handler : this._server && this._server.handler
+    const { handler, server } = this._settings
+    return handler !== undefined ? handler : server && server.handler
   }
 
   _onRequest(id, name, params) {
@@ -731,9 +802,9 @@ class RpcStream extends EventEmitter {
       new Response(this, id).error('server is closing')
       return
     }
-    if (this[kIncoming] > this._maxPending) {
+    if (this[kIncoming] > this._settings.maxPending) {
       // A peer flooding us with requests it does not wait for.
-      new Response(this, id).error(`too many pending requests (${this._maxPending})`)
+      new Response(this, id).error(`too many pending requests (${this._settings.maxPending})`)
       return
     }
     // Each request is handled in an async context of its own, as node:http
@@ -746,7 +817,7 @@ class RpcStream extends EventEmitter {
     } else {
       scope.runInAsyncScope(this._dispatchRequest, this, method, params, new Response(this, id))
     }
-    if (this._maxQueuedReplies !== undefined && this._overReplyBudget()) this._paused = true
+    if (this._settings.maxQueuedReplies !== undefined && this._overReplyBudget()) this._paused = true
   }
 
   /** `_dispatchRequest` inside the `msgpack-rpc:handle` tracing channel (someone subscribes). */
@@ -765,7 +836,7 @@ class RpcStream extends EventEmitter {
     const handler = this.handler
     const fn = handler ? lookup(handler, method) : undefined
     if (fn !== undefined) {
-      runRequestHandler(fn, handler, params, response, this._appendResponse, this, method)
+      runRequestHandler(fn, handler, params, response, this._settings.appendResponse, this, method)
     }
     if (this.listenerCount('request') > 0) this[kEmitGuarded](this, 'request', method, params, response)
     // A handler without the method answers, unless a listener just did.
@@ -817,7 +888,7 @@ class RpcStream extends EventEmitter {
    */
   [kResetForReconnect]() {
     this[kState] = 'connecting'
-    this._encoder.reset()
+    this._dropEncoder()
     this._flushScheduled = false
     this._batched = 0
     this._needDrain = false
@@ -861,7 +932,7 @@ class RpcStream extends EventEmitter {
       this[kCloseError] = err
     }
     if (this[kState] !== 'closing') this[kState] = 'closing'
-    this._encoder.reset()
+    this._dropEncoder()
     this[kTransport].destroy()
   }
 
@@ -930,6 +1001,15 @@ class RpcStream extends EventEmitter {
     const value = this._endpoints && this._endpoints[name]
     return value === null ? undefined : value
   }
+}
+
+function flushStream(stream) {
+  stream._flush()
+}
+
+/** An encoder back to the spares (emptied by its last take or reset). */
+function giveBack(encoder) {
+  if (spareEncoders.length < MAX_SPARE_ENCODERS) spareEncoders.push(encoder)
 }
 
 function emitDrain(stream) {
@@ -1004,4 +1084,4 @@ function traceSettled(trace, error, result) {
   diagnostics.call.asyncStart.publish(trace)
 }
 
-module.exports = { RpcStream, argError }
+module.exports = { RpcStream, streamSettings, argError }
