@@ -99,6 +99,9 @@ async function runOne(label, workload, transport) {
   } finally {
     child.kill('SIGTERM')
     await new Promise((resolve) => child.once('exit', resolve))
+    // The Rust peer leaves its unix socket behind when stopped.
+    const { path: socketPath } = JSON.parse(address)
+    if (socketPath) fs.rmSync(socketPath, { force: true })
   }
 }
 

@@ -154,11 +154,15 @@ function startServer(impl, workers = 0, transport = 'tcp') {
   })
 }
 
-function stopServer({ child }) {
-  if (child.exitCode !== null) return
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGTERM')
-  return exited
+async function stopServer({ child, address }) {
+  if (child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+  }
+  // Killed, the server leaves its unix socket behind.
+  const { path: socketPath } = JSON.parse(address)
+  if (socketPath) fs.rmSync(socketPath, { force: true })
 }
 
 function serverMemory(child) {
