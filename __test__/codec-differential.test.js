@@ -9,6 +9,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const codec = require('../lib/codec')
+const { prng, unlearntCodec } = require('./helpers')
 
 /**
  * What a decoder that has learnt nothing makes of `bytes`: a fresh instance
@@ -16,26 +17,7 @@ const codec = require('../lib/codec')
  * tree must agree with.
  */
 function unlearntDecode(bytes) {
-  const ids = [require.resolve('../lib/codec'), require.resolve('../lib/key-shapes')]
-  const saved = ids.map((id) => require.cache[id])
-  for (const id of ids) delete require.cache[id]
-  try {
-    return require('../lib/codec').decode(bytes)
-  } finally {
-    ids.forEach((id, i) => (require.cache[id] = saved[i]))
-  }
-}
-
-/** A seeded generator, so a failure names a case that can be replayed. */
-function prng(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  return unlearntCodec().decode(bytes)
 }
 
 const KEYS = [

@@ -8,18 +8,12 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const codec = require('../lib/codec')
+const { prng, unlearntCodec } = require('./helpers')
 const shapes = require('../lib/key-shapes')
 
 /** What an encoder that has learnt nothing writes for `value`: a fresh instance of the codec. */
 function unlearntEncode(value) {
-  const ids = [require.resolve('../lib/codec'), require.resolve('../lib/key-shapes')]
-  const saved = ids.map((id) => require.cache[id])
-  for (const id of ids) delete require.cache[id]
-  try {
-    return require('../lib/codec').encode(value)
-  } finally {
-    ids.forEach((id, i) => (require.cache[id] = saved[i]))
-  }
+  return unlearntCodec().encode(value)
 }
 
 /** Whether the encoder has compiled an encoder for objects with exactly these keys. */
@@ -35,17 +29,6 @@ const codecKeyBytes = (key) => codec.encode(key)
 const filler = Object.fromEntries([['k'.repeat(40), 0], ...Array.from({ length: 31 }, (_, i) => [`f${i}`, i])])
 function earnEncoder() {
   for (let i = 0; i < 140; i++) codec.encode(filler)
-}
-
-function prng(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const KEYS = [

@@ -90,4 +90,32 @@ async function rawClient(port) {
   }
 }
 
-module.exports = { rawClient, rpc, socketPath, listen, once, invokeCb, closeAll, removeSocket, freePort }
+/** A seeded generator (mulberry32), so a fuzz failure names a case that can be replayed. */
+function prng(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * A fresh instance of lib/codec.js and its key-sequence tree, which has
+ * learnt nothing: the plain paths, the oracle the learnt paths must agree
+ * with. The loaded modules are left as they were.
+ */
+function unlearntCodec() {
+  const ids = [require.resolve('../lib/codec'), require.resolve('../lib/key-shapes')]
+  const saved = ids.map((id) => require.cache[id])
+  for (const id of ids) delete require.cache[id]
+  try {
+    return require('../lib/codec')
+  } finally {
+    ids.forEach((id, i) => (require.cache[id] = saved[i]))
+  }
+}
+
+module.exports = { rawClient, rpc, socketPath, listen, once, invokeCb, closeAll, removeSocket, freePort, prng, unlearntCodec }

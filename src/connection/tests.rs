@@ -108,9 +108,9 @@ fn start(
     (conn, rx)
 }
 
-/// A server-side connection on an ephemeral port and a raw client socket.
-async fn pair(options: Options) -> (Arc<Connection>, mpsc::UnboundedReceiver<Got>, TcpStream) {
-    let acceptor = Acceptor::bind_with(
+/// A TCP listener on an ephemeral loopback port.
+fn loopback_acceptor() -> Acceptor {
+    Acceptor::bind_with(
         &Addr::Tcp {
             host: "127.0.0.1".into(),
             port: 0,
@@ -118,7 +118,12 @@ async fn pair(options: Options) -> (Arc<Connection>, mpsc::UnboundedReceiver<Got
         16,
         false,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// A server-side connection on an ephemeral port and a raw client socket.
+async fn pair(options: Options) -> (Arc<Connection>, mpsc::UnboundedReceiver<Got>, TcpStream) {
+    let acceptor = loopback_acceptor();
     let port = acceptor.local().local_port.unwrap();
     let client = transport::connect_tcp("127.0.0.1", port).await.unwrap();
     let socket = acceptor.accept().await.unwrap();
@@ -322,15 +327,7 @@ async fn until_held(budget: &crate::budget::PartialBudget, bytes: usize) {
 
 #[tokio::test]
 async fn the_connection_holding_most_of_the_servers_partial_budget_is_failed() {
-    let acceptor = Acceptor::bind_with(
-        &Addr::Tcp {
-            host: "127.0.0.1".into(),
-            port: 0,
-        },
-        16,
-        false,
-    )
-    .unwrap();
+    let acceptor = loopback_acceptor();
     let budget = crate::budget::PartialBudget::new(1000);
     let (big, mut big_rx, mut big_client) = budgeted(&acceptor, &budget).await;
     let (_small, mut small_rx, mut small_client) = budgeted(&acceptor, &budget).await;
@@ -522,15 +519,7 @@ async fn a_client_destroyed_while_connecting_reports_nothing_after_close_and_let
 
 #[tokio::test]
 async fn a_connection_going_over_the_partial_budget_by_itself_is_failed_from_its_readers_thread() {
-    let acceptor = Acceptor::bind_with(
-        &Addr::Tcp {
-            host: "127.0.0.1".into(),
-            port: 0,
-        },
-        16,
-        false,
-    )
-    .unwrap();
+    let acceptor = loopback_acceptor();
     let budget = crate::budget::PartialBudget::new(1000);
     let (conn, mut rx, _client) = budgeted(&acceptor, &budget).await;
     // What the reader reports after reading 1500 bytes of one message. It
