@@ -187,6 +187,15 @@ impl NativeConnection {
             accepted: None,
         };
         native.attach(&env, &on_event, Endpoints::default())?;
+        // A unix socket connects at once: no runtime thread to wake, and the
+        // outcome still reaches JavaScript as an event.
+        if let Some(connected) = transport::connect_now(&addr) {
+            match connected {
+                Ok((socket, endpoints)) => native.conn.connected(socket, endpoints),
+                Err(e) => native.conn.fail(e),
+            }
+            return Ok(native);
+        }
         let conn = native.conn.clone();
         native.conn.spawn_supervised(async move {
             let connected = tokio::select! {

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 pub use fd::{acceptor_from_fd, socket_from_fd};
 pub use io::Io;
 pub use tcp::{connect_tcp, TcpAcceptor};
-pub use unix::{connect_unix, UnixAcceptor};
+pub use unix::{connect_unix, connect_unix_now, UnixAcceptor};
 pub use write_only::WriteOnly;
 
 /// Where to connect or listen.
@@ -91,6 +91,25 @@ pub async fn connect(addr: &Addr) -> Result<Socket> {
                 source,
             }),
     }
+}
+
+/// Connects to `addr` within the call where that cannot wait (a unix
+/// socket whose listener has room), with no thread and no reactor
+/// involved; `None` where it must be awaited ([`connect`]).
+pub fn connect_now(addr: &Addr) -> Option<Result<(SharedSocket, Endpoints)>> {
+    let Addr::Unix(path) = addr else {
+        return None;
+    };
+    connect_unix_now(path).map(|connected| {
+        connected
+            .map(|(socket, endpoints)| (Arc::new(WriteOnly::from_socket(socket, true)), endpoints))
+            .map_err(|source| Error::Os {
+                syscall: "connect",
+                address: path.display().to_string(),
+                port: None,
+                source,
+            })
+    })
 }
 
 impl std::fmt::Display for Addr {

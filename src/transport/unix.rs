@@ -12,6 +12,30 @@ pub async fn connect_unix(path: &Path) -> io::Result<UnixStream> {
     UnixStream::connect(path).await
 }
 
+/// Connects within the call, for the thread that cannot wait: a unix
+/// socket's connect completes or fails at once unless the listener's
+/// backlog is full (`None`: connect with [`connect_unix`] instead). The
+/// socket is non-blocking and registered with no reactor.
+pub fn connect_unix_now(path: &Path) -> Option<io::Result<(socket2::Socket, Endpoints)>> {
+    let connected = (|| -> io::Result<(socket2::Socket, Endpoints)> {
+        // Close-on-exec and non-blocking from the start (socket2 sets the
+        // former).
+        let kind = socket2::Type::STREAM.nonblocking();
+        let socket = socket2::Socket::new(socket2::Domain::UNIX, kind, None)?;
+        socket.connect(&socket2::SockAddr::unix(path)?)?;
+        let local = socket.local_addr()?;
+        let endpoints = Endpoints {
+            local_address: local.as_pathname().map(|p| p.display().to_string()),
+            ..Endpoints::default()
+        };
+        Ok((socket, endpoints))
+    })();
+    match connected {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+        connected => Some(connected),
+    }
+}
+
 pub(super) fn endpoints(stream: &UnixStream) -> Endpoints {
     let path = stream
         .local_addr()

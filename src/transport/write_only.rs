@@ -49,7 +49,12 @@ impl WriteOnly {
             Socket::Tcp(s) => (s.into_std()?.into(), false),
             Socket::Unix(s) => (s.into_std()?.into(), true),
         };
-        let socket = socket2::Socket::from(owned);
+        Ok(Self::from_socket(socket2::Socket::from(owned), unix))
+    }
+
+    /// Wraps a non-blocking socket that no reactor knows (a unix socket
+    /// connected from the JavaScript thread).
+    pub fn from_socket(socket: socket2::Socket, unix: bool) -> Self {
         if unix {
             // TCP grows its send buffer as needed; a unix socket keeps the
             // system default (about 200 KiB), which a few large messages
@@ -64,7 +69,7 @@ impl WriteOnly {
                 let _ = socket.set_send_buffer_size(UNIX_SEND_BUFFER);
             }
         }
-        Ok(WriteOnly { socket })
+        WriteOnly { socket }
     }
 
     /// Appends what is available to `buf`'s spare capacity without
