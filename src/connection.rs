@@ -158,8 +158,7 @@ impl Connection {
         let _ = self.reporting.set(Reporting { sink, runtime });
     }
 
-    /// Reports `event`.
-    pub fn emit(&self, event: Event) {
+    fn emit(&self, event: Event) {
         if let Some(r) = self.reporting.get() {
             r.sink.emit(event);
         }

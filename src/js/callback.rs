@@ -97,9 +97,7 @@ impl JsCallback {
                 &mut result,
             );
             if status == sys::Status::napi_pending_exception {
-                let mut exception = ptr::null_mut();
-                sys::napi_get_and_clear_last_exception(env, &mut exception);
-                sys::napi_fatal_exception(env, exception);
+                report_pending_exception(env);
                 return None;
             }
             (status == sys::Status::napi_ok && !result.is_null()).then_some(result)
@@ -117,6 +115,23 @@ impl Drop for JsCallback {
         unsafe {
             sys::napi_delete_reference(self.env, self.function);
             sys::napi_async_destroy(self.env, self.context);
+        }
+    }
+}
+
+/// Reports the exception pending on `env`, if any, like any uncaught
+/// exception: N-API calls on an env with one pending all fail.
+///
+/// # Safety
+/// On the JS thread that owns `env`.
+pub unsafe fn report_pending_exception(env: sys::napi_env) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let mut pending = false;
+        if sys::napi_is_exception_pending(env, &mut pending) == sys::Status::napi_ok && pending {
+            let mut exception = ptr::null_mut();
+            sys::napi_get_and_clear_last_exception(env, &mut exception);
+            sys::napi_fatal_exception(env, exception);
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::runtime;
 use crate::transport::{self, Endpoints, Socket};
 
-use super::callback::JsCallback;
+use super::callback::{report_pending_exception, JsCallback};
 use super::event_hub::{self, Address, Recipient};
 use super::events::{self, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
@@ -88,13 +88,20 @@ impl Recipient for Attached {
         // SAFETY: the hub calls this on the JS thread inside a handle scope.
         unsafe {
             let mut kind_value = std::ptr::null_mut();
-            if sys::napi_create_uint32(env, kind, &mut kind_value) != sys::Status::napi_ok {
-                return;
+            let converted =
+                if sys::napi_create_uint32(env, kind, &mut kind_value) == sys::Status::napi_ok {
+                    Payload::to_napi_value(env, payload).ok()
+                } else {
+                    None
+                };
+            match converted {
+                Some(payload) => {
+                    self.callback.call(&[kind_value, payload]);
+                }
+                // Nothing else can run on this thread while a failed
+                // conversion's exception is pending.
+                None => report_pending_exception(env),
             }
-            let Ok(payload) = Payload::to_napi_value(env, payload) else {
-                return;
-            };
-            self.callback.call(&[kind_value, payload]);
         }
     }
 
