@@ -206,7 +206,12 @@ impl Connection {
     /// (after each read). Over the server's budget, the connection holding
     /// the most is failed, which may be this one.
     pub fn holding_partial(&self, bytes: usize) {
-        self.partial.store(bytes, Ordering::Relaxed);
+        // Most reads end on a message boundary, as the one before did: the
+        // budget (a lock every connection of the server shares) already
+        // holds this figure.
+        if self.partial.swap(bytes, Ordering::Relaxed) == bytes {
+            return;
+        }
         // Cloned out: failing this connection closes it here, which takes
         // the slot under the same lock.
         let slot = self.budget.lock().clone();
