@@ -7,7 +7,7 @@ use super::*;
 use crate::framer::Framer;
 use crate::reader::{self, Filled};
 use crate::test_support::encode;
-use crate::transport::{self, Acceptor, Addr, Socket};
+use crate::transport::{self, Acceptor, Addr, SharedSocket, Socket};
 use rmpv::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -89,7 +89,7 @@ async fn reader_task(conn: Arc<Connection>, messages: mpsc::UnboundedSender<Got>
 /// Starts `socket` as the binding starts an accepted connection (of a
 /// server with `budget`).
 fn start(
-    socket: Socket,
+    socket: SharedSocket,
     options: Options,
     budget: Option<&Arc<crate::budget::PartialBudget>>,
 ) -> (Arc<Connection>, mpsc::UnboundedReceiver<Got>) {
@@ -98,7 +98,6 @@ fn start(
     if let Some(budget) = budget {
         conn.join_budget(budget);
     }
-    let socket = socket.into_write_only().unwrap();
     conn.report_to(
         Arc::new(Channel(tx.clone())),
         tokio::runtime::Handle::current(),
@@ -121,12 +120,20 @@ fn loopback_acceptor() -> Acceptor {
     .unwrap()
 }
 
+/// The connection waiting on `acceptor` (a connect has returned, so it waits).
+fn accepted(acceptor: &Acceptor) -> SharedSocket {
+    acceptor
+        .accept_now()
+        .unwrap()
+        .expect("a connection waiting")
+}
+
 /// A server-side connection on an ephemeral port and a raw client socket.
 async fn pair(options: Options) -> (Arc<Connection>, mpsc::UnboundedReceiver<Got>, TcpStream) {
     let acceptor = loopback_acceptor();
     let port = acceptor.local().local_port.unwrap();
     let client = transport::connect_tcp("127.0.0.1", port).await.unwrap();
-    let socket = acceptor.accept().await.unwrap();
+    let socket = accepted(&acceptor);
     let (conn, rx) = start(socket, options, None);
     (conn, rx, client)
 }
@@ -309,7 +316,7 @@ async fn budgeted(
 ) -> (Arc<Connection>, mpsc::UnboundedReceiver<Got>, TcpStream) {
     let port = acceptor.local().local_port.unwrap();
     let client = transport::connect_tcp("127.0.0.1", port).await.unwrap();
-    let socket = acceptor.accept().await.unwrap();
+    let socket = accepted(acceptor);
     let (conn, rx) = start(socket, Options::default(), Some(budget));
     (conn, rx, client)
 }

@@ -17,7 +17,7 @@ use crate::budget::PartialBudget;
 use crate::connection::{Connection, Event, Options};
 use crate::error::Error;
 use crate::runtime;
-use crate::transport::{self, Endpoints, Socket};
+use crate::transport::{self, Endpoints, SharedSocket};
 
 use super::callback::{report_pending_exception, JsCallback};
 use super::event_hub::{self, Address, Recipient};
@@ -36,7 +36,9 @@ struct Attached {
     conn: Arc<Connection>,
     callback: Rc<JsCallback>,
     reader: RefCell<Option<UvReader>>,
-    endpoints: RefCell<Endpoints>,
+    /// Asked of the socket when JavaScript first wants them (a client's
+    /// come with its connect).
+    endpoints: RefCell<Option<Endpoints>>,
     /// What `setRef` last asked for: a reader started later (a client's,
     /// on connect) starts with it, or an unreferenced client would keep
     /// the process alive once connected.
@@ -71,7 +73,7 @@ impl Recipient for Attached {
                     self.conn.fail_with(Error::Internal(e.reason));
                 }
                 let info = EndpointInfo::from(&endpoints);
-                *self.endpoints.borrow_mut() = endpoints;
+                *self.endpoints.borrow_mut() = Some(endpoints);
                 (events::CONNECT, Payload::Endpoints(info))
             }
             Event::Drain => {
@@ -118,12 +120,16 @@ pub struct NativeConnection {
     /// Set once started (or connecting).
     attached: Option<(Rc<Attached>, Address)>,
     /// An accepted socket waiting for `start()`.
-    accepted: Option<Socket>,
+    accepted: Option<SharedSocket>,
 }
 
 impl NativeConnection {
     /// Wraps a socket a server accepted; it starts reading on `start()`.
-    pub(super) fn accepted(socket: Socket, options: Options, budget: &Arc<PartialBudget>) -> Self {
+    pub(super) fn accepted(
+        socket: SharedSocket,
+        options: Options,
+        budget: &Arc<PartialBudget>,
+    ) -> Self {
         let conn = Arc::new(Connection::new(options));
         conn.join_budget(budget);
         NativeConnection {
@@ -135,18 +141,13 @@ impl NativeConnection {
 
     /// Makes the JavaScript side of the connection and attaches it to the
     /// thread's event hub.
-    fn attach(
-        &mut self,
-        env: &Env,
-        on_event: &EventCallback<'_>,
-        endpoints: Endpoints,
-    ) -> napi::Result<Rc<Attached>> {
+    fn attach(&mut self, env: &Env, on_event: &EventCallback<'_>) -> napi::Result<Rc<Attached>> {
         let callback = JsCallback::new(env.raw(), on_event.raw(), RESOURCE_NAME)?;
         let attached = Rc::new(Attached {
             conn: self.conn.clone(),
             callback: Rc::new(callback),
             reader: RefCell::default(),
-            endpoints: RefCell::new(endpoints),
+            endpoints: RefCell::default(),
             referenced: Cell::new(true),
         });
         let address = event_hub::attach(env, attached.clone())?;
@@ -166,7 +167,7 @@ impl NativeConnection {
         let Some(socket) = self.conn.socket() else {
             return false;
         };
-        if self.endpoints().remote_port.is_none() {
+        if socket.is_unix() {
             return false;
         }
         // SAFETY: `socket` owns the descriptor and outlives the borrow.
@@ -193,7 +194,7 @@ impl NativeConnection {
             attached: None,
             accepted: None,
         };
-        native.attach(&env, &on_event, Endpoints::default())?;
+        native.attach(&env, &on_event)?;
         // A unix socket connects at once: no runtime thread to wake, and the
         // outcome still reaches JavaScript as an event.
         if let Some(connected) = transport::connect_now(&addr) {
@@ -211,8 +212,9 @@ impl NativeConnection {
                 _ = conn.destroyed() => Err(Error::Closed),
             };
             match connected.and_then(|socket| {
+                let socket = socket.into_write_only()?;
                 let endpoints = socket.endpoints();
-                Ok((socket.into_write_only()?, endpoints))
+                Ok((socket, endpoints))
             }) {
                 Ok((socket, endpoints)) => conn.connected(socket, endpoints),
                 Err(e) => conn.fail(e),
@@ -230,11 +232,7 @@ impl NativeConnection {
                 "connection already started",
             ));
         };
-        let endpoints = socket.endpoints();
-        let socket = socket
-            .into_write_only()
-            .map_err(|e| events::to_js_error(&env, &e))?;
-        let attached = self.attach(&env, &on_event, endpoints)?;
+        let attached = self.attach(&env, &on_event)?;
         self.conn.start(socket);
         attached.start_reading()
     }
@@ -333,7 +331,13 @@ impl NativeConnection {
     #[napi]
     pub fn endpoints(&self) -> EndpointInfo {
         match (&self.attached, &self.accepted) {
-            (Some((attached, _)), _) => EndpointInfo::from(&*attached.endpoints.borrow()),
+            (Some((attached, _)), _) => {
+                let mut known = attached.endpoints.borrow_mut();
+                if known.is_none() {
+                    *known = self.conn.socket().map(|s| s.endpoints());
+                }
+                EndpointInfo::from(&known.clone().unwrap_or_default())
+            }
             (None, Some(socket)) => EndpointInfo::from(&socket.endpoints()),
             (None, None) => EndpointInfo::from(&Endpoints::default()),
         }

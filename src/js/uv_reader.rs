@@ -27,11 +27,13 @@ use crate::guard::catch_panic;
 use crate::reader::{self, Filled, READ_CHUNK};
 use crate::transport::SharedSocket;
 
-use super::callback::{check, JsCallback};
+use super::callback::JsCallback;
+use super::uv::{
+    self, uv_close, uv_poll_init, uv_poll_start, uv_poll_stop, uv_ref, uv_unref, UV_POLL,
+    UV_READABLE,
+};
 use super::{events, read_buffer};
 
-const UV_READABLE: c_int = 1;
-const UV_POLL: c_int = 8;
 /// A read buffer grown past this (by a large message) is freed, not kept
 /// as the spare, once it empties.
 const SPARE_MAX: usize = 4 * READ_CHUNK;
@@ -61,20 +63,6 @@ fn give_back(mut buf: BytesMut) {
         let spare = SPARE.take();
         SPARE.set(Some(spare.unwrap_or(buf)));
     }
-}
-
-extern "C" {
-    fn uv_handle_size(kind: c_int) -> usize;
-    fn uv_poll_init(event_loop: *mut c_void, handle: *mut c_void, fd: c_int) -> c_int;
-    fn uv_poll_start(
-        handle: *mut c_void,
-        events: c_int,
-        cb: extern "C" fn(*mut c_void, c_int, c_int),
-    ) -> c_int;
-    fn uv_poll_stop(handle: *mut c_void) -> c_int;
-    fn uv_close(handle: *mut c_void, cb: extern "C" fn(*mut c_void));
-    fn uv_ref(handle: *mut c_void);
-    fn uv_unref(handle: *mut c_void);
 }
 
 /// State of one reader; owned by its libuv handle, freed when the handle closes.
@@ -121,11 +109,9 @@ impl UvReader {
         let raw_env = callback.env();
         // SAFETY: plain N-API and libuv calls on the JS thread that owns `env`.
         unsafe {
-            let handle_words = uv_handle_size(UV_POLL).div_ceil(8);
-            let mut event_loop = ptr::null_mut();
-            check(sys::napi_get_uv_event_loop(raw_env, &mut event_loop))?;
+            let event_loop = uv::event_loop(raw_env)?;
             let reader = Box::into_raw(Box::new(Reader {
-                handle: vec![0; handle_words].into_boxed_slice(),
+                handle: uv::handle_memory(UV_POLL),
                 callback,
                 deframer: Deframer::new(conn.options().limits),
                 conn,
@@ -138,12 +124,11 @@ impl UvReader {
                 finished: false,
             }));
             let handle = (*reader).handle.as_mut_ptr().cast::<c_void>();
-            if uv_poll_init(event_loop.cast(), handle, (*reader).socket.as_raw_fd()) != 0 {
+            if uv_poll_init(event_loop, handle, (*reader).socket.as_raw_fd()) != 0 {
                 drop(Box::from_raw(reader));
                 return Err(napi::Error::from_reason("libuv cannot poll the socket"));
             }
-            // uv_handle_t starts with `void* data`.
-            *handle.cast::<*mut Reader>() = reader;
+            uv::set_data(handle, reader);
             (*reader).resume();
             Ok(UvReader { reader })
         }
@@ -214,13 +199,13 @@ extern "C" fn on_close(handle: *mut c_void) {
     // A panic must not unwind into libuv; nothing is left to report to.
     let _ = catch_panic(|| {
         // SAFETY: `data` was set to the Box-allocated reader in `start`.
-        drop(unsafe { Box::from_raw(*handle.cast::<*mut Reader>()) });
+        drop(unsafe { Box::from_raw(uv::data::<Reader>(handle)) });
     });
 }
 
 extern "C" fn on_readable(handle: *mut c_void, status: c_int, _events: c_int) {
     // SAFETY: libuv calls this on the JS thread while the handle is open.
-    let reader = unsafe { &mut **handle.cast::<*mut Reader>() };
+    let reader = unsafe { &mut *uv::data::<Reader>(handle) };
     guarded(reader, |reader| {
         if status < 0 {
             return reader.on_poll_error(status);

@@ -5,6 +5,7 @@
 //! the [`crate::connection::Connection`]'s writer writes it through the
 //! readiness-based [`Io`] trait.
 
+mod acceptor;
 mod fd;
 mod io;
 mod tcp;
@@ -16,12 +17,13 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
+pub use acceptor::Acceptor;
 // Only the binding (feature `node`) adopts descriptors.
 #[cfg_attr(not(feature = "node"), allow(unused_imports))]
 pub use fd::{acceptor_from_fd, socket_from_fd};
 pub use io::Io;
-pub use tcp::{connect_tcp, TcpAcceptor};
-pub use unix::{connect_unix, connect_unix_now, UnixAcceptor};
+pub use tcp::connect_tcp;
+pub use unix::{connect_unix, connect_unix_now};
 pub use write_only::WriteOnly;
 
 /// Where to connect or listen.
@@ -51,14 +53,6 @@ pub enum Socket {
 }
 
 impl Socket {
-    /// Where each end is.
-    pub fn endpoints(&self) -> Endpoints {
-        match self {
-            Socket::Tcp(s) => tcp::endpoints(s),
-            Socket::Unix(s) => unix::endpoints(s),
-        }
-    }
-
     /// The socket for a connection read on the JavaScript thread: Tokio
     /// only writes it (see [`WriteOnly`]).
     ///
@@ -118,57 +112,6 @@ impl std::fmt::Display for Addr {
             Addr::Tcp { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
             Addr::Tcp { host, port } => write!(f, "{host}:{port}"),
             Addr::Unix(path) => write!(f, "{}", path.display()),
-        }
-    }
-}
-
-/// A bound, listening socket.
-#[derive(Debug)]
-pub enum Acceptor {
-    Tcp(TcpAcceptor),
-    Unix(UnixAcceptor),
-}
-
-impl Acceptor {
-    /// Binds `addr` (synchronously) and starts listening, with
-    /// `SO_REUSEPORT` on a TCP socket when `reuse_port` (unix sockets ignore
-    /// it, as Node does). Must be called inside the Tokio runtime's context.
-    ///
-    /// # Errors
-    /// The operating system's error (`EADDRINUSE`, `EACCES`, ...).
-    pub fn bind_with(addr: &Addr, backlog: u32, reuse_port: bool) -> Result<Acceptor> {
-        match addr {
-            Addr::Tcp { host, port } => {
-                TcpAcceptor::bind_with(host, *port, backlog, reuse_port).map(Acceptor::Tcp)
-            }
-            Addr::Unix(path) => UnixAcceptor::bind(path)
-                .map(Acceptor::Unix)
-                .map_err(|source| Error::Os {
-                    syscall: "listen",
-                    address: path.display().to_string(),
-                    port: None,
-                    source,
-                }),
-        }
-    }
-
-    /// Waits for the next connection.
-    ///
-    /// # Errors
-    /// The operating system's error; most (`EMFILE`) are transient.
-    pub async fn accept(&self) -> std::io::Result<Socket> {
-        match self {
-            Acceptor::Tcp(a) => a.accept().await.map(Socket::Tcp),
-            Acceptor::Unix(a) => a.accept().await.map(Socket::Unix),
-        }
-    }
-
-    /// What `server.address()` returns: the bound address, family and port,
-    /// or the socket path.
-    pub fn local(&self) -> Endpoints {
-        match self {
-            Acceptor::Tcp(a) => a.local(),
-            Acceptor::Unix(a) => a.local(),
         }
     }
 }
