@@ -6,6 +6,7 @@
 //! event loop alive until it closes or `setRef(false)` is called.
 
 use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use crate::budget::PartialBudget;
 use crate::connection::{Connection, Event, Options};
 use crate::error::Error;
 use crate::runtime;
-use crate::transport::{self, Endpoints, SharedSocket};
+use crate::transport::{self, Addr, Endpoints, SharedSocket, Started};
 
 use super::callback::{report_pending_exception, JsCallback};
 use super::event_hub::{self, Address, Recipient};
@@ -46,14 +47,28 @@ struct Attached {
 }
 
 impl Attached {
+    /// Reads the connection's socket from here on (a client that
+    /// connected from this thread reads already).
     fn start_reading(&self) -> napi::Result<()> {
-        if let Some(socket) = self.conn.socket() {
-            let reader = UvReader::start(self.callback.clone(), self.conn.clone(), socket)?;
-            if !self.referenced.get() {
-                reader.set_ref(false);
-            }
-            *self.reader.borrow_mut() = Some(reader);
+        if self.reader.borrow().is_some() {
+            return Ok(());
         }
+        match self.conn.socket() {
+            Some(socket) => self.start_reader(socket, None),
+            None => Ok(()),
+        }
+    }
+
+    fn start_reader(
+        &self,
+        socket: SharedSocket,
+        connecting: Option<SocketAddr>,
+    ) -> napi::Result<()> {
+        let reader = UvReader::start(self.callback.clone(), self.conn.clone(), socket, connecting)?;
+        if !self.referenced.get() {
+            reader.set_ref(false);
+        }
+        *self.reader.borrow_mut() = Some(reader);
         Ok(())
     }
 
@@ -157,6 +172,27 @@ impl NativeConnection {
         Ok(attached)
     }
 
+    /// Connects on the runtime (a host name to resolve first, or a unix
+    /// listener whose backlog is full).
+    fn connect_later(&self, addr: Addr) {
+        let conn = self.conn.clone();
+        self.conn.spawn_supervised(async move {
+            let connected = tokio::select! {
+                connected = transport::connect(&addr) => connected,
+                // destroy() while connecting.
+                _ = conn.destroyed() => Err(Error::Closed),
+            };
+            match connected.and_then(|socket| {
+                let socket = socket.into_write_only()?;
+                let endpoints = socket.endpoints();
+                Ok((socket, endpoints))
+            }) {
+                Ok((socket, endpoints)) => conn.connected(socket, endpoints),
+                Err(e) => conn.fail(e),
+            }
+        });
+    }
+
     /// Runs `f` on the connection's TCP socket; false when there is none
     /// (not connected, closed, or a unix socket) or the option failed.
     fn with_tcp_socket(
@@ -194,32 +230,17 @@ impl NativeConnection {
             attached: None,
             accepted: None,
         };
-        native.attach(&env, &on_event)?;
-        // A unix socket connects at once: no runtime thread to wake, and the
+        let attached = native.attach(&env, &on_event)?;
+        // A unix socket connects at once, a TCP connect to an IP address is
+        // waited for on this thread: no runtime thread to wake, and the
         // outcome still reaches JavaScript as an event.
-        if let Some(connected) = transport::connect_now(&addr) {
-            match connected {
-                Ok((socket, endpoints)) => native.conn.connected(socket, endpoints),
-                Err(e) => native.conn.fail(e),
-            }
-            return Ok(native);
+        match transport::start_connect(&addr) {
+            Started::Connected(socket, endpoints) => native.conn.connected(socket, endpoints),
+            Started::Failed(e) => native.conn.fail(e),
+            // Its reader waits for the connect, then reads.
+            Started::InProgress(socket, target) => attached.start_reader(socket, Some(target))?,
+            Started::Later => native.connect_later(addr),
         }
-        let conn = native.conn.clone();
-        native.conn.spawn_supervised(async move {
-            let connected = tokio::select! {
-                connected = transport::connect(&addr) => connected,
-                // destroy() while connecting.
-                _ = conn.destroyed() => Err(Error::Closed),
-            };
-            match connected.and_then(|socket| {
-                let socket = socket.into_write_only()?;
-                let endpoints = socket.endpoints();
-                Ok((socket, endpoints))
-            }) {
-                Ok((socket, endpoints)) => conn.connected(socket, endpoints),
-                Err(e) => conn.fail(e),
-            }
-        });
         Ok(native)
     }
 

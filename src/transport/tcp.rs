@@ -29,17 +29,35 @@ pub async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream> {
             .and_then(|stream| stream.set_nodelay(true).map(|()| stream));
         match connected {
             Ok(stream) => return Ok(stream),
-            Err(source) => {
-                last = Error::Os {
-                    syscall: "connect",
-                    address: ip_text(&addr),
-                    port: Some(addr.port()),
-                    source,
-                }
-            }
+            Err(source) => last = connect_error(addr, source),
         }
     }
     Err(last)
+}
+
+/// A failed connect, naming the address as Node does.
+pub fn connect_error(addr: SocketAddr, source: io::Error) -> Error {
+    Error::Os {
+        syscall: "connect",
+        address: ip_text(&addr),
+        port: Some(addr.port()),
+        source,
+    }
+}
+
+/// A non-blocking TCP socket (Nagle off) whose connect to `addr` has begun:
+/// done or failed when the socket turns writable. A connect that completes
+/// at once is reported the same way (the socket is writable).
+pub(super) fn start_tcp_connect(addr: SocketAddr) -> io::Result<socket2::Socket> {
+    let kind = socket2::Type::STREAM.nonblocking();
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), kind, None)?;
+    // RPC messages are small and latency-bound.
+    socket.set_tcp_nodelay(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => Ok(socket),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(socket),
+        Err(e) => Err(e),
+    }
 }
 
 fn bracket(host: &str) -> String {

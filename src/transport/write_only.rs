@@ -75,6 +75,12 @@ impl WriteOnly {
         WriteOnly { socket, unix }
     }
 
+    /// The socket's pending error (`SO_ERROR`), cleared: how a
+    /// non-blocking connect ended.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.socket.take_error()
+    }
+
     /// Whether this is a unix socket (else TCP).
     pub fn is_unix(&self) -> bool {
         self.unix
