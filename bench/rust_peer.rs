@@ -345,7 +345,8 @@ fn cpu_micros() -> u64 {
         .and_then(|s| {
             let fields: Vec<&str> = s.rsplit(") ").next()?.split(' ').collect();
             // utime and stime, in clock ticks (USER_HZ, 100 on Linux).
-            let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            let ticks =
+                fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
             Some(ticks * 10_000)
         })
         .unwrap_or(0)

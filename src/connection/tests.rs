@@ -100,7 +100,7 @@ fn start(
     }
     conn.report_to(
         Arc::new(Channel(tx.clone())),
-        tokio::runtime::Handle::current(),
+        Some(tokio::runtime::Handle::current()),
     );
     conn.start(socket);
     tokio::spawn(reader_task(conn.clone(), tx));
@@ -301,7 +301,10 @@ async fn stops_reading_while_a_peer_does_not_read_its_replies() {
 async fn a_panicking_task_is_reported_and_closes() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let conn = Arc::new(Connection::new(Options::default()));
-    conn.report_to(Arc::new(Channel(tx)), tokio::runtime::Handle::current());
+    conn.report_to(
+        Arc::new(Channel(tx)),
+        Some(tokio::runtime::Handle::current()),
+    );
     conn.spawn_supervised(async {
         panic!("boom");
     });
@@ -410,7 +413,10 @@ async fn a_panic_while_reading_fails_the_connection_with_an_internal_error() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let conn = Arc::new(Connection::new(Options::default()));
     let socket = Socket::Unix(ours).into_write_only().unwrap();
-    conn.report_to(Arc::new(Channel(tx)), tokio::runtime::Handle::current());
+    conn.report_to(
+        Arc::new(Channel(tx)),
+        Some(tokio::runtime::Handle::current()),
+    );
     conn.start(socket.clone());
     peer.write_all(&request(1, "x")).await.unwrap();
     let mut buf = BytesMut::new();
@@ -477,7 +483,7 @@ fn probed() -> (
         events: tx,
     });
     let _ = probe.conn.set(Arc::downgrade(&conn));
-    conn.report_to(probe, tokio::runtime::Handle::current());
+    conn.report_to(probe, Some(tokio::runtime::Handle::current()));
     (conn, rx)
 }
 
@@ -587,7 +593,7 @@ async fn a_drain_racing_a_destroy_is_never_reported_after_close() {
         high_water_mark: 16,
         ..Options::default()
     }));
-    conn.report_to(sink.clone(), tokio::runtime::Handle::current());
+    conn.report_to(sink.clone(), Some(tokio::runtime::Handle::current()));
     conn.start(Socket::Unix(ours).into_write_only().unwrap());
     // Queued past the mark: a writer task writes it and owes a drain.
     assert!(conn.write(&[0xc0; 100], false).unwrap() > 16);

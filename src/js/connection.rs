@@ -17,7 +17,6 @@ use napi_derive::napi;
 use crate::budget::PartialBudget;
 use crate::connection::{Connection, Event, Options};
 use crate::error::Error;
-use crate::runtime;
 use crate::transport::{self, Addr, Endpoints, SharedSocket, Started};
 
 use super::callback::{report_pending_exception, JsCallback};
@@ -166,8 +165,7 @@ impl NativeConnection {
             referenced: Cell::new(true),
         });
         let address = event_hub::attach(env, attached.clone())?;
-        self.conn
-            .report_to(Arc::new(address.clone()), runtime::handle().clone());
+        self.conn.report_to(Arc::new(address.clone()), None);
         self.attached = Some((attached.clone(), address));
         Ok(attached)
     }
