@@ -52,3 +52,27 @@ test('listening on a path that exists is EADDRINUSE', async () => {
   assert.equal(err.code, 'EADDRINUSE')
   await a.close()
 })
+
+test('close() removes the socket file at once, as net.Server does: a server listening on the path next keeps its file', async () => {
+  const path = socketPath('relisten')
+  const first = rpc.createServer({ who: (res) => res.result('first') })
+  await new Promise((resolve) => first.listen(path, resolve))
+  const firstClosed = first.close()
+  assert.equal(fs.existsSync(path), false, 'the file is gone when close() returns')
+  const second = rpc.createServer({ who: (res) => res.result('second') })
+  try {
+    await new Promise((resolve, reject) => {
+      second.once('error', reject)
+      second.listen(path, resolve)
+    })
+    // The first server's handles finish closing after this.
+    await firstClosed
+    assert.equal(fs.existsSync(path), true, "the second server's file outlives the first server's close")
+    const client = await rpc.connect(path)
+    assert.equal(await client.request('who', []), 'second')
+    await client.close()
+  } finally {
+    if (second.listening) await second.close()
+  }
+  assert.equal(fs.existsSync(path), false)
+})

@@ -52,6 +52,11 @@ impl Listener {
         self.acceptor.local()
     }
 
+    /// See [`Acceptor::take_socket_file`].
+    pub fn take_socket_file(&mut self) -> Option<std::path::PathBuf> {
+        self.acceptor.take_socket_file()
+    }
+
     pub fn acceptor(&self) -> &Acceptor {
         &self.acceptor
     }

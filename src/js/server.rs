@@ -10,6 +10,7 @@
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
 use std::ptr;
 use std::sync::Arc;
 
@@ -66,6 +67,10 @@ struct Listening {
     /// Taken out while a round of accepting runs (JavaScript may close the
     /// server from the callback: the socket must outlive the round).
     listener: Cell<Option<Listener>>,
+    /// The unix socket file this server made, removed as `close` starts
+    /// (as Node's is), not once libuv has closed the handles: by then a
+    /// server listening on that path next may have made its own there.
+    socket_file: Cell<Option<PathBuf>>,
     callback: JsCallback,
     options: Options,
     /// One budget for the incomplete messages of all its connections.
@@ -79,17 +84,19 @@ struct Listening {
 impl Listening {
     /// Starts polling `listener` on the callback's event loop.
     fn start(
-        listener: Listener,
+        mut listener: Listener,
         callback: JsCallback,
         options: Options,
         budget: Arc<PartialBudget>,
     ) -> napi::Result<*const Listening> {
         let event_loop = uv::event_loop(callback.env())?;
         let fd = listener.acceptor().as_raw_fd();
+        let socket_file = Cell::new(listener.take_socket_file());
         let state = Box::into_raw(Box::new(Listening {
             poll: Box::into_raw(uv::handle_memory(UV_POLL)).cast(),
             retry: Box::into_raw(uv::handle_memory(UV_TIMER)).cast(),
             listener: Cell::new(Some(listener)),
+            socket_file,
             callback,
             options,
             budget,
@@ -170,12 +177,19 @@ impl Listening {
             return;
         }
         self.report_close.set(report);
+        self.remove_socket_file();
         // SAFETY: both handles are open until these calls.
         unsafe {
             uv_poll_stop(self.poll);
             uv_timer_stop(self.retry);
             uv_close(self.poll, on_closed);
             uv_close(self.retry, on_closed);
+        }
+    }
+
+    fn remove_socket_file(&self) {
+        if let Some(path) = self.socket_file.take() {
+            let _ = std::fs::remove_file(path);
         }
     }
 
@@ -198,6 +212,8 @@ impl Listening {
 
 impl Drop for Listening {
     fn drop(&mut self) {
+        // Not started (libuv refused the socket): nothing removed it yet.
+        self.remove_socket_file();
         // SAFETY: allocated in `start` with these sizes; libuv is done with
         // them (both closed, or never initialised).
         unsafe {
@@ -248,7 +264,7 @@ extern "C" fn on_closed(handle: *mut c_void) {
                 return;
             }
             let state = Box::from_raw(state);
-            // Unbind (and remove a unix socket file) before reporting the close.
+            // Unbind before reporting the close (the socket file went in `close`).
             drop(state.listener.take());
             if state.report_close.get() && !teardown::torn_down() {
                 state.emit(events::CLOSE, ServerPayload::Other(Payload::Nothing));

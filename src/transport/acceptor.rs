@@ -90,6 +90,13 @@ impl Acceptor {
         }
     }
 
+    /// Hands over the socket file this acceptor would remove when dropped,
+    /// to a server that removes it itself when it closes (at once, as
+    /// Node's does), rather than when the socket is finally let go of.
+    pub fn take_socket_file(&mut self) -> Option<PathBuf> {
+        self.owned_path.take()
+    }
+
     /// What `server.address()` returns: the bound address, family and port,
     /// or the socket path.
     pub fn local(&self) -> Endpoints {
