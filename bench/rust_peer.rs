@@ -3,6 +3,11 @@
 //!
 //!     rust_peer serve tcp|unix
 //!     rust_peer client '<address json>' <workload> <seconds>
+//!     rust_peer client '<address json>' ccc <seconds>
+//!
+//! `ccc` runs 32 loops of connect, one call, close (the floor of
+//! `npm run bench:scale`'s connect-call-close row) and prints the cycles and
+//! the process's CPU time.
 //!
 //! Both ends pipeline: every read is answered with one write. Messages are
 //! framed with this crate's own framer and decoded with rmpv, so every reply
@@ -273,7 +278,84 @@ async fn run_conn<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     tally
 }
 
+/// One connect, `add` call and close on a fresh connection.
+async fn cycle<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, id: u32) {
+    let mut out = Vec::new();
+    encode(&request(id, "add", &[], ""), &mut out);
+    s.write_all(&out).await.expect("write");
+    let mut buf = BytesMut::with_capacity(64);
+    let mut framer = Framer::new(Limits::default());
+    let reply = read_messages(&mut s, &mut buf, &mut framer)
+        .await
+        .expect("a reply");
+    let Some(Value::Array(parts)) = reply.into_iter().next() else {
+        panic!("not a response")
+    };
+    check("add", id, &parts[3], &[], "");
+    s.shutdown().await.expect("shutdown");
+    // Until the server closes its side too, as a client's close() waits.
+    let _ = s.read_buf(&mut buf).await;
+}
+
+/// `ccc`: 32 loops of connect, call, close until the deadline.
+async fn connect_call_close(address: &str, seconds: f64) {
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(seconds);
+    let path = json_field(address, "path").map(str::to_string);
+    let port = json_field(address, "port").map(str::to_string);
+    let loops: Vec<_> = (0..32u32)
+        .map(|w| {
+            let (path, port) = (path.clone(), port.clone());
+            tokio::spawn(async move {
+                let mut ops = 0u64;
+                let mut id = w * 1_000_003;
+                while Instant::now() < deadline {
+                    if let Some(path) = &path {
+                        cycle(UnixStream::connect(path).await.expect("connect"), id).await;
+                    } else {
+                        let port = port.as_deref().expect("port");
+                        let s = TcpStream::connect(format!("127.0.0.1:{port}"))
+                            .await
+                            .expect("connect");
+                        s.set_nodelay(true).unwrap();
+                        cycle(s, id).await;
+                    }
+                    id = id.wrapping_add(1);
+                    ops += 1;
+                }
+                ops
+            })
+        })
+        .collect();
+    let mut ops = 0;
+    for l in loops {
+        ops += l.await.expect("loop");
+    }
+    println!(
+        "{{\"ops\":{ops},\"seconds\":{:.4},\"cpuMicros\":{}}}",
+        start.elapsed().as_secs_f64(),
+        cpu_micros()
+    );
+}
+
+/// CPU time this process has used, in µs (Linux; 0 elsewhere).
+fn cpu_micros() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let fields: Vec<&str> = s.rsplit(") ").next()?.split(' ').collect();
+            // utime and stime, in clock ticks (USER_HZ, 100 on Linux).
+            let ticks =
+                fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            Some(ticks * 10_000)
+        })
+        .unwrap_or(0)
+}
+
 async fn client(address: &str, workload: &str, seconds: f64) {
+    if workload == "ccc" {
+        return connect_call_close(address, seconds).await;
+    }
     let (conns, in_flight) = match workload {
         "pingpong" | "notify" => (1, 1),
         "pipelined" => (1, 256),

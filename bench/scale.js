@@ -6,7 +6,9 @@
 //             connections that each made one call; the clients live in another
 //             process, so the server's RSS is its own
 //   ccc       connect, call, close cycles per second, both ends the same
-//             library, several loops at once so it is not latency-bound
+//             library, several loops at once so it is not latency-bound;
+//             also the pure-Rust pair (bench/rust_peer.rs): the floor the
+//             kernel's TCP and unix socket work leaves
 //   cluster   the conns32 workload (32 connections × 16 calls in flight,
 //             the Rust peer as client) against 1 and 2 node:cluster workers
 //   heap      (only when asked: --only heap) the server's JavaScript objects
@@ -44,6 +46,8 @@ const CONNECT_BATCH = 256
 const compare = arg('--compare')
 const IMPLS = compare ? ['ours', `ours@${compare}`, 'baseline'] : ['ours', 'baseline']
 const TRANSPORTS = ['tcp', 'unix']
+/** The pure-Rust pair (bench/rust_peer.rs), measured for connect, call, close only. */
+const RUST = 'rust'
 
 // ---- child roles -----------------------------------------------------------
 
@@ -150,6 +154,20 @@ function startServer(impl, workers = 0, transport = 'tcp') {
     child.once('message', (m) => {
       if (m.same === false) return reject(new Error('cluster workers listen on different ports'))
       resolve({ child, address: JSON.stringify(m.address) })
+    })
+  })
+}
+
+/** The pure-Rust peer's server (its unix socket under the OS temp dir). */
+function startRustServer(transport) {
+  const child = spawn(rustPeer, ['serve', transport], { stdio: ['ignore', 'pipe', 'inherit'] })
+  return new Promise((resolve, reject) => {
+    child.once('error', reject)
+    child.once('exit', (code) => reject(new Error(`rust_peer serve exited ${code}`)))
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += d
+      if (out.includes('\n')) resolve({ child, address: out.split('\n')[0].trim() })
     })
   })
 }
@@ -310,10 +328,11 @@ function cpuMicros(pid) {
 
 /** Cycles per second, and CPU µs per cycle on each end (load on a shared machine moves the rate, much less the CPU per cycle). */
 async function ccc(impl, transport, loops, seconds) {
-  const server = await startServer(impl, 0, transport)
+  const server = impl === RUST ? await startRustServer(transport) : await startServer(impl, 0, transport)
   try {
     const before = cpuMicros(server.child.pid)
-    const r = await runJson(process.execPath, [__filename, '--role', 'ccc', impl, server.address, String(loops), String(seconds)], seconds + 60)
+    const client = impl === RUST ? [rustPeer, ['client', server.address, 'ccc', String(seconds)]] : [process.execPath, [__filename, '--role', 'ccc', impl, server.address, String(loops), String(seconds)]]
+    const r = await runJson(...client, seconds + 60)
     const serverCpu = cpuMicros(server.child.pid) - before
     return { rate: r.ops / r.seconds, clientCpu: r.cpuMicros / r.ops, serverCpu: serverCpu / r.ops }
   } finally {
@@ -387,7 +406,7 @@ async function main() {
     process.stderr.write(`note: ${notes[notes.length - 1]}\n`)
     n = fit
   }
-  if (only.includes('cluster') && !fs.existsSync(rustPeer)) {
+  if ((only.includes('cluster') || only.includes('ccc')) && !fs.existsSync(rustPeer)) {
     console.error('building the pure-Rust peer (cargo build --release --example rust_peer)…')
     execFileSync('cargo', ['build', '--release', '--example', 'rust_peer', '--no-default-features'], { cwd: root, stdio: 'inherit' })
   }
@@ -419,6 +438,14 @@ async function main() {
           ;(results.cluster[`${impl}|${workers}`] ||= []).push(r)
           log(`round ${round + 1}/${rounds} conns32 ${impl} × ${workers} worker(s): ${Math.round(r.rate)}/s, machine busy ${r.busyCores.toFixed(2)} of ${os.cpus().length} cores`)
         }
+      }
+    }
+    // The floor of connect, call, close: the pure-Rust pair.
+    if (only.includes('ccc')) {
+      for (const transport of TRANSPORTS) {
+        const r = await ccc(RUST, transport, loops, seconds)
+        ;(results.ccc[`${RUST}|${transport}`] ||= []).push(r)
+        log(`round ${round + 1}/${rounds} connect-call-close ${transport} ${RUST}: ${Math.round(r.rate)}/s, CPU µs/cycle client ${Math.round(r.clientCpu)} server ${Math.round(r.serverCpu)}`)
       }
     }
   }
@@ -457,7 +484,7 @@ async function main() {
     })
   }
   for (const transport of TRANSPORTS) {
-    for (const impl of IMPLS) {
+    for (const impl of [...IMPLS, RUST]) {
       const runs = results.ccc[`${impl}|${transport}`]
       if (!runs) continue
       const rate = median(runs.map((r) => r.rate))

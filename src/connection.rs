@@ -88,7 +88,18 @@ impl Default for Options {
 /// Where a connection's events go and where its tasks run.
 struct Reporting {
     sink: Arc<dyn EventSink>,
-    runtime: tokio::runtime::Handle,
+    /// `None`: the process-wide runtime, started when a task first needs
+    /// it (a connection whose writes the socket always takes at once, and
+    /// that connects from the JavaScript thread, never does).
+    runtime: Option<tokio::runtime::Handle>,
+}
+
+impl Reporting {
+    fn runtime(&self) -> &tokio::runtime::Handle {
+        self.runtime
+            .as_ref()
+            .unwrap_or_else(|| crate::runtime::handle())
+    }
 }
 
 /// How far the connection's two directions got.
@@ -153,8 +164,9 @@ impl Connection {
     }
 
     /// Sends this connection's events to `sink` and runs its tasks on
-    /// `runtime` (set once, before anything can happen to it).
-    pub fn report_to(&self, sink: Arc<dyn EventSink>, runtime: tokio::runtime::Handle) {
+    /// `runtime`, or on the process-wide one (set once, before anything can
+    /// happen to it).
+    pub fn report_to(&self, sink: Arc<dyn EventSink>, runtime: Option<tokio::runtime::Handle>) {
         let _ = self.reporting.set(Reporting { sink, runtime });
     }
 
@@ -351,7 +363,7 @@ impl Connection {
             return;
         };
         let conn = self.clone();
-        reporting.runtime.spawn(async move {
+        reporting.runtime().spawn(async move {
             let written = CatchUnwind {
                 task: conn.outbox.write_queued(&*socket, || conn.emit_drain()),
             }
@@ -422,7 +434,7 @@ impl Connection {
             return;
         };
         let conn = self.clone();
-        reporting.runtime.spawn(async move {
+        reporting.runtime().spawn(async move {
             if let Err(payload) = (CatchUnwind { task }).await {
                 conn.fail_with(Error::Internal(panic_message(payload)));
             }

@@ -1,79 +1,153 @@
-//! The accept loop: hands every accepted socket to a [`ServerSink`] until
-//! stopped. Accept errors (such as running out of file descriptors) are
-//! reported and retried with backoff; they never end the server.
+//! Accepting: takes the connections waiting on a listening socket, a
+//! bounded batch each time the socket is reported readable, and paces the
+//! retries after an accept error (such as running out of file
+//! descriptors), which never ends the server. The JavaScript thread polls
+//! the socket (`src/js/server.rs`); this part knows nothing of libuv.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::Error;
-use crate::shutdown::Stop;
-use crate::transport::{Acceptor, Endpoints, Socket};
+use crate::transport::{Acceptor, Endpoints, SharedSocket};
 
-/// Receives what a listening server produces.
-pub trait ServerSink: Send + Sync + 'static {
-    /// A new connection; the sink decides when to start it.
-    fn connection(&self, socket: Socket);
-    /// A transient accept failure.
-    fn error(&self, error: Error);
-    /// The server stopped listening; the last call.
-    fn close(&self);
+/// Connections accepted per readiness report at most: the poll is
+/// level-triggered, so more waiting are taken on the next loop iteration,
+/// after the loop's other work.
+pub const BATCH: usize = 64;
+const FIRST_RETRY: Duration = Duration::from_millis(1);
+const LAST_RETRY: Duration = Duration::from_secs(1);
+
+/// How a round of accepting ended.
+#[derive(Debug)]
+pub enum Round {
+    /// No connection is waiting.
+    Drained,
+    /// [`BATCH`] were accepted; more may wait.
+    Full,
+    /// The handler asked to stop (the server is closing).
+    Stopped,
+    /// Accepting failed; try again after `retry_in` (doubling from 1 ms to
+    /// 1 s while it keeps failing).
+    Failed {
+        error: std::io::Error,
+        retry_in: Duration,
+    },
 }
 
-/// A listening server.
+/// A listening server's accepting state.
 #[derive(Debug)]
 pub struct Listener {
-    stop: Arc<Stop>,
-    local: Endpoints,
+    acceptor: Acceptor,
+    retry_in: Duration,
 }
 
 impl Listener {
-    /// Starts accepting on `acceptor` in a task on `runtime`.
-    pub fn spawn(
-        runtime: &tokio::runtime::Handle,
-        acceptor: Acceptor,
-        sink: Arc<dyn ServerSink>,
-    ) -> Listener {
-        let stop = Arc::new(Stop::new());
-        let local = acceptor.local();
-        runtime.spawn(accept_loop(acceptor, sink, stop.clone()));
-        Listener { stop, local }
+    pub fn new(acceptor: Acceptor) -> Self {
+        Listener {
+            acceptor,
+            retry_in: FIRST_RETRY,
+        }
     }
 
     /// Where the server listens.
-    pub fn local(&self) -> &Endpoints {
-        &self.local
+    pub fn local(&self) -> Endpoints {
+        self.acceptor.local()
     }
 
-    /// Stops accepting; the sink's `close` follows. Open connections are
-    /// not touched.
-    pub fn close(&self) {
-        self.stop.trigger();
+    pub fn acceptor(&self) -> &Acceptor {
+        &self.acceptor
+    }
+
+    /// Accepts up to [`BATCH`] waiting connections, handing each to
+    /// `accepted`, which returns false to stop.
+    pub fn accept_round(&mut self, mut accepted: impl FnMut(SharedSocket) -> bool) -> Round {
+        for _ in 0..BATCH {
+            match self.acceptor.accept_now() {
+                Ok(Some(socket)) => {
+                    self.retry_in = FIRST_RETRY;
+                    if !accepted(socket) {
+                        return Round::Stopped;
+                    }
+                }
+                Ok(None) => return Round::Drained,
+                Err(error) => {
+                    let retry_in = self.retry_in;
+                    self.retry_in = (retry_in * 2).min(LAST_RETRY);
+                    return Round::Failed { error, retry_in };
+                }
+            }
+        }
+        Round::Full
     }
 }
 
-async fn accept_loop(acceptor: Acceptor, sink: Arc<dyn ServerSink>, stop: Arc<Stop>) {
-    let mut backoff = Duration::from_millis(1);
-    loop {
-        let accepted = tokio::select! {
-            accepted = acceptor.accept() => accepted,
-            _ = stop.wait() => break,
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::Addr;
+
+    fn listener() -> (Listener, u16) {
+        let addr = Addr::Tcp {
+            host: "127.0.0.1".into(),
+            port: 0,
         };
-        match accepted {
-            Ok(socket) => {
-                backoff = Duration::from_millis(1);
-                sink.connection(socket);
-            }
-            Err(e) => {
-                sink.error(e.into());
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = stop.wait() => break,
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(1));
+        let listener = Listener::new(Acceptor::bind_with(&addr, 512, false).unwrap());
+        let port = listener.local().local_port.unwrap();
+        (listener, port)
+    }
+
+    #[test]
+    fn a_round_takes_every_waiting_connection_then_reports_drained() {
+        let (mut listener, port) = listener();
+        let _clients: Vec<_> = (0..3)
+            .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+            .collect();
+        let mut sockets = Vec::new();
+        let round = listener.accept_round(|s| {
+            sockets.push(s);
+            true
+        });
+        assert!(matches!(round, Round::Drained), "{round:?}");
+        assert_eq!(sockets.len(), 3);
+    }
+
+    #[test]
+    fn a_round_is_bounded_and_stops_when_asked() {
+        let (mut listener, port) = listener();
+        let _clients: Vec<_> = (0..BATCH + 2)
+            .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+            .collect();
+        let mut taken = 0;
+        let round = listener.accept_round(|_| {
+            taken += 1;
+            true
+        });
+        assert!(matches!(round, Round::Full), "{round:?}");
+        assert_eq!(taken, BATCH);
+        let round = listener.accept_round(|_| false);
+        assert!(matches!(round, Round::Stopped), "{round:?}");
+        let mut rest = 0;
+        let round = listener.accept_round(|_| {
+            rest += 1;
+            true
+        });
+        assert!(matches!(round, Round::Drained), "{round:?}");
+        assert_eq!(rest, 1);
+    }
+
+    #[test]
+    fn failures_back_off_doubling_to_a_second() {
+        // A listening socket whose accept fails: shut down, accept reports
+        // EINVAL on Linux at once, every time.
+        let (mut listener, _) = listener();
+        socket2::SockRef::from(listener.acceptor())
+            .shutdown(std::net::Shutdown::Both)
+            .unwrap();
+        let mut delays = Vec::new();
+        for _ in 0..12 {
+            match listener.accept_round(|_| true) {
+                Round::Failed { retry_in, .. } => delays.push(retry_in.as_millis()),
+                other => panic!("accept should fail, got {other:?}"),
             }
         }
+        assert_eq!(delays, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 1000]);
     }
-    // Unbind (and remove a unix socket file) before reporting the close.
-    drop(acceptor);
-    sink.close();
 }

@@ -7,7 +7,7 @@ use super::*;
 use crate::framer::Framer;
 use crate::reader::{self, Filled};
 use crate::test_support::encode;
-use crate::transport::{self, Acceptor, Addr, Socket};
+use crate::transport::{self, Acceptor, Addr, SharedSocket, Socket};
 use rmpv::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -89,7 +89,7 @@ async fn reader_task(conn: Arc<Connection>, messages: mpsc::UnboundedSender<Got>
 /// Starts `socket` as the binding starts an accepted connection (of a
 /// server with `budget`).
 fn start(
-    socket: Socket,
+    socket: SharedSocket,
     options: Options,
     budget: Option<&Arc<crate::budget::PartialBudget>>,
 ) -> (Arc<Connection>, mpsc::UnboundedReceiver<Got>) {
@@ -98,10 +98,9 @@ fn start(
     if let Some(budget) = budget {
         conn.join_budget(budget);
     }
-    let socket = socket.into_write_only().unwrap();
     conn.report_to(
         Arc::new(Channel(tx.clone())),
-        tokio::runtime::Handle::current(),
+        Some(tokio::runtime::Handle::current()),
     );
     conn.start(socket);
     tokio::spawn(reader_task(conn.clone(), tx));
@@ -121,12 +120,20 @@ fn loopback_acceptor() -> Acceptor {
     .unwrap()
 }
 
+/// The connection waiting on `acceptor` (a connect has returned, so it waits).
+fn accepted(acceptor: &Acceptor) -> SharedSocket {
+    acceptor
+        .accept_now()
+        .unwrap()
+        .expect("a connection waiting")
+}
+
 /// A server-side connection on an ephemeral port and a raw client socket.
 async fn pair(options: Options) -> (Arc<Connection>, mpsc::UnboundedReceiver<Got>, TcpStream) {
     let acceptor = loopback_acceptor();
     let port = acceptor.local().local_port.unwrap();
     let client = transport::connect_tcp("127.0.0.1", port).await.unwrap();
-    let socket = acceptor.accept().await.unwrap();
+    let socket = accepted(&acceptor);
     let (conn, rx) = start(socket, options, None);
     (conn, rx, client)
 }
@@ -294,7 +301,10 @@ async fn stops_reading_while_a_peer_does_not_read_its_replies() {
 async fn a_panicking_task_is_reported_and_closes() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let conn = Arc::new(Connection::new(Options::default()));
-    conn.report_to(Arc::new(Channel(tx)), tokio::runtime::Handle::current());
+    conn.report_to(
+        Arc::new(Channel(tx)),
+        Some(tokio::runtime::Handle::current()),
+    );
     conn.spawn_supervised(async {
         panic!("boom");
     });
@@ -309,7 +319,7 @@ async fn budgeted(
 ) -> (Arc<Connection>, mpsc::UnboundedReceiver<Got>, TcpStream) {
     let port = acceptor.local().local_port.unwrap();
     let client = transport::connect_tcp("127.0.0.1", port).await.unwrap();
-    let socket = acceptor.accept().await.unwrap();
+    let socket = accepted(acceptor);
     let (conn, rx) = start(socket, Options::default(), Some(budget));
     (conn, rx, client)
 }
@@ -403,7 +413,10 @@ async fn a_panic_while_reading_fails_the_connection_with_an_internal_error() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let conn = Arc::new(Connection::new(Options::default()));
     let socket = Socket::Unix(ours).into_write_only().unwrap();
-    conn.report_to(Arc::new(Channel(tx)), tokio::runtime::Handle::current());
+    conn.report_to(
+        Arc::new(Channel(tx)),
+        Some(tokio::runtime::Handle::current()),
+    );
     conn.start(socket.clone());
     peer.write_all(&request(1, "x")).await.unwrap();
     let mut buf = BytesMut::new();
@@ -470,7 +483,7 @@ fn probed() -> (
         events: tx,
     });
     let _ = probe.conn.set(Arc::downgrade(&conn));
-    conn.report_to(probe, tokio::runtime::Handle::current());
+    conn.report_to(probe, Some(tokio::runtime::Handle::current()));
     (conn, rx)
 }
 
@@ -580,7 +593,7 @@ async fn a_drain_racing_a_destroy_is_never_reported_after_close() {
         high_water_mark: 16,
         ..Options::default()
     }));
-    conn.report_to(sink.clone(), tokio::runtime::Handle::current());
+    conn.report_to(sink.clone(), Some(tokio::runtime::Handle::current()));
     conn.start(Socket::Unix(ours).into_write_only().unwrap());
     // Queued past the mark: a writer task writes it and owes a drain.
     assert!(conn.write(&[0xc0; 100], false).unwrap() > 16);

@@ -15,7 +15,6 @@ use napi_derive::napi;
 use crate::budget::PartialBudget;
 use crate::connection::Options;
 use crate::error::Error;
-use crate::runtime;
 use crate::transport;
 
 use super::connection::NativeConnection;
@@ -71,11 +70,7 @@ impl NativeAdopter {
     #[napi]
     pub fn adopt(&self, env: Env, fd: i32) -> napi::Result<NativeConnection> {
         let dup = duplicate(&env, fd, "accept")?;
-        let socket = {
-            let _guard = runtime::handle().enter();
-            transport::socket_from_fd(dup, fd)
-        }
-        .map_err(|e| to_js_error(&env, &e))?;
+        let socket = transport::socket_from_fd(dup, fd).map_err(|e| to_js_error(&env, &e))?;
         Ok(NativeConnection::accepted(
             socket,
             self.options,

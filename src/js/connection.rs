@@ -6,6 +6,7 @@
 //! event loop alive until it closes or `setRef(false)` is called.
 
 use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -16,8 +17,7 @@ use napi_derive::napi;
 use crate::budget::PartialBudget;
 use crate::connection::{Connection, Event, Options};
 use crate::error::Error;
-use crate::runtime;
-use crate::transport::{self, Endpoints, Socket};
+use crate::transport::{self, Addr, Endpoints, SharedSocket, Started};
 
 use super::callback::{report_pending_exception, JsCallback};
 use super::event_hub::{self, Address, Recipient};
@@ -36,7 +36,9 @@ struct Attached {
     conn: Arc<Connection>,
     callback: Rc<JsCallback>,
     reader: RefCell<Option<UvReader>>,
-    endpoints: RefCell<Endpoints>,
+    /// Asked of the socket when JavaScript first wants them (a client's
+    /// come with its connect).
+    endpoints: RefCell<Option<Endpoints>>,
     /// What `setRef` last asked for: a reader started later (a client's,
     /// on connect) starts with it, or an unreferenced client would keep
     /// the process alive once connected.
@@ -44,14 +46,28 @@ struct Attached {
 }
 
 impl Attached {
+    /// Reads the connection's socket from here on (a client that
+    /// connected from this thread reads already).
     fn start_reading(&self) -> napi::Result<()> {
-        if let Some(socket) = self.conn.socket() {
-            let reader = UvReader::start(self.callback.clone(), self.conn.clone(), socket)?;
-            if !self.referenced.get() {
-                reader.set_ref(false);
-            }
-            *self.reader.borrow_mut() = Some(reader);
+        if self.reader.borrow().is_some() {
+            return Ok(());
         }
+        match self.conn.socket() {
+            Some(socket) => self.start_reader(socket, None),
+            None => Ok(()),
+        }
+    }
+
+    fn start_reader(
+        &self,
+        socket: SharedSocket,
+        connecting: Option<SocketAddr>,
+    ) -> napi::Result<()> {
+        let reader = UvReader::start(self.callback.clone(), self.conn.clone(), socket, connecting)?;
+        if !self.referenced.get() {
+            reader.set_ref(false);
+        }
+        *self.reader.borrow_mut() = Some(reader);
         Ok(())
     }
 
@@ -71,7 +87,7 @@ impl Recipient for Attached {
                     self.conn.fail_with(Error::Internal(e.reason));
                 }
                 let info = EndpointInfo::from(&endpoints);
-                *self.endpoints.borrow_mut() = endpoints;
+                *self.endpoints.borrow_mut() = Some(endpoints);
                 (events::CONNECT, Payload::Endpoints(info))
             }
             Event::Drain => {
@@ -118,12 +134,16 @@ pub struct NativeConnection {
     /// Set once started (or connecting).
     attached: Option<(Rc<Attached>, Address)>,
     /// An accepted socket waiting for `start()`.
-    accepted: Option<Socket>,
+    accepted: Option<SharedSocket>,
 }
 
 impl NativeConnection {
     /// Wraps a socket a server accepted; it starts reading on `start()`.
-    pub(super) fn accepted(socket: Socket, options: Options, budget: &Arc<PartialBudget>) -> Self {
+    pub(super) fn accepted(
+        socket: SharedSocket,
+        options: Options,
+        budget: &Arc<PartialBudget>,
+    ) -> Self {
         let conn = Arc::new(Connection::new(options));
         conn.join_budget(budget);
         NativeConnection {
@@ -135,25 +155,40 @@ impl NativeConnection {
 
     /// Makes the JavaScript side of the connection and attaches it to the
     /// thread's event hub.
-    fn attach(
-        &mut self,
-        env: &Env,
-        on_event: &EventCallback<'_>,
-        endpoints: Endpoints,
-    ) -> napi::Result<Rc<Attached>> {
+    fn attach(&mut self, env: &Env, on_event: &EventCallback<'_>) -> napi::Result<Rc<Attached>> {
         let callback = JsCallback::new(env.raw(), on_event.raw(), RESOURCE_NAME)?;
         let attached = Rc::new(Attached {
             conn: self.conn.clone(),
             callback: Rc::new(callback),
             reader: RefCell::default(),
-            endpoints: RefCell::new(endpoints),
+            endpoints: RefCell::default(),
             referenced: Cell::new(true),
         });
         let address = event_hub::attach(env, attached.clone())?;
-        self.conn
-            .report_to(Arc::new(address.clone()), runtime::handle().clone());
+        self.conn.report_to(Arc::new(address.clone()), None);
         self.attached = Some((attached.clone(), address));
         Ok(attached)
+    }
+
+    /// Connects on the runtime (a host name to resolve first, or a unix
+    /// listener whose backlog is full).
+    fn connect_later(&self, addr: Addr) {
+        let conn = self.conn.clone();
+        self.conn.spawn_supervised(async move {
+            let connected = tokio::select! {
+                connected = transport::connect(&addr) => connected,
+                // destroy() while connecting.
+                _ = conn.destroyed() => Err(Error::Closed),
+            };
+            match connected.and_then(|socket| {
+                let socket = socket.into_write_only()?;
+                let endpoints = socket.endpoints();
+                Ok((socket, endpoints))
+            }) {
+                Ok((socket, endpoints)) => conn.connected(socket, endpoints),
+                Err(e) => conn.fail(e),
+            }
+        });
     }
 
     /// Runs `f` on the connection's TCP socket; false when there is none
@@ -166,7 +201,7 @@ impl NativeConnection {
         let Some(socket) = self.conn.socket() else {
             return false;
         };
-        if self.endpoints().remote_port.is_none() {
+        if socket.is_unix() {
             return false;
         }
         // SAFETY: `socket` owns the descriptor and outlives the borrow.
@@ -193,31 +228,17 @@ impl NativeConnection {
             attached: None,
             accepted: None,
         };
-        native.attach(&env, &on_event, Endpoints::default())?;
-        // A unix socket connects at once: no runtime thread to wake, and the
+        let attached = native.attach(&env, &on_event)?;
+        // A unix socket connects at once, a TCP connect to an IP address is
+        // waited for on this thread: no runtime thread to wake, and the
         // outcome still reaches JavaScript as an event.
-        if let Some(connected) = transport::connect_now(&addr) {
-            match connected {
-                Ok((socket, endpoints)) => native.conn.connected(socket, endpoints),
-                Err(e) => native.conn.fail(e),
-            }
-            return Ok(native);
+        match transport::start_connect(&addr) {
+            Started::Connected(socket, endpoints) => native.conn.connected(socket, endpoints),
+            Started::Failed(e) => native.conn.fail(e),
+            // Its reader waits for the connect, then reads.
+            Started::InProgress(socket, target) => attached.start_reader(socket, Some(target))?,
+            Started::Later => native.connect_later(addr),
         }
-        let conn = native.conn.clone();
-        native.conn.spawn_supervised(async move {
-            let connected = tokio::select! {
-                connected = transport::connect(&addr) => connected,
-                // destroy() while connecting.
-                _ = conn.destroyed() => Err(Error::Closed),
-            };
-            match connected.and_then(|socket| {
-                let endpoints = socket.endpoints();
-                Ok((socket.into_write_only()?, endpoints))
-            }) {
-                Ok((socket, endpoints)) => conn.connected(socket, endpoints),
-                Err(e) => conn.fail(e),
-            }
-        });
         Ok(native)
     }
 
@@ -230,11 +251,7 @@ impl NativeConnection {
                 "connection already started",
             ));
         };
-        let endpoints = socket.endpoints();
-        let socket = socket
-            .into_write_only()
-            .map_err(|e| events::to_js_error(&env, &e))?;
-        let attached = self.attach(&env, &on_event, endpoints)?;
+        let attached = self.attach(&env, &on_event)?;
         self.conn.start(socket);
         attached.start_reading()
     }
@@ -333,7 +350,13 @@ impl NativeConnection {
     #[napi]
     pub fn endpoints(&self) -> EndpointInfo {
         match (&self.attached, &self.accepted) {
-            (Some((attached, _)), _) => EndpointInfo::from(&*attached.endpoints.borrow()),
+            (Some((attached, _)), _) => {
+                let mut known = attached.endpoints.borrow_mut();
+                if known.is_none() {
+                    *known = self.conn.socket().map(|s| s.endpoints());
+                }
+                EndpointInfo::from(&known.clone().unwrap_or_default())
+            }
             (None, Some(socket)) => EndpointInfo::from(&socket.endpoints()),
             (None, None) => EndpointInfo::from(&Endpoints::default()),
         }

@@ -14,7 +14,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::ffi::{c_int, c_void};
+use std::ffi::c_void;
 use std::ptr;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -25,23 +25,8 @@ use parking_lot::Mutex;
 use crate::connection::{Event, EventSink};
 use crate::guard::catch_panic;
 
-use super::callback::check;
 use super::teardown;
-
-const UV_ASYNC: c_int = 1;
-
-extern "C" {
-    fn uv_handle_size(kind: c_int) -> usize;
-    fn uv_async_init(
-        event_loop: *mut c_void,
-        handle: *mut c_void,
-        cb: extern "C" fn(*mut c_void),
-    ) -> c_int;
-    fn uv_async_send(handle: *mut c_void) -> c_int;
-    fn uv_close(handle: *mut c_void, cb: extern "C" fn(*mut c_void));
-    fn uv_ref(handle: *mut c_void);
-    fn uv_unref(handle: *mut c_void);
-}
+use super::uv::{self, uv_async_init, uv_async_send, uv_close, uv_ref, uv_unref, UV_ASYNC};
 
 /// What the hub delivers a connection's events to, on its thread.
 pub trait Recipient {
@@ -167,15 +152,10 @@ fn hub(env: &Env) -> napi::Result<Rc<Hub>> {
     let raw_env = env.raw();
     // SAFETY: libuv calls on the JS thread that owns the env's loop.
     let handle = unsafe {
-        let mut event_loop = ptr::null_mut();
-        check(sys::napi_get_uv_event_loop(raw_env, &mut event_loop))?;
-        let words = uv_handle_size(UV_ASYNC).div_ceil(8);
-        let handle = Box::into_raw(vec![0u64; words].into_boxed_slice()).cast::<c_void>();
-        if uv_async_init(event_loop.cast(), handle, on_wake) != 0 {
-            drop(Box::from_raw(ptr::slice_from_raw_parts_mut(
-                handle.cast::<u64>(),
-                words,
-            )));
+        let event_loop = uv::event_loop(raw_env)?;
+        let handle = Box::into_raw(uv::handle_memory(UV_ASYNC)).cast::<c_void>();
+        if uv_async_init(event_loop, handle, on_wake) != 0 {
+            on_closed(handle);
             return Err(napi::Error::from_reason(
                 "libuv cannot make an async handle",
             ));
@@ -260,14 +240,9 @@ extern "C" fn on_wake(_handle: *mut c_void) {
 }
 
 extern "C" fn on_closed(handle: *mut c_void) {
-    let words = uv_handle_size_words();
+    let words = uv::handle_words(UV_ASYNC);
     // SAFETY: allocated in `hub` as a boxed slice of this many words.
     drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(handle.cast::<u64>(), words)) });
-}
-
-fn uv_handle_size_words() -> usize {
-    // SAFETY: a pure function of libuv's.
-    unsafe { uv_handle_size(UV_ASYNC) }.div_ceil(8)
 }
 
 /// The environment ends: close every connection and the handle.

@@ -1,35 +1,46 @@
-//! `NativeServer`: a listening socket whose accepted connections are handed
-//! to JavaScript as `NativeConnection`s (started by JS once it has attached
-//! its handlers, so no message can arrive before anyone listens).
+//! `NativeServer`: a listening socket polled on the JavaScript thread.
+//!
+//! libuv reports the socket readable; the connections waiting are accepted
+//! right there ([`crate::server::Listener`]) and handed to JavaScript as
+//! `NativeConnection`s (started by JS once it has attached its handlers, so
+//! no message can arrive before anyone listens). No runtime thread and no
+//! reactor registration stand between a connect and JavaScript
+//! (docs/design.md, "Accepting").
 
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::cell::Cell;
+use std::ffi::{c_int, c_void};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::ptr;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Env, FnArgs, Function, ToNapiValue, Unknown};
+use napi::bindgen_prelude::{Env, FnArgs, Function, JsValue, ToNapiValue, Unknown};
 use napi::sys;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use parking_lot::Mutex;
 
+use crate::budget::PartialBudget;
 use crate::connection::Options;
 use crate::error::Error;
-use crate::runtime;
-use crate::server::{Listener, ServerSink};
-use crate::transport::{self, Acceptor, Socket};
+use crate::guard::catch_panic;
+use crate::server::{Listener, Round};
+use crate::transport::{self, Acceptor, Endpoints};
 
+use super::callback::{report_pending_exception, JsCallback};
 use super::connection::NativeConnection;
 use super::events::{self, to_js_error, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
 use super::teardown;
+use super::uv::{
+    self, uv_close, uv_poll_init, uv_poll_start, uv_poll_stop, uv_ref, uv_timer_init,
+    uv_timer_start, uv_timer_stop, uv_unref, UV_POLL, UV_READABLE, UV_TIMER,
+};
 
-enum ServerEvent {
-    Connection(Socket),
-    Error(Error),
-    Close,
-}
+/// What the async context of a server's callbacks is called.
+const RESOURCE_NAME: &[u8] = b"msgpack-rpc:server";
+
+type EventCallback<'a> = Function<'a, FnArgs<(u32, Unknown<'static>)>, Unknown<'static>>;
 
 /// The second argument of a server's event callback.
-pub enum ServerPayload {
+enum ServerPayload {
     Connection(NativeConnection),
     Other(Payload),
 }
@@ -43,48 +54,227 @@ impl ToNapiValue for ServerPayload {
     }
 }
 
-type EventFn = ThreadsafeFunction<
-    ServerEvent,
-    Unknown<'static>,
-    FnArgs<(u32, ServerPayload)>,
-    napi::Status,
-    false,
->;
-
-struct JsServerSink {
-    tsfn: Mutex<Option<EventFn>>,
+/// A listening server's state, owned by its two libuv handles (the poll and
+/// the retry timer) and freed once libuv has closed both. Only shared
+/// references are made to it: JavaScript, called from an accept, may close
+/// the server.
+struct Listening {
+    /// The uv_poll_t watching the listening socket.
+    poll: *mut c_void,
+    /// The uv_timer_t that resumes accepting after a failure.
+    retry: *mut c_void,
+    /// Taken out while a round of accepting runs (JavaScript may close the
+    /// server from the callback: the socket must outlive the round).
+    listener: Cell<Option<Listener>>,
+    callback: JsCallback,
+    options: Options,
+    /// One budget for the incomplete messages of all its connections.
+    budget: Arc<PartialBudget>,
+    closing: Cell<bool>,
+    /// Whether JavaScript hears of the close (not when the environment ends).
+    report_close: Cell<bool>,
+    open_handles: Cell<u8>,
 }
 
-impl JsServerSink {
-    fn emit(&self, event: ServerEvent) {
-        let close = matches!(event, ServerEvent::Close);
-        let mut tsfn = self.tsfn.lock();
-        if let Some(f) = tsfn.as_ref() {
-            f.call(event, ThreadsafeFunctionCallMode::NonBlocking);
+impl Listening {
+    /// Starts polling `listener` on the callback's event loop.
+    fn start(
+        listener: Listener,
+        callback: JsCallback,
+        options: Options,
+        budget: Arc<PartialBudget>,
+    ) -> napi::Result<*const Listening> {
+        let event_loop = uv::event_loop(callback.env())?;
+        let fd = listener.acceptor().as_raw_fd();
+        let state = Box::into_raw(Box::new(Listening {
+            poll: Box::into_raw(uv::handle_memory(UV_POLL)).cast(),
+            retry: Box::into_raw(uv::handle_memory(UV_TIMER)).cast(),
+            listener: Cell::new(Some(listener)),
+            callback,
+            options,
+            budget,
+            closing: Cell::new(false),
+            report_close: Cell::new(false),
+            open_handles: Cell::new(0),
+        }));
+        // SAFETY: libuv calls on the JS thread that owns the loop; the
+        // state is freed here only if no handle was initialised.
+        unsafe {
+            let s = &*state;
+            if uv_poll_init(event_loop, s.poll, fd) != 0 {
+                drop(Box::from_raw(state));
+                return Err(napi::Error::from_reason("libuv cannot poll the socket"));
+            }
+            uv_timer_init(event_loop, s.retry);
+            uv::set_data(s.poll, state);
+            uv::set_data(s.retry, state);
+            s.open_handles.set(2);
+            uv_poll_start(s.poll, UV_READABLE, on_acceptable);
         }
-        if close {
-            tsfn.take();
+        Ok(state)
+    }
+
+    /// Calls `callback(kind, payload)` in its own handle scope.
+    fn emit(&self, kind: u32, payload: ServerPayload) {
+        let env = self.callback.env();
+        // SAFETY: N-API calls on the JS thread, from a libuv callback.
+        unsafe {
+            let mut scope = ptr::null_mut();
+            if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+                return;
+            }
+            let mut kind_value = ptr::null_mut();
+            let converted =
+                if sys::napi_create_uint32(env, kind, &mut kind_value) == sys::Status::napi_ok {
+                    ServerPayload::to_napi_value(env, payload).ok()
+                } else {
+                    None
+                };
+            match converted {
+                Some(payload) => {
+                    self.callback.call(&[kind_value, payload]);
+                }
+                None => report_pending_exception(env),
+            }
+            sys::napi_close_handle_scope(env, scope);
+        }
+    }
+
+    fn emit_error(&self, error: &Error) {
+        let info = ErrorInfo::from(error);
+        self.emit(events::ERROR, ServerPayload::Other(Payload::Error(info)));
+    }
+
+    /// Accepts what waits, a bounded round; after a failure, reports it and
+    /// pauses accepting until the retry timer fires.
+    fn accept(&self) {
+        let Some(mut listener) = self.listener.take() else {
+            return;
+        };
+        let round = listener.accept_round(|socket| {
+            let conn = NativeConnection::accepted(socket, self.options, &self.budget);
+            self.emit(events::CONNECTION, ServerPayload::Connection(conn));
+            !self.closing.get()
+        });
+        self.listener.set(Some(listener));
+        if let Round::Failed { error, retry_in } = round {
+            self.emit_error(&Error::from(error));
+            self.retry_after(u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX));
+        }
+    }
+
+    /// Stops polling for `millis` (then `on_retry` polls again).
+    fn retry_after(&self, millis: u64) {
+        if self.closing.get() {
+            return;
+        }
+        // SAFETY: both handles are open (not closing).
+        unsafe {
+            uv_poll_stop(self.poll);
+            uv_timer_start(self.retry, on_retry, millis, 0);
+        }
+    }
+
+    /// Stops accepting and closes both handles; the state goes (and, if
+    /// `report`, JavaScript hears `close`) once libuv has closed them.
+    fn close(&self, report: bool) {
+        if self.closing.replace(true) {
+            return;
+        }
+        self.report_close.set(report);
+        // SAFETY: both handles are open until these calls.
+        unsafe {
+            uv_poll_stop(self.poll);
+            uv_timer_stop(self.retry);
+            uv_close(self.poll, on_closed);
+            uv_close(self.retry, on_closed);
+        }
+    }
+
+    fn set_ref(&self, referenced: bool) {
+        if self.closing.get() {
+            return;
+        }
+        for handle in [self.poll, self.retry] {
+            // SAFETY: open (not closing).
+            unsafe {
+                if referenced {
+                    uv_ref(handle)
+                } else {
+                    uv_unref(handle)
+                }
+            }
         }
     }
 }
 
-impl ServerSink for JsServerSink {
-    fn connection(&self, socket: Socket) {
-        self.emit(ServerEvent::Connection(socket));
+impl Drop for Listening {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `start` with these sizes; libuv is done with
+        // them (both closed, or never initialised).
+        unsafe {
+            drop(Box::from_raw(ptr::slice_from_raw_parts_mut(
+                self.poll.cast::<u64>(),
+                uv::handle_words(UV_POLL),
+            )));
+            drop(Box::from_raw(ptr::slice_from_raw_parts_mut(
+                self.retry.cast::<u64>(),
+                uv::handle_words(UV_TIMER),
+            )));
+        }
     }
-    fn error(&self, error: Error) {
-        self.emit(ServerEvent::Error(error));
+}
+
+extern "C" fn on_acceptable(handle: *mut c_void, status: c_int, _events: c_int) {
+    // SAFETY: libuv calls this on the JS thread while the handle is open.
+    let state = unsafe { &*uv::data::<Listening>(handle) };
+    // A panic must not unwind into libuv; the server stays as it was.
+    let _ = catch_panic(|| {
+        if status < 0 {
+            // A poll error on a listening socket: report it and retry
+            // later, as for a failed accept.
+            state.emit_error(&Error::from(std::io::Error::from_raw_os_error(-status)));
+            return state.retry_after(1);
+        }
+        state.accept();
+    });
+}
+
+extern "C" fn on_retry(handle: *mut c_void) {
+    // SAFETY: as in `on_acceptable`.
+    let state = unsafe { &*uv::data::<Listening>(handle) };
+    if !state.closing.get() {
+        // SAFETY: open (not closing).
+        unsafe { uv_poll_start(state.poll, UV_READABLE, on_acceptable) };
     }
-    fn close(&self) {
-        self.emit(ServerEvent::Close);
-    }
+}
+
+extern "C" fn on_closed(handle: *mut c_void) {
+    let _ = catch_panic(|| {
+        // SAFETY: the state lives until its last handle has closed, here.
+        unsafe {
+            let state = uv::data::<Listening>(handle);
+            let open = (*state).open_handles.get() - 1;
+            (*state).open_handles.set(open);
+            if open > 0 {
+                return;
+            }
+            let state = Box::from_raw(state);
+            // Unbind (and remove a unix socket file) before reporting the close.
+            drop(state.listener.take());
+            if state.report_close.get() && !teardown::torn_down() {
+                state.emit(events::CLOSE, ServerPayload::Other(Payload::Nothing));
+            }
+        }
+    });
 }
 
 /// A listening MessagePack-RPC server.
 #[napi]
 pub struct NativeServer {
-    listener: Arc<Listener>,
-    sink: Arc<JsServerSink>,
+    /// Valid until `close` (the handles own it from then on).
+    state: Option<*const Listening>,
+    local: Endpoints,
     /// Registration in this thread's teardown list (see `teardown`).
     cleanup: Option<u64>,
 }
@@ -92,7 +282,7 @@ pub struct NativeServer {
 #[napi]
 impl NativeServer {
     /// Binds `target` at once (errors throw with Node's codes, such as
-    /// `EADDRINUSE`) and accepts in the background; events go to
+    /// `EADDRINUSE`) and accepts on this thread's event loop; events go to
     /// `on_event(kind, payload)`. `reuse_port` sets `SO_REUSEPORT`.
     #[napi(factory)]
     pub fn listen(
@@ -100,23 +290,19 @@ impl NativeServer {
         target: Target,
         backlog: Option<u32>,
         options: Option<ConnectionOptions>,
-        on_event: Function<'_, FnArgs<(u32, ServerPayload)>, Unknown<'static>>,
+        on_event: EventCallback<'_>,
         reuse_port: Option<bool>,
     ) -> napi::Result<Self> {
         let addr = target.to_addr("::")?;
         let reuse_port = reuse_port.unwrap_or(false);
         let backlog = backlog.unwrap_or(511);
-        let handle = runtime::handle();
-        let acceptor = {
-            let _guard = handle.enter();
-            match Acceptor::bind_with(&addr, backlog, reuse_port) {
-                // Like Node: no IPv6 on this machine means the IPv4 wildcard.
-                Err(_) if target.host.is_none() && target.path.is_none() => {
-                    let v4 = target.to_addr("0.0.0.0")?;
-                    Acceptor::bind_with(&v4, backlog, reuse_port)
-                }
-                bound => bound,
+        let acceptor = match Acceptor::bind_with(&addr, backlog, reuse_port) {
+            // Like Node: no IPv6 on this machine means the IPv4 wildcard.
+            Err(_) if target.host.is_none() && target.path.is_none() => {
+                let v4 = target.to_addr("0.0.0.0")?;
+                Acceptor::bind_with(&v4, backlog, reuse_port)
             }
+            bound => bound,
         }
         .map_err(|e| to_js_error(&env, &e))?;
         Self::serve(env, acceptor, options, on_event)
@@ -134,14 +320,11 @@ impl NativeServer {
         take: bool,
         backlog: Option<u32>,
         options: Option<ConnectionOptions>,
-        on_event: Function<'_, FnArgs<(u32, ServerPayload)>, Unknown<'static>>,
+        on_event: EventCallback<'_>,
     ) -> napi::Result<Self> {
         let dup = super::adopt::duplicate(&env, fd, "listen")?;
-        let acceptor = {
-            let _guard = runtime::handle().enter();
-            transport::acceptor_from_fd(dup, fd, backlog.unwrap_or(511))
-        }
-        .map_err(|e| to_js_error(&env, &e))?;
+        let acceptor = transport::acceptor_from_fd(dup, fd, backlog.unwrap_or(511))
+            .map_err(|e| to_js_error(&env, &e))?;
         if take {
             // SAFETY: the caller gave this descriptor to the server; the
             // duplicate above proved it open, and nothing else closes it.
@@ -154,47 +337,38 @@ impl NativeServer {
         env: Env,
         acceptor: Acceptor,
         options: Option<ConnectionOptions>,
-        on_event: Function<'_, FnArgs<(u32, ServerPayload)>, Unknown<'static>>,
+        on_event: EventCallback<'_>,
     ) -> napi::Result<Self> {
         let js_options = options.unwrap_or_default();
-        let options = Options::from(&js_options);
-        // One budget for the incomplete messages of all its connections.
-        let budget = js_options.partial_budget();
-        let handle = runtime::handle();
-        let tsfn: EventFn = on_event
-            .build_threadsafe_function::<ServerEvent>()
-            .callee_handled::<false>()
-            .build_callback(move |ctx| {
-                Ok(FnArgs::from(match ctx.value {
-                    ServerEvent::Connection(socket) => (
-                        events::CONNECTION,
-                        ServerPayload::Connection(NativeConnection::accepted(
-                            socket, options, &budget,
-                        )),
-                    ),
-                    ServerEvent::Error(e) => (
-                        events::ERROR,
-                        ServerPayload::Other(Payload::Error(ErrorInfo::from(&e))),
-                    ),
-                    ServerEvent::Close => (events::CLOSE, ServerPayload::Other(Payload::Nothing)),
-                }))
-            })?;
-        let sink = Arc::new(JsServerSink {
-            tsfn: Mutex::new(Some(tsfn)),
-        });
-        let listener = Arc::new(Listener::spawn(handle, acceptor, sink.clone()));
-        let weak = Arc::downgrade(&listener);
+        let listener = Listener::new(acceptor);
+        let local = listener.local();
+        let callback = JsCallback::new(env.raw(), on_event.raw(), RESOURCE_NAME)?;
+        let state = Listening::start(
+            listener,
+            callback,
+            Options::from(&js_options),
+            js_options.partial_budget(),
+        )?;
+        let raw = state as usize;
         let cleanup = teardown::register(
             &env,
             Box::new(move || {
-                if let Some(l) = weak.upgrade() {
-                    l.close();
-                }
+                // SAFETY: registered until `close`, which unregisters it
+                // before the state can go; this runs on the JS thread.
+                unsafe { (*(raw as *const Listening)).close(false) };
             }),
-        )?;
+        );
+        let cleanup = match cleanup {
+            Ok(id) => id,
+            Err(e) => {
+                // SAFETY: just started; nothing else holds it.
+                unsafe { (*state).close(false) };
+                return Err(e);
+            }
+        };
         Ok(NativeServer {
-            listener,
-            sink,
+            state: Some(state),
+            local,
             cleanup: Some(cleanup),
         })
     }
@@ -204,30 +378,27 @@ impl NativeServer {
     /// `localAddress`.
     #[napi]
     pub fn address(&self) -> EndpointInfo {
-        EndpointInfo::from(self.listener.local())
+        EndpointInfo::from(&self.local)
     }
 
     /// Stops accepting; a `close` event follows.
     #[napi]
-    pub fn close(&mut self) -> napi::Result<()> {
-        self.listener.close();
+    pub fn close(&mut self) {
         if let Some(id) = self.cleanup.take() {
             teardown::unregister(id);
         }
-        Ok(())
+        if let Some(state) = self.state.take() {
+            // SAFETY: live until closed, which this starts.
+            unsafe { (*state).close(true) };
+        }
     }
 
     /// Whether the listening socket keeps the event loop alive.
     #[napi]
-    #[allow(deprecated)]
-    pub fn set_ref(&self, env: Env, referenced: bool) -> napi::Result<()> {
-        if let Some(tsfn) = self.sink.tsfn.lock().as_mut() {
-            if referenced {
-                tsfn.refer(&env)?;
-            } else {
-                tsfn.unref(&env)?;
-            }
+    pub fn set_ref(&self, referenced: bool) {
+        if let Some(state) = self.state {
+            // SAFETY: live until `close`.
+            unsafe { (*state).set_ref(referenced) };
         }
-        Ok(())
     }
 }

@@ -12,6 +12,7 @@
 
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::ptr;
 use std::rc::Rc;
@@ -25,13 +26,15 @@ use crate::deframer::Deframer;
 use crate::error::Error;
 use crate::guard::catch_panic;
 use crate::reader::{self, Filled, READ_CHUNK};
-use crate::transport::SharedSocket;
+use crate::transport::{self, SharedSocket};
 
-use super::callback::{check, JsCallback};
+use super::callback::JsCallback;
+use super::uv::{
+    self, uv_close, uv_poll_init, uv_poll_start, uv_poll_stop, uv_ref, uv_unref, UV_POLL,
+    UV_READABLE, UV_WRITABLE,
+};
 use super::{events, read_buffer};
 
-const UV_READABLE: c_int = 1;
-const UV_POLL: c_int = 8;
 /// A read buffer grown past this (by a large message) is freed, not kept
 /// as the spare, once it empties.
 const SPARE_MAX: usize = 4 * READ_CHUNK;
@@ -63,20 +66,6 @@ fn give_back(mut buf: BytesMut) {
     }
 }
 
-extern "C" {
-    fn uv_handle_size(kind: c_int) -> usize;
-    fn uv_poll_init(event_loop: *mut c_void, handle: *mut c_void, fd: c_int) -> c_int;
-    fn uv_poll_start(
-        handle: *mut c_void,
-        events: c_int,
-        cb: extern "C" fn(*mut c_void, c_int, c_int),
-    ) -> c_int;
-    fn uv_poll_stop(handle: *mut c_void) -> c_int;
-    fn uv_close(handle: *mut c_void, cb: extern "C" fn(*mut c_void));
-    fn uv_ref(handle: *mut c_void);
-    fn uv_unref(handle: *mut c_void);
-}
-
 /// State of one reader; owned by its libuv handle, freed when the handle closes.
 struct Reader {
     /// The uv_poll_t (`uv_handle_size` bytes, in words for alignment); its
@@ -100,6 +89,9 @@ struct Reader {
     /// callback; that must not start a second delivery over the same buffer).
     delivering: bool,
     finished: bool,
+    /// A TCP connect to this address is under way: the socket is polled
+    /// for writability until it is done (no second handle for the wait).
+    connecting: Option<SocketAddr>,
 }
 
 /// The JavaScript-thread handle to a reader (not Send: JS thread only).
@@ -109,7 +101,10 @@ pub struct UvReader {
 
 impl UvReader {
     /// Starts polling `socket` on the callback's event loop; complete
-    /// messages go to `callback(MESSAGES, buffer)`.
+    /// messages go to `callback(MESSAGES, buffer)`. With `connecting`, the
+    /// socket's connect to that address is still under way: the reader
+    /// waits for it, reports it to the connection (connected or failed),
+    /// then reads.
     ///
     /// # Errors
     /// When libuv refuses the descriptor or N-API calls fail.
@@ -117,15 +112,14 @@ impl UvReader {
         callback: Rc<JsCallback>,
         conn: Arc<Connection>,
         socket: SharedSocket,
+        connecting: Option<SocketAddr>,
     ) -> napi::Result<UvReader> {
         let raw_env = callback.env();
         // SAFETY: plain N-API and libuv calls on the JS thread that owns `env`.
         unsafe {
-            let handle_words = uv_handle_size(UV_POLL).div_ceil(8);
-            let mut event_loop = ptr::null_mut();
-            check(sys::napi_get_uv_event_loop(raw_env, &mut event_loop))?;
+            let event_loop = uv::event_loop(raw_env)?;
             let reader = Box::into_raw(Box::new(Reader {
-                handle: vec![0; handle_words].into_boxed_slice(),
+                handle: uv::handle_memory(UV_POLL),
                 callback,
                 deframer: Deframer::new(conn.options().limits),
                 conn,
@@ -136,14 +130,14 @@ impl UvReader {
                 eof_seen: false,
                 delivering: false,
                 finished: false,
+                connecting,
             }));
             let handle = (*reader).handle.as_mut_ptr().cast::<c_void>();
-            if uv_poll_init(event_loop.cast(), handle, (*reader).socket.as_raw_fd()) != 0 {
+            if uv_poll_init(event_loop, handle, (*reader).socket.as_raw_fd()) != 0 {
                 drop(Box::from_raw(reader));
                 return Err(napi::Error::from_reason("libuv cannot poll the socket"));
             }
-            // uv_handle_t starts with `void* data`.
-            *handle.cast::<*mut Reader>() = reader;
+            uv::set_data(handle, reader);
             (*reader).resume();
             Ok(UvReader { reader })
         }
@@ -214,14 +208,17 @@ extern "C" fn on_close(handle: *mut c_void) {
     // A panic must not unwind into libuv; nothing is left to report to.
     let _ = catch_panic(|| {
         // SAFETY: `data` was set to the Box-allocated reader in `start`.
-        drop(unsafe { Box::from_raw(*handle.cast::<*mut Reader>()) });
+        drop(unsafe { Box::from_raw(uv::data::<Reader>(handle)) });
     });
 }
 
 extern "C" fn on_readable(handle: *mut c_void, status: c_int, _events: c_int) {
     // SAFETY: libuv calls this on the JS thread while the handle is open.
-    let reader = unsafe { &mut **handle.cast::<*mut Reader>() };
+    let reader = unsafe { &mut *uv::data::<Reader>(handle) };
     guarded(reader, |reader| {
+        if let Some(target) = reader.connecting.take() {
+            return reader.connect_done(target, status);
+        }
         if status < 0 {
             return reader.on_poll_error(status);
         }
@@ -249,10 +246,42 @@ impl Reader {
         if self.finished || self.polling || self.js_paused {
             return;
         }
+        let events = if self.connecting.is_some() {
+            UV_WRITABLE
+        } else {
+            UV_READABLE
+        };
         // SAFETY: the handle was initialised by uv_poll_init.
-        if unsafe { uv_poll_start(self.handle.as_mut_ptr().cast(), UV_READABLE, on_readable) } == 0
-        {
+        if unsafe { uv_poll_start(self.handle.as_mut_ptr().cast(), events, on_readable) } == 0 {
             self.polling = true;
+        }
+    }
+
+    /// The connect is done (the socket turned writable, or libuv reported
+    /// `POLLERR` as `status`): report it, then read (the same poll, now for
+    /// readability).
+    fn connect_done(&mut self, target: SocketAddr, status: c_int) {
+        // libuv reports POLLERR (a refused connect) as UV_EBADF: the
+        // socket's pending error says what happened.
+        let outcome = match transport::finish_connect(&self.socket, target) {
+            Ok(_) if status < 0 => Err(transport::connect_error(
+                target,
+                std::io::Error::from_raw_os_error(-status),
+            )),
+            outcome => outcome,
+        };
+        self.pause();
+        match outcome {
+            Ok(endpoints) => {
+                // JavaScript hears of it through the event hub.
+                self.conn.connected(self.socket.clone(), endpoints);
+                self.resume();
+            }
+            Err(e) => {
+                // Reported as the connection's error, not a read's.
+                self.finished = true;
+                self.conn.fail(e);
+            }
         }
     }
 

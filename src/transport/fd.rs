@@ -6,10 +6,11 @@
 
 use std::io;
 use std::os::fd::{OwnedFd, RawFd};
+use std::sync::Arc;
 
 use socket2::{SockRef, Type};
 
-use super::{Acceptor, Socket, TcpAcceptor, UnixAcceptor};
+use super::{Acceptor, SharedSocket, WriteOnly};
 use crate::error::{Error, Result};
 
 /// Whether `fd` is a stream socket, and a unix one (else TCP).
@@ -45,7 +46,7 @@ fn fd_error(syscall: &'static str, name: RawFd, source: io::Error) -> Error {
 /// Accepts on the listening socket `fd` (taking ownership of it; errors
 /// name it `name`). Like Node's `listen({ fd })` this calls
 /// `listen(backlog)` again, which also rejects a socket that is connected
-/// rather than listening. Must be called inside the runtime.
+/// rather than listening.
 ///
 /// # Errors
 /// [`Error::Os`] (`listen`) when `fd` is not a stream socket that can listen.
@@ -55,35 +56,27 @@ pub fn acceptor_from_fd(fd: OwnedFd, name: RawFd, backlog: u32) -> Result<Accept
     SockRef::from(&fd)
         .listen(backlog)
         .map_err(|e| fd_error("listen", name, e))?;
-    let wrapped = if unix {
-        UnixAcceptor::from_std(fd.into()).map(Acceptor::Unix)
-    } else {
-        TcpAcceptor::from_std(fd.into()).map(Acceptor::Tcp)
-    };
-    wrapped.map_err(|e| fd_error("listen", name, e))
+    Acceptor::listening(socket2::Socket::from(fd), unix).map_err(|e| fd_error("listen", name, e))
 }
 
 /// The connected stream socket `fd` (taking ownership of it; errors name
-/// it `name`), set up as our
-/// own accepted sockets are. Must be called inside the runtime.
+/// it `name`), set up as our own accepted sockets are.
 ///
 /// # Errors
 /// [`Error::Os`] (`accept`) when `fd` is not a stream socket.
-pub fn socket_from_fd(fd: OwnedFd, name: RawFd) -> Result<Socket> {
+pub fn socket_from_fd(fd: OwnedFd, name: RawFd) -> Result<SharedSocket> {
     let unix = stream_kind(&fd, name, "accept")?;
-    let wrapped = (|| {
-        SockRef::from(&fd).set_nonblocking(true)?;
+    let socket = socket2::Socket::from(fd);
+    let ready = socket.set_nonblocking(true).and_then(|()| {
+        // RPC messages are small and latency-bound.
         if unix {
-            let std = std::os::unix::net::UnixStream::from(fd);
-            tokio::net::UnixStream::from_std(std).map(Socket::Unix)
+            Ok(())
         } else {
-            let std = std::net::TcpStream::from(fd);
-            // RPC messages are small and latency-bound.
-            std.set_nodelay(true)?;
-            tokio::net::TcpStream::from_std(std).map(Socket::Tcp)
+            socket.set_tcp_nodelay(true)
         }
-    })();
-    wrapped.map_err(|e| fd_error("accept", name, e))
+    });
+    ready.map_err(|e| fd_error("accept", name, e))?;
+    Ok(Arc::new(WriteOnly::from_socket(socket, unix)))
 }
 
 #[cfg(test)]
@@ -91,20 +84,23 @@ mod tests {
     use super::*;
     use std::os::fd::AsRawFd;
 
-    #[tokio::test]
-    async fn accepts_on_a_listening_tcp_descriptor() {
+    #[test]
+    fn accepts_on_a_listening_tcp_descriptor() {
         let std = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = std.local_addr().unwrap().port();
         let name = std.as_raw_fd();
         let acceptor = acceptor_from_fd(OwnedFd::from(std), name, 16).unwrap();
         assert_eq!(acceptor.local().local_port, Some(port));
-        let client = tokio::net::TcpStream::connect(("127.0.0.1", port));
-        let (accepted, _client) = tokio::join!(acceptor.accept(), client);
-        assert!(matches!(accepted.unwrap(), Socket::Tcp(_)));
+        let _client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let accepted = acceptor
+            .accept_now()
+            .unwrap()
+            .expect("a waiting connection");
+        assert!(!accepted.is_unix());
     }
 
-    #[tokio::test]
-    async fn a_datagram_socket_is_refused_with_its_descriptor_named() {
+    #[test]
+    fn a_datagram_socket_is_refused_with_its_descriptor_named() {
         let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let err = acceptor_from_fd(OwnedFd::from(udp), 42, 16).unwrap_err();
         match err {
@@ -118,18 +114,17 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn adopts_a_connected_unix_stream() {
+    #[test]
+    fn adopts_a_connected_unix_stream_non_blocking() {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
         let name = ours.as_raw_fd();
         let socket = socket_from_fd(OwnedFd::from(ours), name).unwrap();
-        let Socket::Unix(stream) = socket else {
-            panic!("not a unix socket")
-        };
+        assert!(socket.is_unix());
+        let mut buf = bytes::BytesMut::with_capacity(16);
+        let nothing = socket.read_buf(&mut buf).unwrap_err();
+        assert_eq!(nothing.kind(), io::ErrorKind::WouldBlock);
         use std::io::Write;
         (&theirs).write_all(b"x").unwrap();
-        stream.readable().await.unwrap();
-        let mut buf = [0u8; 1];
-        assert_eq!(stream.try_read(&mut buf).unwrap(), 1);
+        assert_eq!(socket.read_buf(&mut buf).unwrap(), 1);
     }
 }

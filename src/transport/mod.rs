@@ -5,23 +5,28 @@
 //! the [`crate::connection::Connection`]'s writer writes it through the
 //! readiness-based [`Io`] trait.
 
+mod acceptor;
 mod fd;
 mod io;
 mod tcp;
 mod unix;
 mod write_only;
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
+pub use acceptor::Acceptor;
 // Only the binding (feature `node`) adopts descriptors.
 #[cfg_attr(not(feature = "node"), allow(unused_imports))]
 pub use fd::{acceptor_from_fd, socket_from_fd};
 pub use io::Io;
-pub use tcp::{connect_tcp, TcpAcceptor};
-pub use unix::{connect_unix, connect_unix_now, UnixAcceptor};
+pub use tcp::connect_error;
+pub use tcp::connect_tcp;
+use tcp::start_tcp_connect;
+pub use unix::{connect_unix, connect_unix_now};
 pub use write_only::WriteOnly;
 
 /// Where to connect or listen.
@@ -51,14 +56,6 @@ pub enum Socket {
 }
 
 impl Socket {
-    /// Where each end is.
-    pub fn endpoints(&self) -> Endpoints {
-        match self {
-            Socket::Tcp(s) => tcp::endpoints(s),
-            Socket::Unix(s) => unix::endpoints(s),
-        }
-    }
-
     /// The socket for a connection read on the JavaScript thread: Tokio
     /// only writes it (see [`WriteOnly`]).
     ///
@@ -93,23 +90,62 @@ pub async fn connect(addr: &Addr) -> Result<Socket> {
     }
 }
 
-/// Connects to `addr` within the call where that cannot wait (a unix
-/// socket whose listener has room), with no thread and no reactor
-/// involved; `None` where it must be awaited ([`connect`]).
-pub fn connect_now(addr: &Addr) -> Option<Result<(SharedSocket, Endpoints)>> {
-    let Addr::Unix(path) = addr else {
-        return None;
-    };
-    connect_unix_now(path).map(|connected| {
-        connected
-            .map(|(socket, endpoints)| (Arc::new(WriteOnly::from_socket(socket, true)), endpoints))
-            .map_err(|source| Error::Os {
+/// How a connect begun on the calling thread stands ([`start_connect`]).
+#[derive(Debug)]
+pub enum Started {
+    /// Connected within the call (a unix socket whose listener has room).
+    Connected(SharedSocket, Endpoints),
+    /// A TCP connect to an IP address is under way: the socket turns
+    /// writable when it is done; [`finish_connect`] says how it went.
+    InProgress(SharedSocket, SocketAddr),
+    Failed(Error),
+    /// Only the runtime can do it ([`connect`]): a host name to resolve, or
+    /// a unix socket whose listener's backlog is full.
+    Later,
+}
+
+/// Begins connecting to `addr` without waiting, with no thread and no
+/// reactor involved, where that can be done: a unix socket, or a TCP
+/// address given as an IP (a host name needs resolving first).
+pub fn start_connect(addr: &Addr) -> Started {
+    match addr {
+        Addr::Unix(path) => match connect_unix_now(path) {
+            None => Started::Later,
+            Some(Ok((socket, endpoints))) => {
+                Started::Connected(Arc::new(WriteOnly::from_socket(socket, true)), endpoints)
+            }
+            Some(Err(source)) => Started::Failed(Error::Os {
                 syscall: "connect",
                 address: path.display().to_string(),
                 port: None,
                 source,
-            })
-    })
+            }),
+        },
+        Addr::Tcp { host, port } => match host.parse::<IpAddr>() {
+            Err(_) => Started::Later,
+            Ok(ip) => {
+                let target = SocketAddr::new(ip, *port);
+                match start_tcp_connect(target) {
+                    Ok(socket) => {
+                        Started::InProgress(Arc::new(WriteOnly::from_socket(socket, false)), target)
+                    }
+                    Err(source) => Started::Failed(connect_error(target, source)),
+                }
+            }
+        },
+    }
+}
+
+/// How the connect [`start_connect`] left in progress went, once the socket
+/// is writable: the endpoints, or the connect's error.
+///
+/// # Errors
+/// [`Error::Os`] (`connect`, naming `target`): `ECONNREFUSED`, `ETIMEDOUT`...
+pub fn finish_connect(socket: &WriteOnly, target: SocketAddr) -> Result<Endpoints> {
+    match socket.take_error() {
+        Ok(None) => Ok(socket.endpoints()),
+        Ok(Some(source)) | Err(source) => Err(connect_error(target, source)),
+    }
 }
 
 impl std::fmt::Display for Addr {
@@ -122,53 +158,77 @@ impl std::fmt::Display for Addr {
     }
 }
 
-/// A bound, listening socket.
-#[derive(Debug)]
-pub enum Acceptor {
-    Tcp(TcpAcceptor),
-    Unix(UnixAcceptor),
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Acceptor {
-    /// Binds `addr` (synchronously) and starts listening, with
-    /// `SO_REUSEPORT` on a TCP socket when `reuse_port` (unix sockets ignore
-    /// it, as Node does). Must be called inside the Tokio runtime's context.
-    ///
-    /// # Errors
-    /// The operating system's error (`EADDRINUSE`, `EACCES`, ...).
-    pub fn bind_with(addr: &Addr, backlog: u32, reuse_port: bool) -> Result<Acceptor> {
-        match addr {
-            Addr::Tcp { host, port } => {
-                TcpAcceptor::bind_with(host, *port, backlog, reuse_port).map(Acceptor::Tcp)
+    fn tcp(host: &str, port: u16) -> Addr {
+        Addr::Tcp {
+            host: host.into(),
+            port,
+        }
+    }
+
+    /// Waits (bounded) for a connect begun by `start_connect` to end.
+    async fn finished(addr: &Addr) -> Result<(SharedSocket, Endpoints)> {
+        match start_connect(addr) {
+            Started::InProgress(socket, target) => {
+                tokio::time::timeout(std::time::Duration::from_secs(5), socket.writable())
+                    .await
+                    .expect("the connect ends")
+                    .unwrap();
+                finish_connect(&socket, target).map(|ends| (socket, ends))
             }
-            Addr::Unix(path) => UnixAcceptor::bind(path)
-                .map(Acceptor::Unix)
-                .map_err(|source| Error::Os {
-                    syscall: "listen",
-                    address: path.display().to_string(),
-                    port: None,
-                    source,
-                }),
+            Started::Connected(socket, ends) => Ok((socket, ends)),
+            Started::Failed(e) => Err(e),
+            Started::Later => panic!("{addr} should connect without the runtime"),
         }
     }
 
-    /// Waits for the next connection.
-    ///
-    /// # Errors
-    /// The operating system's error; most (`EMFILE`) are transient.
-    pub async fn accept(&self) -> std::io::Result<Socket> {
-        match self {
-            Acceptor::Tcp(a) => a.accept().await.map(Socket::Tcp),
-            Acceptor::Unix(a) => a.accept().await.map(Socket::Unix),
+    #[tokio::test]
+    async fn connects_to_an_ip_address_without_the_runtime() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (socket, ends) = finished(&tcp("127.0.0.1", port)).await.unwrap();
+        assert_eq!(ends.remote_port, Some(port));
+        assert_eq!(ends.remote_address.as_deref(), Some("127.0.0.1"));
+        assert!(!socket.is_unix());
+        let (mut accepted, _) = listener.accept().unwrap();
+        assert_eq!(socket.try_write(b"hi").unwrap(), 2);
+        let mut got = [0u8; 2];
+        std::io::Read::read_exact(&mut accepted, &mut got).unwrap();
+        assert_eq!(&got, b"hi");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connect_names_the_address_and_port() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let err = finished(&tcp("127.0.0.1", port)).await.unwrap_err();
+        assert_eq!(err.code(), "ECONNREFUSED");
+        match err {
+            Error::Os {
+                syscall,
+                address,
+                port: p,
+                ..
+            } => {
+                assert_eq!(
+                    (syscall, address.as_str(), p),
+                    ("connect", "127.0.0.1", Some(port))
+                );
+            }
+            other => panic!("unexpected {other:?}"),
         }
     }
 
-    /// What `server.address()` returns: the bound address, family and port,
-    /// or the socket path.
-    pub fn local(&self) -> Endpoints {
-        match self {
-            Acceptor::Tcp(a) => a.local(),
-            Acceptor::Unix(a) => a.local(),
-        }
+    #[test]
+    fn a_host_name_is_left_to_the_runtime() {
+        assert!(matches!(
+            start_connect(&tcp("localhost", 1)),
+            Started::Later
+        ));
     }
 }

@@ -1,9 +1,9 @@
-//! TCP: connecting with Nagle off, and a listener bound like Node's `listen`.
+//! TCP: connecting with Nagle off, and a listening socket bound like Node's `listen`.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 
 use super::Endpoints;
 use crate::error::{Error, Result};
@@ -29,17 +29,35 @@ pub async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream> {
             .and_then(|stream| stream.set_nodelay(true).map(|()| stream));
         match connected {
             Ok(stream) => return Ok(stream),
-            Err(source) => {
-                last = Error::Os {
-                    syscall: "connect",
-                    address: ip_text(&addr),
-                    port: Some(addr.port()),
-                    source,
-                }
-            }
+            Err(source) => last = connect_error(addr, source),
         }
     }
     Err(last)
+}
+
+/// A failed connect, naming the address as Node does.
+pub fn connect_error(addr: SocketAddr, source: io::Error) -> Error {
+    Error::Os {
+        syscall: "connect",
+        address: ip_text(&addr),
+        port: Some(addr.port()),
+        source,
+    }
+}
+
+/// A non-blocking TCP socket (Nagle off) whose connect to `addr` has begun:
+/// done or failed when the socket turns writable. A connect that completes
+/// at once is reported the same way (the socket is writable).
+pub(super) fn start_tcp_connect(addr: SocketAddr) -> io::Result<socket2::Socket> {
+    let kind = socket2::Type::STREAM.nonblocking();
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), kind, None)?;
+    // RPC messages are small and latency-bound.
+    socket.set_tcp_nodelay(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => Ok(socket),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(socket),
+        Err(e) => Err(e),
+    }
 }
 
 fn bracket(host: &str) -> String {
@@ -50,115 +68,82 @@ fn bracket(host: &str) -> String {
     }
 }
 
-fn family(addr: &SocketAddr) -> String {
+pub(super) fn family(addr: &SocketAddr) -> String {
     if addr.is_ipv4() { "IPv4" } else { "IPv6" }.to_string()
 }
 
 /// Node reports IPv4-mapped IPv6 peers of a dual-stack socket as `::ffff:a.b.c.d`.
-fn ip_text(addr: &SocketAddr) -> String {
+pub(super) fn ip_text(addr: &SocketAddr) -> String {
     addr.ip().to_string()
 }
 
-pub(super) fn endpoints(stream: &TcpStream) -> Endpoints {
-    let remote = stream.peer_addr().ok();
-    let local = stream.local_addr().ok();
-    Endpoints {
-        remote_address: remote.as_ref().map(ip_text),
-        remote_port: remote.map(|a| a.port()),
-        remote_family: remote.as_ref().map(family),
-        local_address: local.as_ref().map(ip_text),
-        local_port: local.map(|a| a.port()),
-    }
-}
-
-/// A listening TCP socket.
-#[derive(Debug)]
-pub struct TcpAcceptor {
-    listener: TcpListener,
-}
-
-impl TcpAcceptor {
-    /// Binds `host:port` with `SO_REUSEADDR`, as Node does, and with
-    /// `reuse_port` also `SO_REUSEPORT`: every process that sets it may bind
-    /// the same port, and the kernel spreads new connections over them
-    /// (Node's `reusePort`).
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] when the name resolves to nothing, else the last
-    /// address's [`Error::Os`] (`listen`, with that address and port).
-    pub fn bind_with(host: &str, port: u16, backlog: u32, reuse_port: bool) -> Result<Self> {
-        let addrs: Vec<SocketAddr> = (host, port)
-            .to_socket_addrs()
-            .map(Iterator::collect)
-            .unwrap_or_default();
-        let mut last = Error::NotFound {
-            hostname: host.to_string(),
-        };
-        for addr in addrs {
-            let listening = (|| {
-                let socket = if addr.is_ipv4() {
-                    TcpSocket::new_v4()?
-                } else {
-                    TcpSocket::new_v6()?
-                };
-                socket.set_reuseaddr(true)?;
-                if reuse_port {
-                    set_reuse_port(&socket)?;
-                }
-                socket.bind(addr)?;
-                socket.listen(backlog)
-            })();
-            match listening {
-                Ok(listener) => return Ok(TcpAcceptor { listener }),
-                Err(source) => {
-                    last = Error::Os {
-                        syscall: "listen",
-                        address: ip_text(&addr),
-                        port: Some(addr.port()),
-                        source,
-                    }
+/// Binds `host:port` with `SO_REUSEADDR`, as Node does, and with
+/// `reuse_port` also `SO_REUSEPORT`: every process that sets it may bind
+/// the same port, and the kernel spreads new connections over them (Node's
+/// `reusePort`). The socket listens, non-blocking, registered with no
+/// reactor.
+///
+/// # Errors
+/// [`Error::NotFound`] when the name resolves to nothing, else the last
+/// address's [`Error::Os`] (`listen`, with that address and port).
+pub(super) fn bind_tcp(
+    host: &str,
+    port: u16,
+    backlog: u32,
+    reuse_port: bool,
+) -> Result<socket2::Socket> {
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    let mut last = Error::NotFound {
+        hostname: host.to_string(),
+    };
+    for addr in addrs {
+        let listening = (|| {
+            let kind = socket2::Type::STREAM.nonblocking();
+            let socket = socket2::Socket::new(socket2::Domain::for_address(addr), kind, None)?;
+            socket.set_reuse_address(true)?;
+            if reuse_port {
+                set_reuse_port(&socket)?;
+            }
+            socket.bind(&addr.into())?;
+            socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+            Ok(socket)
+        })();
+        match listening {
+            Ok(socket) => return Ok(socket),
+            Err(source) => {
+                last = Error::Os {
+                    syscall: "listen",
+                    address: ip_text(&addr),
+                    port: Some(addr.port()),
+                    source,
                 }
             }
         }
-        Err(last)
     }
+    Err(last)
+}
 
-    /// Accepts on a socket that is already listening (an inherited or
-    /// handed-over descriptor). Must be called inside the runtime.
-    ///
-    /// # Errors
-    /// When the runtime cannot register it.
-    pub fn from_std(listener: std::net::TcpListener) -> io::Result<Self> {
-        listener.set_nonblocking(true)?;
-        Ok(TcpAcceptor {
-            listener: TcpListener::from_std(listener)?,
-        })
-    }
-
-    pub async fn accept(&self) -> io::Result<TcpStream> {
-        let (stream, _) = self.listener.accept().await?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    }
-
-    pub fn local(&self) -> Endpoints {
-        let local = self.listener.local_addr().ok();
-        Endpoints {
-            local_address: local.as_ref().map(ip_text),
-            local_port: local.map(|a| a.port()),
-            remote_family: local.as_ref().map(family),
-            ..Endpoints::default()
-        }
+/// What `server.address()` reports of a listening TCP socket.
+pub(super) fn listening_endpoints(socket: &socket2::Socket) -> Endpoints {
+    let local = socket.local_addr().ok().and_then(|a| a.as_socket());
+    Endpoints {
+        local_address: local.as_ref().map(ip_text),
+        local_port: local.map(|a| a.port()),
+        remote_family: local.as_ref().map(family),
+        ..Endpoints::default()
     }
 }
 
 #[cfg(unix)]
-fn set_reuse_port(socket: &TcpSocket) -> io::Result<()> {
-    socket.set_reuseport(true)
+fn set_reuse_port(socket: &socket2::Socket) -> io::Result<()> {
+    socket.set_reuse_port(true)
 }
 
 /// No `SO_REUSEPORT` here: say so rather than bind exclusively in silence.
 #[cfg(not(unix))]
-fn set_reuse_port(_socket: &TcpSocket) -> io::Result<()> {
+fn set_reuse_port(_socket: &socket2::Socket) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }

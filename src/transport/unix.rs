@@ -1,10 +1,10 @@
-//! Unix domain sockets. The listener removes its socket file when dropped,
-//! as Node's does on `close()`.
+//! Unix domain sockets: connecting (from the runtime, or at once) and
+//! binding a listening socket.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixStream;
 
 use super::Endpoints;
 
@@ -23,9 +23,8 @@ pub fn connect_unix_now(path: &Path) -> Option<io::Result<(socket2::Socket, Endp
         let kind = socket2::Type::STREAM.nonblocking();
         let socket = socket2::Socket::new(socket2::Domain::UNIX, kind, None)?;
         socket.connect(&socket2::SockAddr::unix(path)?)?;
-        let local = socket.local_addr()?;
         let endpoints = Endpoints {
-            local_address: local.as_pathname().map(|p| p.display().to_string()),
+            local_address: unix_path(Some(socket.local_addr()?)),
             ..Endpoints::default()
         };
         Ok((socket, endpoints))
@@ -36,76 +35,23 @@ pub fn connect_unix_now(path: &Path) -> Option<io::Result<(socket2::Socket, Endp
     }
 }
 
-pub(super) fn endpoints(stream: &UnixStream) -> Endpoints {
-    let path = stream
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_pathname().map(|p| p.display().to_string()));
-    Endpoints {
-        local_address: path,
-        ..Endpoints::default()
-    }
+/// A unix socket address's path (none for an unnamed socket).
+pub(super) fn unix_path(addr: Option<socket2::SockAddr>) -> Option<String> {
+    addr.and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
 }
 
-/// A listening unix socket.
-#[derive(Debug)]
-pub struct UnixAcceptor {
-    listener: UnixListener,
-    path: PathBuf,
-    /// Whether `close` removes the socket file: not for an inherited socket,
-    /// whose file belongs to whoever created it (systemd, a parent).
-    owns_path: bool,
-}
-
-impl UnixAcceptor {
-    /// Binds `path`. Like Node, an existing file is an `EADDRINUSE` error.
-    ///
-    /// # Errors
-    /// Bind errors.
-    pub fn bind(path: &Path) -> io::Result<Self> {
-        Ok(UnixAcceptor {
-            listener: UnixListener::bind(path)?,
-            path: path.to_path_buf(),
-            owns_path: true,
-        })
+/// Binds `path` and listens, non-blocking, registered with no reactor. Like
+/// Node, an existing file is an `EADDRINUSE` error.
+///
+/// # Errors
+/// Bind errors.
+pub(super) fn bind_unix(path: &Path, backlog: u32) -> io::Result<socket2::Socket> {
+    let kind = socket2::Type::STREAM.nonblocking();
+    let socket = socket2::Socket::new(socket2::Domain::UNIX, kind, None)?;
+    socket.bind(&socket2::SockAddr::unix(path)?)?;
+    if let Err(e) = socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX)) {
+        let _ = std::fs::remove_file(path);
+        return Err(e);
     }
-
-    /// Accepts on a socket that is already listening (an inherited or
-    /// handed-over descriptor). Must be called inside the runtime.
-    ///
-    /// # Errors
-    /// When the runtime cannot register it.
-    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<Self> {
-        listener.set_nonblocking(true)?;
-        let path = listener
-            .local_addr()
-            .ok()
-            .and_then(|a| a.as_pathname().map(Path::to_path_buf))
-            .unwrap_or_default();
-        Ok(UnixAcceptor {
-            listener: UnixListener::from_std(listener)?,
-            path,
-            owns_path: false,
-        })
-    }
-
-    pub async fn accept(&self) -> io::Result<UnixStream> {
-        let (stream, _) = self.listener.accept().await?;
-        Ok(stream)
-    }
-
-    pub fn local(&self) -> Endpoints {
-        Endpoints {
-            local_address: Some(self.path.display().to_string()),
-            ..Endpoints::default()
-        }
-    }
-}
-
-impl Drop for UnixAcceptor {
-    fn drop(&mut self) {
-        if self.owns_path {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
+    Ok(socket)
 }

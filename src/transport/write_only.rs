@@ -17,7 +17,9 @@ use bytes::BytesMut;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
-use super::{Io, Socket};
+use super::tcp::{family, ip_text};
+use super::unix::unix_path;
+use super::{Endpoints, Io, Socket};
 
 /// Send buffer asked for on unix sockets: the default high-water mark, so
 /// what a connection may queue before reporting backpressure fits the
@@ -28,6 +30,7 @@ pub const UNIX_SEND_BUFFER: usize = 1024 * 1024;
 #[derive(Debug)]
 pub struct WriteOnly {
     socket: socket2::Socket,
+    unix: bool,
 }
 
 /// The socket's descriptor, borrowed for one wait on the reactor.
@@ -69,7 +72,39 @@ impl WriteOnly {
                 let _ = socket.set_send_buffer_size(UNIX_SEND_BUFFER);
             }
         }
-        WriteOnly { socket }
+        WriteOnly { socket, unix }
+    }
+
+    /// The socket's pending error (`SO_ERROR`), cleared: how a
+    /// non-blocking connect ended.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.socket.take_error()
+    }
+
+    /// Whether this is a unix socket (else TCP).
+    pub fn is_unix(&self) -> bool {
+        self.unix
+    }
+
+    /// Where each end is, asked of the system now (two calls for TCP, one
+    /// for a unix socket): JavaScript asks when it needs them, most
+    /// connections never do.
+    pub fn endpoints(&self) -> Endpoints {
+        if self.unix {
+            return Endpoints {
+                local_address: unix_path(self.socket.local_addr().ok()),
+                ..Endpoints::default()
+            };
+        }
+        let remote = self.socket.peer_addr().ok().and_then(|a| a.as_socket());
+        let local = self.socket.local_addr().ok().and_then(|a| a.as_socket());
+        Endpoints {
+            remote_address: remote.as_ref().map(ip_text),
+            remote_port: remote.map(|a| a.port()),
+            remote_family: remote.as_ref().map(family),
+            local_address: local.as_ref().map(ip_text),
+            local_port: local.map(|a| a.port()),
+        }
     }
 
     /// Appends what is available to `buf`'s spare capacity without
