@@ -10,7 +10,9 @@ async function main() {
   // A file with this process's id is left over by a killed run whose id came round again.
   if (target.path) fs.rmSync(target.path, { force: true })
   const server = await require(`./impls/${impl}`).serve(target)
-  process.stdout.write(JSON.stringify(server.address) + '\n')
+  // Written to the descriptor: process.stdout on a pipe would load node:net
+  // and Node's streams into a server that may not otherwise need them.
+  fs.writeSync(1, JSON.stringify(server.address) + '\n')
   process.on('SIGTERM', () => {
     if (target.path) fs.rmSync(target.path, { force: true })
     process.exit(0)

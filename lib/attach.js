@@ -3,7 +3,6 @@
 // the user (or the operating system) already has.
 
 const { kOnEvent, kTransport } = require('./constants')
-const childProcess = require('node:child_process')
 const { EventEmitter } = require('node:events')
 const { DuplexTransport } = require('./duplex-transport')
 const { RpcStream } = require('./stream')
@@ -65,7 +64,8 @@ function spawn(command, args, options) {
   // Ours are checked here; the rest is child_process.spawn's to check.
   const { ours, rest: spawnOptions } = v.splitOptions(options, v.CONNECTION_OPTIONS, 'spawn()')
   const stdio = spawnOptions.stdio || ['pipe', 'pipe', 'inherit']
-  const child = childProcess.spawn(command, args || [], { ...spawnOptions, stdio: ['pipe', 'pipe', stdio[2]] })
+  // node:child_process is loaded only by the processes that spawn peers.
+  const child = require('node:child_process').spawn(command, args || [], { ...spawnOptions, stdio: ['pipe', 'pipe', stdio[2]] })
   const transport = new DuplexTransport(child.stdout, child.stdin, { ...ours, handle: child })
   const stream = makeStream(transport, ours, true)
   stream.process = child

@@ -7,7 +7,6 @@
 
 const { AsyncResource } = require('node:async_hooks')
 const { EventEmitter } = require('node:events')
-const dns = require('node:dns')
 const debug = require('node:util').debuglog('msgpack-rpc')
 const { createClient } = require('./client')
 const { DEFAULT_MAX_QUEUED_CALLS } = require('./reconnect')
@@ -92,7 +91,8 @@ class Balancer extends EventEmitter {
     } else {
       this._name = parsed.name
       this._port = parsed.port
-      this._lookup = lookup || dns.lookup
+      // node:dns is loaded only by the processes that resolve names.
+      this._lookup = lookup || require('node:dns').lookup
       this._resolveInterval = resolveInterval !== undefined ? resolveInterval : DEFAULT_RESOLVE_INTERVAL
       // On a later tick, so a lookup answering at once still finds the caller's listeners.
       this._resolveTimer = setTimeout(() => this._resolve(), 0)

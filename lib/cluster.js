@@ -10,7 +10,6 @@
 // port 0) keeps working, and the connections run natively.
 
 const { kOnEvent } = require('./constants')
-const net = require('node:net')
 const binding = require('./binding')
 const errors = require('./errors')
 
@@ -21,7 +20,10 @@ const errors = require('./errors')
  */
 function sharesThroughPrimary(target) {
   if (target.fd !== undefined || target.exclusive || target.reusePort) return false
-  return require('node:cluster').isWorker
+  // A worker talks to its primary over an IPC channel; a process without
+  // one is not a worker and need not load node:cluster (nor the node:net it
+  // loads). Node sets a worker's up (and loads both) before user code runs.
+  return process.channel !== undefined && require('node:cluster').isWorker
 }
 
 /**
@@ -34,7 +36,7 @@ class ClusterListener {
     this[kOnEvent] = onEvent
     this._closed = false
     this._adopter = new binding.native.NativeAdopter(nativeOptions)
-    this._server = net.createServer({ pauseOnConnect: true }, (socket) => this._adopt(socket))
+    this._server = require('node:net').createServer({ pauseOnConnect: true }, (socket) => this._adopt(socket))
     const fail = (err) => {
       this._server.removeListener('listening', ok)
       if (!this._closed) onListening(err)

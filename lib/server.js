@@ -4,7 +4,6 @@
 
 const { kCloseForServer, kCloseWhenIdle, kCounters, kDestroy, kForget, kOnEvent, kPeerName, kReferenced } = require('./constants')
 const { EventEmitter } = require('node:events')
-const net = require('node:net')
 const binding = require('./binding')
 const cluster = require('./cluster')
 const { RpcStream, streamSettings } = require('./stream')
@@ -317,6 +316,8 @@ function handleTarget(handle, name) {
   if (!Number.isInteger(fd) || fd < 0) {
     throw v.invalidArgValue(name, handle, 'must be a net.Server, a net.Socket or an object with a non-negative integer fd')
   }
+  // A Node handle means node:net is loaded already.
+  const net = require('node:net')
   if (handle instanceof net.Server) return { fd, take: false, release: () => handle.close() }
   if (handle instanceof net.Socket) return { fd, take: false, release: () => handle.destroy() }
   return { fd, take: false }

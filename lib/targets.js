@@ -3,8 +3,6 @@
 // createBalancer() into endpoints, and resolving a host name into one
 // endpoint per address. lib/balancer.js owns what happens to them.
 
-const dns = require('node:dns')
-const net = require('node:net')
 const v = require('./validate')
 
 /**
@@ -65,7 +63,7 @@ function parseEntry(entry, name) {
 }
 
 function endpoint(host, port) {
-  return { address: net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`, host, port }
+  return { address: require('node:net').isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`, host, port }
 }
 
 /**
@@ -87,7 +85,7 @@ function resolve(name, port, lookup, cb) {
     const seen = new Map()
     for (const entry of list) {
       const address = typeof entry === 'string' ? entry : entry && entry.address
-      if (typeof address !== 'string' || net.isIP(address) === 0) continue
+      if (typeof address !== 'string' || require('node:net').isIP(address) === 0) continue
       const ep = endpoint(address, port)
       seen.set(ep.address, ep)
     }
@@ -109,4 +107,4 @@ function notFound(name, message) {
   return err
 }
 
-module.exports = { parseTargets, resolve, defaultLookup: dns.lookup }
+module.exports = { parseTargets, resolve }

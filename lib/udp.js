@@ -5,9 +5,7 @@
 // datagram is refused with ERR_MSGPACK_RPC_MESSAGE_TOO_LARGE.
 
 const { kCounters, kForget, kIncoming, kOnEvent } = require('./constants')
-const dgram = require('node:dgram')
 const { EventEmitter } = require('node:events')
-const net = require('node:net')
 const binding = require('./binding')
 const { RpcStream } = require('./stream')
 const errors = require('./errors')
@@ -132,8 +130,13 @@ function safe(f) {
   }
 }
 
+/** A UDP socket; node:dgram is loaded only by the processes that use UDP. */
+function createSocket(type) {
+  return require('node:dgram').createSocket(type)
+}
+
 function socketType(host) {
-  return net.isIPv6(host || '') ? 'udp6' : 'udp4'
+  return require('node:net').isIPv6(host || '') ? 'udp6' : 'udp4'
 }
 
 /** A UDP server: each remote address gets its own RpcStream ('connection'). */
@@ -184,7 +187,7 @@ class UdpServer extends EventEmitter {
     if (cb !== undefined) v.validateFunction(cb, 'callback')
     if (this._socket) throw new errors.RpcError('ERR_SERVER_ALREADY_LISTEN', 'listen() was called on a listening server')
     if (cb) this.once('listening', cb)
-    const socket = dgram.createSocket(socketType(host || '127.0.0.1'))
+    const socket = createSocket(socketType(host || '127.0.0.1'))
     this._socket = socket
     socket.on('message', (msg, rinfo) => this._peer(rinfo).receive(msg))
     socket.on('error', (err) => {
@@ -317,7 +320,7 @@ function createUdpClient(port, host, options) {
   if (host !== undefined && host !== null) v.validateString(host, 'host')
   host = host || '127.0.0.1'
   const opts = v.validateOptions(options, v.UDP_CLIENT_OPTIONS, 'createUdpClient()')
-  const socket = dgram.createSocket(socketType(host))
+  const socket = createSocket(socketType(host))
   const transport = new DatagramTransport(socket, undefined, opts, true)
   const stream = new RpcStream(transport, { ...v.streamOptions(opts), connecting: true })
   transport.start(stream[kOnEvent])
