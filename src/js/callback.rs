@@ -9,6 +9,7 @@
 use std::ffi::c_char;
 use std::ptr;
 
+use napi::bindgen_prelude::ToNapiValue;
 use napi::sys;
 
 use super::teardown;
@@ -101,6 +102,35 @@ impl JsCallback {
                 return None;
             }
             (status == sys::Status::napi_ok && !result.is_null()).then_some(result)
+        }
+    }
+}
+
+impl JsCallback {
+    /// Calls the function with `(kind, payload)`, the shape every native
+    /// object's events take. A payload that cannot be made reports its
+    /// exception as uncaught: nothing else can run on this thread while it
+    /// is pending.
+    ///
+    /// # Safety
+    /// As [`JsCallback::call`].
+    pub unsafe fn emit<P: ToNapiValue>(&self, kind: u32, payload: P) {
+        let env = self.env;
+        // SAFETY: the caller's contract.
+        unsafe {
+            let mut kind_value = ptr::null_mut();
+            let converted =
+                if sys::napi_create_uint32(env, kind, &mut kind_value) == sys::Status::napi_ok {
+                    P::to_napi_value(env, payload).ok()
+                } else {
+                    None
+                };
+            match converted {
+                Some(payload) => {
+                    self.call(&[kind_value, payload]);
+                }
+                None => report_pending_exception(env),
+            }
         }
     }
 }

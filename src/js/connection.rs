@@ -10,8 +10,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Env, FnArgs, Function, JsValue, ToNapiValue, Unknown};
-use napi::sys;
+use napi::bindgen_prelude::{Env, FnArgs, Function, JsValue, Unknown};
 use napi_derive::napi;
 
 use crate::budget::PartialBudget;
@@ -19,7 +18,7 @@ use crate::connection::{Connection, Event, Options};
 use crate::error::Error;
 use crate::transport::{self, Addr, Endpoints, SharedSocket, Started};
 
-use super::callback::{report_pending_exception, JsCallback};
+use super::callback::JsCallback;
 use super::event_hub::{self, Address, Recipient};
 use super::events::{self, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
@@ -100,25 +99,8 @@ impl Recipient for Attached {
             Event::Error(e) => (events::ERROR, Payload::Error(ErrorInfo::from(&e))),
             Event::Close => (events::CLOSE, Payload::Nothing),
         };
-        let env = self.callback.env();
         // SAFETY: the hub calls this on the JS thread inside a handle scope.
-        unsafe {
-            let mut kind_value = std::ptr::null_mut();
-            let converted =
-                if sys::napi_create_uint32(env, kind, &mut kind_value) == sys::Status::napi_ok {
-                    Payload::to_napi_value(env, payload).ok()
-                } else {
-                    None
-                };
-            match converted {
-                Some(payload) => {
-                    self.callback.call(&[kind_value, payload]);
-                }
-                // Nothing else can run on this thread while a failed
-                // conversion's exception is pending.
-                None => report_pending_exception(env),
-            }
-        }
+        unsafe { self.callback.emit(kind, payload) }
     }
 
     fn tear_down(&self) {

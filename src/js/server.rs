@@ -24,7 +24,7 @@ use crate::guard::catch_panic;
 use crate::server::{Listener, Round};
 use crate::transport::{self, Acceptor, Endpoints};
 
-use super::callback::{report_pending_exception, JsCallback};
+use super::callback::JsCallback;
 use super::connection::NativeConnection;
 use super::events::{self, to_js_error, EndpointInfo, ErrorInfo, Payload};
 use super::options::{ConnectionOptions, Target};
@@ -123,19 +123,7 @@ impl Listening {
             if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
                 return;
             }
-            let mut kind_value = ptr::null_mut();
-            let converted =
-                if sys::napi_create_uint32(env, kind, &mut kind_value) == sys::Status::napi_ok {
-                    ServerPayload::to_napi_value(env, payload).ok()
-                } else {
-                    None
-                };
-            match converted {
-                Some(payload) => {
-                    self.callback.call(&[kind_value, payload]);
-                }
-                None => report_pending_exception(env),
-            }
+            self.callback.emit(kind, payload);
             sys::napi_close_handle_scope(env, scope);
         }
     }
