@@ -47,6 +47,15 @@ const DEFAULT_MAX_PENDING_CALLS = 65536
 /** Messages encoded in one tick before they are written without waiting for its end. */
 const FLUSH_EVERY = 64
 /**
+ * Bytes encoded in one tick before they are written without waiting for its
+ * end, however few the messages: a quarter of what a peer of ours hands its
+ * JavaScript in one event (BATCH_SIZE). A burst of large messages then
+ * reaches the peer as several whole batches, and the peer decodes and answers
+ * the first while we encode the next, where one batch a little over
+ * BATCH_SIZE had both ends taking turns (plus a one-message straggler).
+ */
+const FLUSH_BYTES = binding.BATCH_SIZE / 4
+/**
  * Before a connection's first answer its size is unknown: this fraction of
  * the reply budget is assumed, so at most this many requests are handled
  * at once until one has answered.
@@ -478,7 +487,7 @@ class RpcStream extends EventEmitter {
     const settings = this._settings
     if (settings.datagram) return this._sendDatagram()
     if (this._encoder.length > settings.highWaterMark) this._needDrain = true
-    if (++this._batched >= FLUSH_EVERY && this[kState] !== 'connecting') {
+    if ((++this._batched >= FLUSH_EVERY || this._encoder.length >= FLUSH_BYTES) && this[kState] !== 'connecting') {
       // Let the peer start on the first messages of a long burst while we
       // encode the rest. Written from this thread: handing the syscall to
       // the writer thread costs a wake-up and, on a busy machine, gains no

@@ -18,6 +18,7 @@ use std::ffi::c_void;
 use std::ptr;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::thread::ThreadId;
 
 use napi::{sys, Env};
 use parking_lot::Mutex;
@@ -26,7 +27,10 @@ use crate::connection::{Event, EventSink};
 use crate::guard::catch_panic;
 
 use super::teardown;
-use super::uv::{self, uv_async_init, uv_async_send, uv_close, uv_ref, uv_unref, UV_ASYNC};
+use super::uv::{
+    self, uv_async_init, uv_async_send, uv_close, uv_idle_init, uv_idle_start, uv_idle_stop,
+    uv_ref, uv_unref, UV_ASYNC, UV_IDLE,
+};
 
 /// What the hub delivers a connection's events to, on its thread.
 pub trait Recipient {
@@ -57,11 +61,16 @@ struct Inbox {
     events: Vec<(u64, Event)>,
     /// The thread's `uv_async_t`; null once its environment is gone.
     wake: *mut c_void,
+    /// The thread's `uv_idle_t`, for events posted on the thread itself.
+    idle: *mut c_void,
+    /// The JavaScript thread the hub belongs to.
+    owner: ThreadId,
 }
 
 // SAFETY: `wake` is only handed to `uv_async_send`, which libuv allows from
-// any thread, and only while the lock is held and it is not null; the JS
-// thread nulls it under the lock before closing the handle.
+// any thread, and `idle` only used on the owner thread, both only while the
+// lock is held and `wake` is not null; the JS thread nulls it under the
+// lock before closing the handles.
 unsafe impl Send for Inbox {}
 
 impl Mailbox {
@@ -70,12 +79,23 @@ impl Mailbox {
         if inbox.wake.is_null() {
             return;
         }
-        // A wake-up is pending while events wait: one per batch.
-        let wake = inbox.events.is_empty();
+        // A delivery is scheduled while events wait: one per batch.
+        let schedule = inbox.events.is_empty();
         inbox.events.push((key, event));
-        if wake {
-            // SAFETY: see `Inbox`.
-            unsafe { uv_async_send(inbox.wake) };
+        if !schedule {
+            return;
+        }
+        // SAFETY: see `Inbox`.
+        unsafe {
+            if std::thread::current().id() == inbox.owner {
+                // Posted on the JavaScript thread itself (a close or a
+                // connect done there): delivered at the loop's next idle
+                // phase, with no eventfd to write and read. The idle
+                // handle also keeps the next poll from blocking.
+                uv_idle_start(inbox.idle, on_idle);
+            } else {
+                uv_async_send(inbox.wake);
+            }
         }
     }
 }
@@ -90,6 +110,8 @@ struct Hub {
     /// The `uv_async_t` (`uv_handle_size` bytes, in words for alignment);
     /// freed by libuv's close callback.
     handle: *mut c_void,
+    /// The `uv_idle_t`, likewise.
+    idle: *mut c_void,
     mailbox: Arc<Mailbox>,
     entries: RefCell<HashMap<u64, Entry>>,
     next_key: Cell<u64>,
@@ -164,13 +186,24 @@ fn hub(env: &Env) -> napi::Result<Rc<Hub>> {
         uv_unref(handle);
         handle
     };
+    // SAFETY: as above; an idle handle's init cannot fail. Unreferenced: the
+    // async handle keeps the loop alive while a connection needs it.
+    let idle = unsafe {
+        let idle = Box::into_raw(uv::handle_memory(UV_IDLE)).cast::<c_void>();
+        uv_idle_init(uv::event_loop(raw_env)?, idle);
+        uv_unref(idle);
+        idle
+    };
     let hub = Rc::new(Hub {
         env: raw_env,
         handle,
+        idle,
         mailbox: Arc::new(Mailbox {
             inbox: Mutex::new(Inbox {
                 events: Vec::new(),
                 wake: handle,
+                idle,
+                owner: std::thread::current().id(),
             }),
         }),
         entries: RefCell::default(),
@@ -205,9 +238,14 @@ impl Hub {
         }
     }
 
-    /// Delivers what runtime threads posted since the last wake-up.
+    /// Delivers what was posted since the last delivery.
     fn dispatch(&self) {
-        let events = std::mem::take(&mut self.mailbox.inbox.lock().events);
+        let events = {
+            let mut inbox = self.mailbox.inbox.lock();
+            // SAFETY: on the owner thread, the handle open while the hub is.
+            unsafe { uv_idle_stop(self.idle) };
+            std::mem::take(&mut inbox.events)
+        };
         for (key, event) in events {
             // Cloned out: JavaScript may attach or detach connections.
             let recipient = match self.entries.borrow().get(&key) {
@@ -239,6 +277,17 @@ extern "C" fn on_wake(_handle: *mut c_void) {
     let _ = catch_panic(|| with_hub(Hub::dispatch));
 }
 
+extern "C" fn on_idle(_handle: *mut c_void) {
+    // A panic must not unwind into libuv.
+    let _ = catch_panic(|| with_hub(Hub::dispatch));
+}
+
+extern "C" fn on_idle_closed(handle: *mut c_void) {
+    let words = uv::handle_words(UV_IDLE);
+    // SAFETY: allocated in `hub` as a boxed slice of this many words.
+    drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(handle.cast::<u64>(), words)) });
+}
+
 extern "C" fn on_closed(handle: *mut c_void) {
     let words = uv::handle_words(UV_ASYNC);
     // SAFETY: allocated in `hub` as a boxed slice of this many words.
@@ -259,6 +308,9 @@ fn tear_down() {
     for entry in entries.into_values() {
         let _ = catch_panic(|| entry.recipient.tear_down());
     }
-    // SAFETY: nothing posts to it any more (`wake` is null).
-    unsafe { uv_close(hub.handle, on_closed) };
+    // SAFETY: nothing posts to them any more (`wake` is null).
+    unsafe {
+        uv_close(hub.handle, on_closed);
+        uv_close(hub.idle, on_idle_closed);
+    }
 }

@@ -10,6 +10,7 @@ use napi::sys;
 use super::callback::check;
 
 pub const UV_ASYNC: c_int = 1;
+pub const UV_IDLE: c_int = 6;
 pub const UV_POLL: c_int = 8;
 pub const UV_TIMER: c_int = 13;
 pub const UV_READABLE: c_int = 1;
@@ -37,6 +38,9 @@ extern "C" {
         repeat: u64,
     ) -> c_int;
     pub fn uv_timer_stop(handle: *mut c_void) -> c_int;
+    pub fn uv_idle_init(event_loop: *mut c_void, handle: *mut c_void) -> c_int;
+    pub fn uv_idle_start(handle: *mut c_void, cb: extern "C" fn(*mut c_void)) -> c_int;
+    pub fn uv_idle_stop(handle: *mut c_void) -> c_int;
     pub fn uv_close(handle: *mut c_void, cb: CloseCallback);
     pub fn uv_ref(handle: *mut c_void);
     pub fn uv_unref(handle: *mut c_void);

@@ -93,7 +93,8 @@ pub async fn connect(addr: &Addr) -> Result<Socket> {
 /// How a connect begun on the calling thread stands ([`start_connect`]).
 #[derive(Debug)]
 pub enum Started {
-    /// Connected within the call (a unix socket whose listener has room).
+    /// Connected within the call: a unix socket whose listener has room, or
+    /// a TCP connect the kernel completed meanwhile (to this host).
     Connected(SharedSocket, Endpoints),
     /// A TCP connect to an IP address is under way: the socket turns
     /// writable when it is done; [`finish_connect`] says how it went.
@@ -126,8 +127,14 @@ pub fn start_connect(addr: &Addr) -> Started {
             Ok(ip) => {
                 let target = SocketAddr::new(ip, *port);
                 match start_tcp_connect(target) {
-                    Ok(socket) => {
-                        Started::InProgress(Arc::new(WriteOnly::from_socket(socket, false)), target)
+                    Ok((socket, done)) => {
+                        let socket = Arc::new(WriteOnly::from_socket(socket, false));
+                        if done {
+                            let endpoints = socket.endpoints();
+                            Started::Connected(socket, endpoints)
+                        } else {
+                            Started::InProgress(socket, target)
+                        }
                     }
                     Err(source) => Started::Failed(connect_error(target, source)),
                 }
@@ -222,6 +229,38 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_connect_left_in_progress_reports_how_it_ended_once_writable() {
+        // A listener whose accept queue is full drops further SYNs, so the
+        // connect stays in progress; closing the listener then refuses the
+        // retried SYN.
+        let listener =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        listener
+            .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        listener.listen(0).unwrap();
+        let port = listener.local_addr().unwrap().as_socket().unwrap().port();
+        let mut fillers = Vec::new();
+        let started = loop {
+            assert!(fillers.len() < 16, "the accept queue never filled");
+            match start_connect(&tcp("127.0.0.1", port)) {
+                Started::Connected(socket, _) => fillers.push(socket),
+                other => break other,
+            }
+        };
+        let Started::InProgress(socket, target) = started else {
+            panic!("expected a connect in progress, got {started:?}")
+        };
+        drop(listener);
+        tokio::time::timeout(std::time::Duration::from_secs(10), socket.writable())
+            .await
+            .expect("the retried SYN is refused")
+            .unwrap();
+        let err = finish_connect(&socket, target).unwrap_err();
+        assert_eq!(err.code(), "ECONNREFUSED");
     }
 
     #[test]

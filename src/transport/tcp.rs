@@ -45,17 +45,29 @@ pub fn connect_error(addr: SocketAddr, source: io::Error) -> Error {
     }
 }
 
-/// A non-blocking TCP socket (Nagle off) whose connect to `addr` has begun:
-/// done or failed when the socket turns writable. A connect that completes
-/// at once is reported the same way (the socket is writable).
-pub(super) fn start_tcp_connect(addr: SocketAddr) -> io::Result<socket2::Socket> {
+/// A non-blocking TCP socket (Nagle off) whose connect to `addr` has begun,
+/// and whether it is done already. A connect never completes within the
+/// call, but one to this host has by the time it returns (the handshake
+/// runs in the kernel meanwhile): asking again says so, and the wait for
+/// writability is skipped.
+pub(super) fn start_tcp_connect(addr: SocketAddr) -> io::Result<(socket2::Socket, bool)> {
     let kind = socket2::Type::STREAM.nonblocking();
     let socket = socket2::Socket::new(socket2::Domain::for_address(addr), kind, None)?;
     // RPC messages are small and latency-bound.
     socket.set_tcp_nodelay(true)?;
-    match socket.connect(&addr.into()) {
-        Ok(()) => Ok(socket),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(socket),
+    let target = addr.into();
+    match socket.connect(&target) {
+        Ok(()) => return Ok((socket, true)),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    match socket.connect(&target) {
+        Ok(()) => Ok((socket, true)),
+        Err(e) if e.raw_os_error() == Some(libc::EISCONN) => Ok((socket, true)),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EALREADY | libc::EINPROGRESS)) => {
+            Ok((socket, false))
+        }
+        // How the connect ended (ECONNREFUSED).
         Err(e) => Err(e),
     }
 }
