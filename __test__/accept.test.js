@@ -82,3 +82,26 @@ test('closing the server from its connection listener accepts none of the other 
     for (const s of sockets) s.destroy()
   }
 })
+
+test("an accepted connection's addresses read first in its error and close listeners are still known", async () => {
+  const server = rpc.createServer({})
+  const port = await listen(server)
+  const raw = net.connect(port, '127.0.0.1')
+  raw.on('error', () => {})
+  try {
+    const [stream] = await once(server, 'connection')
+    const seen = {}
+    stream.on('error', () => (seen.error = [stream.stream.remoteAddress, stream.stream.remotePort]))
+    const closed = once(stream, 'close')
+    stream.on('close', () => (seen.close = [stream.stream.remoteAddress, stream.stream.remotePort]))
+    await once(raw, 'connect')
+    // Not MessagePack-RPC: the server fails the connection with a protocol error.
+    raw.write(Buffer.from([0xc1]))
+    await closed
+    assert.deepEqual(seen.error, ['127.0.0.1', raw.localPort])
+    assert.deepEqual(seen.close, ['127.0.0.1', raw.localPort])
+  } finally {
+    raw.destroy()
+    await server.close()
+  }
+})

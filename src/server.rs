@@ -73,15 +73,32 @@ impl Listener {
                     }
                 }
                 Ok(None) => return Round::Drained,
+                // The peer gave up before it was accepted (or a signal came):
+                // nothing to report, as Node does.
+                Err(e) if is_skippable(&e) => {}
                 Err(error) => {
-                    let retry_in = self.retry_in;
-                    self.retry_in = (retry_in * 2).min(LAST_RETRY);
+                    let retry_in = self.back_off();
                     return Round::Failed { error, retry_in };
                 }
             }
         }
         Round::Full
     }
+
+    /// Accepting failed (a failed accept, or a poll error on the socket):
+    /// how long to wait before trying again, doubling while it keeps failing.
+    pub fn back_off(&mut self) -> Duration {
+        let retry_in = self.retry_in;
+        self.retry_in = (retry_in * 2).min(LAST_RETRY);
+        retry_in
+    }
+}
+
+fn is_skippable(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::Interrupted
+    )
 }
 
 #[cfg(test)]

@@ -335,7 +335,14 @@ impl NativeConnection {
             (Some((attached, _)), _) => {
                 let mut known = attached.endpoints.borrow_mut();
                 if known.is_none() {
-                    *known = self.conn.socket().map(|s| s.endpoints());
+                    // A closed connection let its socket go; its reader
+                    // holds it until disposed of (JavaScript asks from its
+                    // 'error' and 'close' listeners).
+                    let socket = self
+                        .conn
+                        .socket()
+                        .or_else(|| attached.reader.borrow().as_ref().map(UvReader::socket));
+                    *known = socket.map(|s| s.endpoints());
                 }
                 EndpointInfo::from(&known.clone().unwrap_or_default())
             }

@@ -238,7 +238,13 @@ extern "C" fn on_acceptable(handle: *mut c_void, status: c_int, _events: c_int) 
             // A poll error on a listening socket: report it and retry
             // later, as for a failed accept.
             state.emit_error(&Error::from(std::io::Error::from_raw_os_error(-status)));
-            return state.retry_after(1);
+            let retry_in = state.listener.take().map(|mut listener| {
+                let retry_in = listener.back_off();
+                state.listener.set(Some(listener));
+                retry_in
+            });
+            let millis = retry_in.map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            return state.retry_after(millis);
         }
         state.accept();
     });

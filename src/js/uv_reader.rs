@@ -156,6 +156,13 @@ impl UvReader {
         RawReader(self.reader)
     }
 
+    /// The socket it reads (open until the reader is closed, after the
+    /// connection's close has been reported).
+    pub fn socket(&self) -> SharedSocket {
+        // SAFETY: as in `resume`.
+        unsafe { (*self.reader).socket.clone() }
+    }
+
     /// Whether this reader keeps the event loop alive.
     pub fn set_ref(&self, referenced: bool) {
         // SAFETY: as in `resume`.
