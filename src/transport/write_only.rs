@@ -12,6 +12,7 @@
 use std::io::{self, Write};
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::OnceLock;
 
 use bytes::BytesMut;
 use tokio::io::unix::AsyncFd;
@@ -65,10 +66,15 @@ impl WriteOnly {
             // task: a thread wake-up per write. Best effort: the system
             // caps the size (net.core.wmem_max) and a smaller buffer only
             // costs those wake-ups.
-            if socket
-                .send_buffer_size()
-                .is_ok_and(|n| n < UNIX_SEND_BUFFER)
-            {
+            // The system default is read once (from the first socket), not
+            // on every connection.
+            static DEFAULT_IS_SMALLER: OnceLock<bool> = OnceLock::new();
+            let smaller = *DEFAULT_IS_SMALLER.get_or_init(|| {
+                socket
+                    .send_buffer_size()
+                    .is_ok_and(|n| n < UNIX_SEND_BUFFER)
+            });
+            if smaller {
                 let _ = socket.set_send_buffer_size(UNIX_SEND_BUFFER);
             }
         }
