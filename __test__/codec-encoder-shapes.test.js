@@ -31,6 +31,14 @@ function earnEncoder() {
   for (let i = 0; i < 140; i++) codec.encode(filler)
 }
 
+/** Encodes `object` until its key list has an encoder of its own. */
+function learn(object) {
+  for (let i = 0; i < 8; i++) codec.encode(object)
+  earnEncoder()
+  for (let i = 0; i < 8; i++) codec.encode(object)
+  assert.ok(compiled(Object.keys(object)), 'the list was learnt')
+}
+
 const KEYS = [
   '__proto__',
   'constructor',
@@ -162,10 +170,7 @@ test('objects at the fixmap and map16 boundaries, and past the learnt size, enco
 
 test('an object whose keys differ from a learnt list in one place, or in order, encodes its own keys', () => {
   const base = { a: 1, b: 2, c: 3, d: 4 }
-  for (let i = 0; i < 8; i++) codec.encode(base)
-  earnEncoder()
-  for (let i = 0; i < 8; i++) codec.encode(base)
-  assert.ok(compiled(['a', 'b', 'c', 'd']), 'the list was learnt')
+  learn(base)
   for (const variant of [
     { a: 1, b: 2, c: 3, e: 4 },
     { a: 1, b: 2, d: 4, c: 3 },
@@ -181,10 +186,7 @@ test('an object whose keys differ from a learnt list in one place, or in order, 
 
 test('getters, proxies and class instances with a learnt key list encode as the plain path does', () => {
   const plain = { p: 1, q: 2 }
-  for (let i = 0; i < 8; i++) codec.encode(plain)
-  earnEncoder()
-  for (let i = 0; i < 8; i++) codec.encode(plain)
-  assert.ok(compiled(['p', 'q']), 'the list was learnt')
+  learn(plain)
 
   let reads = 0
   const getters = {
@@ -230,10 +232,7 @@ test('getters, proxies and class instances with a learnt key list encode as the 
 
 test('a value that cannot be encoded inside a learnt object leaves nothing of its message behind', () => {
   const good = { m: 1, n: 2 }
-  for (let i = 0; i < 8; i++) codec.encode(good)
-  earnEncoder()
-  for (let i = 0; i < 8; i++) codec.encode(good)
-  assert.ok(compiled(['m', 'n']), 'the list was learnt')
+  learn(good)
   const enc = new codec.Encoder(16)
   enc.notification('first', [good])
   const before = Buffer.from(enc.take())

@@ -16,7 +16,7 @@ use napi_derive::napi;
 use crate::budget::PartialBudget;
 use crate::connection::{Connection, Event, Options};
 use crate::error::Error;
-use crate::transport::{self, Addr, Endpoints, SharedSocket, Started};
+use crate::transport::{self, Addr, SharedSocket, Started};
 
 use super::callback::JsCallback;
 use super::event_hub::{self, Address, Recipient};
@@ -35,9 +35,6 @@ struct Attached {
     conn: Arc<Connection>,
     callback: Rc<JsCallback>,
     reader: RefCell<Option<UvReader>>,
-    /// Asked of the socket when JavaScript first wants them (a client's
-    /// come with its connect).
-    endpoints: RefCell<Option<Endpoints>>,
     /// What `setRef` last asked for: a reader started later (a client's,
     /// on connect) starts with it, or an unreferenced client would keep
     /// the process alive once connected.
@@ -85,9 +82,10 @@ impl Recipient for Attached {
                 if let Err(e) = self.start_reading() {
                     self.conn.fail_with(Error::Internal(e.reason));
                 }
-                let info = EndpointInfo::from(&endpoints);
-                *self.endpoints.borrow_mut() = Some(endpoints);
-                (events::CONNECT, Payload::Endpoints(info))
+                (
+                    events::CONNECT,
+                    Payload::Endpoints(EndpointInfo::from(&endpoints)),
+                )
             }
             Event::Drain => {
                 if let Some(r) = self.reader.borrow().as_ref() {
@@ -143,7 +141,6 @@ impl NativeConnection {
             conn: self.conn.clone(),
             callback: Rc::new(callback),
             reader: RefCell::default(),
-            endpoints: RefCell::default(),
             referenced: Cell::new(true),
         });
         let address = event_hub::attach(env, attached.clone())?;
@@ -328,27 +325,22 @@ impl NativeConnection {
         self.with_tcp_socket(|socket| socket.set_tcp_nodelay(no_delay))
     }
 
-    /// Addresses of both ends (known once connected).
+    /// Addresses of both ends (known once connected), asked of the socket:
+    /// JavaScript asks once and keeps them (a client's come with its
+    /// connect event).
     #[napi]
     pub fn endpoints(&self) -> EndpointInfo {
-        match (&self.attached, &self.accepted) {
-            (Some((attached, _)), _) => {
-                let mut known = attached.endpoints.borrow_mut();
-                if known.is_none() {
-                    // A closed connection let its socket go; its reader
-                    // holds it until disposed of (JavaScript asks from its
-                    // 'error' and 'close' listeners).
-                    let socket = self
-                        .conn
-                        .socket()
-                        .or_else(|| attached.reader.borrow().as_ref().map(UvReader::socket));
-                    *known = socket.map(|s| s.endpoints());
-                }
-                EndpointInfo::from(&known.clone().unwrap_or_default())
-            }
-            (None, Some(socket)) => EndpointInfo::from(&socket.endpoints()),
-            (None, None) => EndpointInfo::from(&Endpoints::default()),
-        }
+        let socket = match (&self.attached, &self.accepted) {
+            // A closed connection let its socket go; its reader holds it
+            // until disposed of (JavaScript asks from its 'error' and
+            // 'close' listeners).
+            (Some((attached, _)), _) => self
+                .conn
+                .socket()
+                .or_else(|| attached.reader.borrow().as_ref().map(UvReader::socket)),
+            (None, accepted) => accepted.clone(),
+        };
+        EndpointInfo::from(&socket.map(|s| s.endpoints()).unwrap_or_default())
     }
 
     /// Releases what outlives the connection (its reader, its place in

@@ -13,6 +13,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::ptr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use napi::bindgen_prelude::{Env, FnArgs, Function, JsValue, ToNapiValue, Unknown};
 use napi::sys;
@@ -135,11 +136,6 @@ impl Listening {
         }
     }
 
-    fn emit_error(&self, error: &Error) {
-        let info = ErrorInfo::from(error);
-        self.emit(events::ERROR, ServerPayload::Other(Payload::Error(info)));
-    }
-
     /// Accepts what waits, a bounded round; after a failure, reports it and
     /// pauses accepting until the retry timer fires.
     fn accept(&self) {
@@ -153,16 +149,19 @@ impl Listening {
         });
         self.listener.set(Some(listener));
         if let Round::Failed { error, retry_in } = round {
-            self.emit_error(&Error::from(error));
-            self.retry_after(u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX));
+            self.failed(error, retry_in);
         }
     }
 
-    /// Stops polling for `millis` (then `on_retry` polls again).
-    fn retry_after(&self, millis: u64) {
+    /// Accepting failed: reports it, and stops polling for `retry_in`
+    /// (then `on_retry` polls again).
+    fn failed(&self, error: std::io::Error, retry_in: Duration) {
+        let info = ErrorInfo::from(&Error::from(error));
+        self.emit(events::ERROR, ServerPayload::Other(Payload::Error(info)));
         if self.closing.get() {
             return;
         }
+        let millis = u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX);
         // SAFETY: both handles are open (not closing).
         unsafe {
             uv_poll_stop(self.poll);
@@ -235,16 +234,14 @@ extern "C" fn on_acceptable(handle: *mut c_void, status: c_int, _events: c_int) 
     // A panic must not unwind into libuv; the server stays as it was.
     let _ = catch_panic(|| {
         if status < 0 {
-            // A poll error on a listening socket: report it and retry
-            // later, as for a failed accept.
-            state.emit_error(&Error::from(std::io::Error::from_raw_os_error(-status)));
+            // A poll error on a listening socket: as a failed accept.
             let retry_in = state.listener.take().map(|mut listener| {
                 let retry_in = listener.back_off();
                 state.listener.set(Some(listener));
                 retry_in
             });
-            let millis = retry_in.map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-            return state.retry_after(millis);
+            let error = std::io::Error::from_raw_os_error(-status);
+            return state.failed(error, retry_in.unwrap_or(Duration::from_millis(1)));
         }
         state.accept();
     });

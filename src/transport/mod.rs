@@ -81,12 +81,17 @@ pub async fn connect(addr: &Addr) -> Result<Socket> {
         Addr::Unix(path) => connect_unix(path)
             .await
             .map(Socket::Unix)
-            .map_err(|source| Error::Os {
-                syscall: "connect",
-                address: path.display().to_string(),
-                port: None,
-                source,
-            }),
+            .map_err(|source| unix_connect_error(path, source)),
+    }
+}
+
+/// A failed connect to a unix socket, naming its path as Node does.
+fn unix_connect_error(path: &std::path::Path, source: std::io::Error) -> Error {
+    Error::Os {
+        syscall: "connect",
+        address: path.display().to_string(),
+        port: None,
+        source,
     }
 }
 
@@ -115,12 +120,7 @@ pub fn start_connect(addr: &Addr) -> Started {
             Some(Ok((socket, endpoints))) => {
                 Started::Connected(Arc::new(WriteOnly::from_socket(socket, true)), endpoints)
             }
-            Some(Err(source)) => Started::Failed(Error::Os {
-                syscall: "connect",
-                address: path.display().to_string(),
-                port: None,
-                source,
-            }),
+            Some(Err(source)) => Started::Failed(unix_connect_error(path, source)),
         },
         Addr::Tcp { host, port } => match host.parse::<IpAddr>() {
             Err(_) => Started::Later,
