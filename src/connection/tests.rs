@@ -73,7 +73,7 @@ async fn reader_task(conn: Arc<Connection>, messages: mpsc::UnboundedSender<Got>
         }
         conn.holding_partial(buf.len());
         match filled {
-            Filled::Pending => {}
+            Filled::Empty | Filled::More => {}
             Filled::Eof => break reader::at_end(buf.len()),
             Filled::Failed(e) => break ReadOutcome::Failed(e),
         }

@@ -5,7 +5,7 @@
 //! through this thread's event hub. Like an open `net.Socket` it keeps the
 //! event loop alive until it closes or `setRef(false)` is called.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -29,16 +29,12 @@ const RESOURCE_NAME: &[u8] = b"msgpack-rpc:connection";
 
 type EventCallback<'a> = Function<'a, FnArgs<(u32, Payload)>, Unknown<'static>>;
 
-/// The JavaScript-thread side of a started connection: its callback, its
-/// reader once the socket is there, the addresses of both ends.
+/// The JavaScript-thread side of a started connection: its callback and
+/// its reader once the socket is there.
 struct Attached {
     conn: Arc<Connection>,
     callback: Rc<JsCallback>,
     reader: RefCell<Option<UvReader>>,
-    /// What `setRef` last asked for: a reader started later (a client's,
-    /// on connect) starts with it, or an unreferenced client would keep
-    /// the process alive once connected.
-    referenced: Cell<bool>,
 }
 
 impl Attached {
@@ -60,15 +56,14 @@ impl Attached {
         connecting: Option<SocketAddr>,
     ) -> napi::Result<()> {
         let reader = UvReader::start(self.callback.clone(), self.conn.clone(), socket, connecting)?;
-        if !self.referenced.get() {
-            reader.set_ref(false);
-        }
         *self.reader.borrow_mut() = Some(reader);
         Ok(())
     }
 
     fn close_reader(&self) {
-        if let Some(reader) = self.reader.borrow_mut().take() {
+        // Taken out first: closing may drop what the reader owns.
+        let reader = self.reader.borrow_mut().take();
+        if let Some(reader) = reader {
             reader.close();
         }
     }
@@ -141,7 +136,6 @@ impl NativeConnection {
             conn: self.conn.clone(),
             callback: Rc::new(callback),
             reader: RefCell::default(),
-            referenced: Cell::new(true),
         });
         let address = event_hub::attach(env, attached.clone())?;
         self.conn.report_to(Arc::new(address.clone()), None);
@@ -258,10 +252,9 @@ impl NativeConnection {
         let reader = self
             .attached
             .as_ref()
-            .and_then(|(attached, _)| attached.reader.borrow().as_ref().map(UvReader::raw));
+            .and_then(|(attached, _)| attached.reader.borrow().as_ref().map(UvReader::shared));
         if let Some(reader) = reader {
-            // SAFETY: taken from the live reader just now, on the JS thread.
-            unsafe { reader.resume_reading() };
+            reader.resume_reading();
         }
     }
 
@@ -293,11 +286,7 @@ impl NativeConnection {
     /// Whether this connection keeps the event loop alive.
     #[napi]
     pub fn set_ref(&self, referenced: bool) {
-        if let Some((attached, address)) = &self.attached {
-            attached.referenced.set(referenced);
-            if let Some(r) = attached.reader.borrow().as_ref() {
-                r.set_ref(referenced);
-            }
+        if let Some((_, address)) = &self.attached {
             event_hub::set_ref(address, referenced);
         }
     }
