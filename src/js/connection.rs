@@ -72,15 +72,13 @@ impl Attached {
 impl Recipient for Attached {
     fn deliver(&self, event: Event) {
         let (kind, payload) = match event {
-            Event::Connect(endpoints) => {
+            Event::Connect => {
                 // A client just connected: read its socket from here on.
                 if let Err(e) = self.start_reading() {
                     self.conn.fail_with(Error::Internal(e.reason));
                 }
-                (
-                    events::CONNECT,
-                    Payload::Endpoints(EndpointInfo::from(&endpoints)),
-                )
+                // JavaScript asks for the addresses when it needs them.
+                (events::CONNECT, Payload::Nothing)
             }
             Event::Drain => {
                 if let Some(r) = self.reader.borrow().as_ref() {
@@ -153,12 +151,8 @@ impl NativeConnection {
                 // destroy() while connecting.
                 _ = conn.destroyed() => Err(Error::Closed),
             };
-            match connected.and_then(|socket| {
-                let socket = socket.into_write_only()?;
-                let endpoints = socket.endpoints();
-                Ok((socket, endpoints))
-            }) {
-                Ok((socket, endpoints)) => conn.connected(socket, endpoints),
+            match connected.and_then(|socket| socket.into_write_only()) {
+                Ok(socket) => conn.connected(socket),
                 Err(e) => conn.fail(e),
             }
         });
@@ -206,7 +200,7 @@ impl NativeConnection {
         // waited for on this thread: no runtime thread to wake, and the
         // outcome still reaches JavaScript as an event.
         match transport::start_connect(&addr) {
-            Started::Connected(socket, endpoints) => native.conn.connected(socket, endpoints),
+            Started::Connected(socket) => native.conn.connected(socket),
             Started::Failed(e) => native.conn.fail(e),
             // Its reader waits for the connect, then reads.
             Started::InProgress(socket, target) => attached.start_reader(socket, Some(target))?,

@@ -257,9 +257,9 @@ impl Reader {
     /// error): report it, then read.
     fn connect_done(&self, target: SocketAddr) {
         match transport::finish_connect(&self.socket, target) {
-            Ok(endpoints) => {
+            Ok(()) => {
                 // JavaScript hears of it through the event hub.
-                self.conn.connected(self.socket.clone(), endpoints);
+                self.conn.connected(self.socket.clone());
             }
             Err(e) => {
                 // Reported as the connection's error, not a read's.
