@@ -71,6 +71,9 @@ struct Poller {
     next_token: Cell<usize>,
     watchers: RefCell<HashMap<usize, Rc<dyn Watcher>>>,
     again: RefCell<Vec<usize>>,
+    /// The environment ended and the handles are closed (registrations
+    /// may outlive them until their connections are torn down too).
+    closed: Cell<bool>,
 }
 
 thread_local! {
@@ -133,6 +136,9 @@ impl Registration {
     /// Runs the watcher again at the loop's next idle phase (it stopped
     /// with bytes still to read).
     pub fn run_soon(&self) {
+        if self.poller.closed.get() {
+            return;
+        }
         let mut again = self.poller.again.borrow_mut();
         if again.is_empty() {
             // SAFETY: the handle is open while the poller is installed, and
@@ -190,6 +196,7 @@ fn poller(env: &Env) -> napi::Result<Rc<Poller>> {
         next_token: Cell::new(0),
         watchers: RefCell::default(),
         again: RefCell::default(),
+        closed: Cell::new(false),
     });
     POLLER.with(|slot| *slot.borrow_mut() = Some(poller.clone()));
     teardown::register(env, Box::new(tear_down))?;
@@ -278,6 +285,7 @@ fn tear_down() {
     let Some(poller) = POLLER.with(|slot| slot.borrow_mut().take()) else {
         return;
     };
+    poller.closed.set(true);
     poller.again.borrow_mut().clear();
     // SAFETY: the handles are open until here; nothing starts them again
     // (the poller is no longer installed).
