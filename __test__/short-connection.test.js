@@ -101,19 +101,32 @@ test('a client with a handler of its own answers where clients without options d
   const withHandler = await rpc.connect({ port, host: '127.0.0.1', handler: { twice: (x, res) => res.result(x * 2) } })
   const exact = await rpc.connect({ port, host: '127.0.0.1', appendResponse: false, handler: { twice: (x) => x * 3 } })
   const plainToo = await rpc.connect(port, '127.0.0.1')
+  const failing = () => {
+    const err = new Error('not twice')
+    err.code = 'E_TWICE'
+    throw err
+  }
+  const fields = await rpc.connect({ port, host: '127.0.0.1', errorFields: true, handler: { twice: failing } })
+  const clients = [plain, withHandler, exact, plainToo, fields]
   try {
-    for (const client of [plain, withHandler, exact, plainToo]) assert.equal(await client.request('add', [1, 1]), 2)
-    assert.equal(server.connections.length, 4)
+    for (const client of clients) assert.equal(await client.request('add', [1, 1]), 2)
+    assert.equal(server.connections.length, clients.length)
     const answers = await Promise.all(
-      server.connections.map((s) => s.request('twice', [7], { timeout: 200 }).then((v) => v, (err) => err.code))
+      server.connections.map((s) =>
+        s.request('twice', [7], { timeout: 200 }).then(
+          (v) => v,
+          (err) => (err.code === rpc.codes.REMOTE ? JSON.stringify(err.data) : err.code)
+        )
+      )
     )
-    // One answer from each handler; the two plain clients have none and never answer.
-    assert.deepEqual(answers.slice().sort(), [14, 21, rpc.codes.TIMEOUT, rpc.codes.TIMEOUT].sort())
+    // One answer from each handler, the error with its fields; the two plain clients have none and never answer.
+    const remote = JSON.stringify({ message: 'not twice', code: 'E_TWICE' })
+    assert.deepEqual(answers.slice().sort(), [14, 21, remote, rpc.codes.TIMEOUT, rpc.codes.TIMEOUT].sort())
     assert.equal(plain.handler, undefined)
     assert.equal(plainToo.handler, undefined)
     assert.equal(typeof withHandler.handler.twice, 'function')
   } finally {
-    await closeAll(plain, withHandler, exact, plainToo, server)
+    await closeAll(...clients, server)
   }
 })
 
