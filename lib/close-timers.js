@@ -2,12 +2,11 @@
 // The closeTimeout of every closing client (lib/reconnect.js): one unref'd
 // Node timer for the process, not one per close. A clean close ends long
 // before its bound, so all it costs here is an add and a delete, where a
-// Node timer of its own cost an object, the timer list's bookkeeping, a read
-// of the loop's clock and, when no other timer held the loop, calls into
-// libuv to reference and unreference it. Closes with the same timeout expire
-// in the order they began, so each timeout value keeps its closes in
-// insertion order and the timer is armed for the earliest deadline among the
-// first of each.
+// Node timer of its own cost an object, the timer list's bookkeeping and
+// libuv calls to reference, unreference and read the loop's clock. Closes
+// with the same timeout expire in the order they began, so each timeout
+// value keeps its closes in insertion order and the timer is armed for the
+// earliest deadline among the first of each.
 
 const clock = require('./clock')
 

@@ -44,8 +44,7 @@ class ClientConnection {
     this._maxQueued = options.maxQueuedCalls !== undefined ? options.maxQueuedCalls : DEFAULT_MAX_QUEUED_CALLS
     this._connectTimeout = options.connectTimeout
     this._closeTimeout = options.closeTimeout !== undefined ? options.closeTimeout : DEFAULT_CLOSE_TIMEOUT
-    /** Where it connects, for error messages (`_target`). */
-    this._address = options
+    this._target = options.path !== undefined ? options.path : `${options.host}:${options.port}`
     /** Calls made while down: made when the first waits (a client without `reconnect` never has one). */
     this._queue = undefined
     /** connect()'s promise settlers until the first 'ready' or the 'close' (lib/client.js). */
@@ -62,12 +61,6 @@ class ClientConnection {
     /** While close() waits for the flush: when it gives up (lib/close-timers.js sets these). */
     this.closeDeadline = 0
     this.closeTimeoutMs = 0
-  }
-
-  /** The address as error messages name it, made when one needs it. */
-  get _target() {
-    const { path, host, port } = this._address
-    return path !== undefined ? path : `${host}:${port}`
   }
 
   get reconnecting() {
