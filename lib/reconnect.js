@@ -11,7 +11,6 @@ const { kApplySocketOptions, kCall, kCallback, kCloseError, kDestroy, kEmitError
 const { AsyncResource } = require('node:async_hooks')
 const errors = require('./errors')
 const { WaitQueue } = require('./wait-queue')
-const closeTimers = require('./close-timers')
 
 const DEFAULT_MAX_QUEUED_CALLS = 1024
 const DEFAULT_CLOSE_TIMEOUT = 5000
@@ -58,9 +57,7 @@ class ClientConnection {
     this._lastError = undefined
     this._retryTimer = undefined
     this._connectTimer = undefined
-    /** While close() waits for the flush: when it gives up (lib/close-timers.js sets these). */
-    this.closeDeadline = 0
-    this.closeTimeoutMs = 0
+    this._closeTimer = undefined
   }
 
   get reconnecting() {
@@ -254,13 +251,14 @@ class ClientConnection {
   /** The stream closes for good: nothing may wait or tick any more. */
   _finish() {
     const stream = this._stream
-    if (this.closeDeadline !== 0) closeTimers.remove(this)
+    if (this._closeTimer !== undefined) clearTimeout(this._closeTimer)
+    this._closeTimer = undefined
     if (!this._stopped && this._lastError !== undefined && this._backoff !== undefined) {
       // Attempts ran out: the last one's error is the reason.
       stream[kCloseError] = this._lastError
       stream[kEmitError](this._lastError)
     }
-    if (this.queued > 0) this._failQueued(() => stream[kCloseError] || new errors.ClosedError('connection closed'))
+    this._failQueued(() => stream[kCloseError] || new errors.ClosedError('connection closed'))
   }
 
   /** Fails the queued calls with `reason()`, called only when there are some (an error's stack costs). */
@@ -278,33 +276,28 @@ class ClientConnection {
     this._stopped = true
     const stream = this._stream
     if (stream[kState] === 'closed') return
-    // One error for the queued calls and the close, built only if one of them needs it (an error's stack costs).
     let error
-    if (this.queued > 0) {
-      error = new errors.ClosedError('connection closed locally')
-      this._failQueued(() => error)
-    }
+    const closedLocally = () => (error ??= new errors.ClosedError('connection closed locally'))
+    this._failQueued(closedLocally)
     if (this._retryTimer !== undefined) {
       // Between attempts: there is no connection to wait for.
       clearTimeout(this._retryTimer)
       this._retryTimer = undefined
-      stream[kCloseError] = error ?? new errors.ClosedError('connection closed locally')
+      stream[kCloseError] = closedLocally()
       stream[kState] = 'closing'
       stream[kOnClose]()
       return
     }
     if (stream[kState] === 'connecting') {
-      if (stream[kCloseError] === undefined) stream[kCloseError] = error ?? new errors.ClosedError('connection closed locally')
+      if (stream[kCloseError] === undefined) stream[kCloseError] = closedLocally()
       this._destroying = true
       stream[kTransport].destroy()
       return
     }
-    if (this._closeTimeout >= 0) closeTimers.add(this, this._closeTimeout)
-  }
-
-  /** closeTimeout passed with the flush unfinished (lib/close-timers.js). */
-  closeTimedOut() {
-    this._stream[kDestroy]()
+    if (this._closeTimeout >= 0) {
+      this._closeTimer = setTimeout(() => stream[kDestroy](), this._closeTimeout)
+      this._closeTimer.unref()
+    }
   }
 
   get connected() {
