@@ -232,3 +232,44 @@ test('a histogram answers as one over every value recorded, whether its values s
   assert.equal(new Histogram().percentile(50), 0)
   assert.equal(new Histogram().add(new Histogram()).count, 0)
 })
+
+test('close() bounds each stuck flush by its own closeTimeout: shorter ones begun later do not wait for a longer one', { timeout: 60000 }, async () => {
+  const net = require('node:net')
+  const sockets = new Set()
+  // Accepts and never reads: what the clients write stays queued.
+  const stalled = net.createServer((socket) => {
+    socket.pause()
+    sockets.add(socket)
+  })
+  await new Promise((resolve) => stalled.listen(0, '127.0.0.1', resolve))
+  const { port } = stalled.address()
+  const clients = []
+  try {
+    const connect = async (closeTimeout) => {
+      const client = await rpc.connect({ port, host: '127.0.0.1', closeTimeout })
+      clients.push(client)
+      const big = Buffer.alloc(1024 * 1024)
+      // Far more than the socket buffers hold.
+      for (let i = 0; i < 16; i++) client.notify('blob', big)
+      return client
+    }
+    const slow = await connect(600000)
+    const quick = [await connect(20), await connect(20)]
+    const slowClosing = slow.close()
+    await Promise.all(quick.map((c) => c.close()))
+    assert.deepEqual(quick.map((c) => c.closed), [true, true])
+    assert.equal(slow.closed, false)
+    // Once more after the shared timer fired: a new close is bounded too.
+    const again = await connect(20)
+    await again.close()
+    assert.equal(again.closed, true)
+    assert.equal(slow.closed, false)
+    slow.stream.destroy()
+    await slowClosing
+    assert.equal(slow.closed, true)
+  } finally {
+    for (const client of clients) if (!client.closed) client.stream.destroy()
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => stalled.close(resolve))
+  }
+})
