@@ -273,3 +273,62 @@ test('close() bounds each stuck flush by its own closeTimeout: shorter ones begu
     await new Promise((resolve) => stalled.close(resolve))
   }
 })
+
+/** A request `[0, 1, "m", params]` whose params array holds `inner` more arrays, one in the other: `inner + 2` levels. */
+function nested(inner) {
+  return Buffer.concat([Buffer.from([0x94, 0x00, 0x01, 0xa1, 0x6d]), Buffer.alloc(inner + 1, 0x91), Buffer.from([0xc0])])
+}
+
+/** A request `[0, 1, "m", [bin]]` with `size` bytes of bin. */
+function blob(size) {
+  const header = Buffer.from([0x94, 0x00, 0x01, 0xa1, 0x6d, 0x91, 0xc5, 0, 0])
+  header.writeUInt16BE(size, 7)
+  return Buffer.concat([header, Buffer.alloc(size)])
+}
+
+/**
+ * Connects a client with `options` to a raw server that sends the request
+ * `first`, and `second` once the first is answered; resolves with what the
+ * client saw: the depth or size of each request's param, and the code of
+ * the error that closed it.
+ */
+async function receive(options, first, second) {
+  const net = require('node:net')
+  const raw = net.createServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', () => socket.end(second))
+    socket.write(first)
+  })
+  await new Promise((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  const seen = { params: [], error: undefined }
+  const depth = (v) => (Array.isArray(v) ? 1 + depth(v[0]) : 0)
+  const client = rpc.createClient({ port: raw.address().port, host: '127.0.0.1', ...options })
+  try {
+    // A listener, not a handler: a handler is an option.
+    client.on('request', (method, params, response) => {
+      seen.params.push(Buffer.isBuffer(params[0]) ? `${params[0].length} bytes` : `${depth(params)} deep`)
+      response.result(null)
+    })
+    client.on('error', (err) => (seen.error = err.code))
+    await once(client, 'close')
+    return seen
+  } finally {
+    await closeAll(client)
+    await new Promise((resolve) => raw.close(resolve))
+  }
+}
+
+test('a client without options keeps the default limits; limits given to a client are the ones it enforces', async () => {
+  const max = require('../lib/binding').DEFAULT_MAX_DEPTH
+  // At the default depth limit, then past it.
+  assert.deepEqual(await receive({}, nested(max - 2), nested(max - 1)), { params: [`${max - 1} deep`], error: rpc.codes.PROTOCOL })
+  // A depth of its own: five levels pass, six do not.
+  assert.deepEqual(await receive({ maxDepth: 5 }, nested(3), nested(4)), { params: ['4 deep'], error: rpc.codes.PROTOCOL })
+  // A message size of its own.
+  assert.deepEqual(await receive({ maxMessageSize: blob(100).length }, blob(100), blob(101)), {
+    params: ['100 bytes'],
+    error: rpc.codes.MESSAGE_TOO_LARGE,
+  })
+  // Without one, the same messages pass.
+  assert.deepEqual(await receive({}, blob(100), blob(101)), { params: ['100 bytes', '101 bytes'], error: undefined })
+})

@@ -43,8 +43,6 @@ function settleOpen(resolve, reject) {
 
 /** The stream settings of a client without options of its own, made once and shared. */
 let defaultSettings
-/** The native options of a client without limits of its own, made once and shared (the addon only reads them). */
-let defaultNativeOptions
 
 /** A client stream from validated options. */
 function open(options, readyCb) {
@@ -52,9 +50,12 @@ function open(options, readyCb) {
   if (readyCb) stream.once('ready', readyCb)
   if (options.keepAlive !== undefined) stream.stream.setKeepAlive(options.keepAlive, options.keepAliveInitialDelay)
   const target = { path: options.path, host: options.host, port: options.port }
+  // Without limits of its own, no options object at all: the addon reads an
+  // object field by field on every connect, undefined fields included, and
+  // none means its defaults.
   const native =
     options.maxMessageSize === undefined && options.maxDepth === undefined && options.highWaterMark === undefined
-      ? (defaultNativeOptions ??= connectionOptions({}))
+      ? undefined
       : connectionOptions(options)
   // Each attempt (one without `reconnect`) is a new native connection.
   const dial = (onEvent) => binding.native.NativeConnection.connect(target, native, onEvent)
