@@ -105,3 +105,25 @@ test("an accepted connection's addresses read first in its error and close liste
     await server.close()
   }
 })
+
+test("an accepted connection's peer address read first in its close listener, after the peer ended cleanly, is still known", async () => {
+  // The system forgets a closed TCP socket's peer; the server keeps the
+  // address accept gave it.
+  const server = rpc.createServer({})
+  const port = await listen(server)
+  const raw = net.connect(port, '127.0.0.1')
+  try {
+    const [stream] = await once(server, 'connection')
+    const seen = {}
+    const closed = once(stream, 'close')
+    stream.on('close', () => (seen.close = [stream.stream.remoteAddress, stream.stream.remotePort, stream.stream.localPort]))
+    await once(raw, 'connect')
+    const rawPort = raw.localPort
+    raw.end()
+    await closed
+    assert.deepEqual(seen.close, ['127.0.0.1', rawPort, port])
+  } finally {
+    raw.destroy()
+    await server.close()
+  }
+})

@@ -7,6 +7,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
+const net = require('node:net')
 const { rpc, socketPath, listen, freePort, once } = require('./helpers')
 
 const add = { add: (a, b, res) => res.result(a + b) }
@@ -137,3 +138,22 @@ for (const kind of ['unix', '127.0.0.1', 'localhost']) {
     }
   })
 }
+
+test("a client's addresses read first in its close listener, after the server ended it, are still known", async () => {
+  // The addresses are asked of the socket when JavaScript first wants them,
+  // not sent with the connect event.
+  const server = net.createServer((socket) => socket.end())
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address()
+  try {
+    const client = rpc.createClient({ host: '127.0.0.1', port })
+    const seen = {}
+    client.on('close', () => {
+      seen.close = [client.stream.remoteAddress, client.stream.remotePort, client.stream.remoteFamily, typeof client.stream.localPort]
+    })
+    await once(client, 'close')
+    assert.deepEqual(seen.close, ['127.0.0.1', port, 'IPv4', 'number'])
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
+  }
+})

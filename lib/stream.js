@@ -627,7 +627,8 @@ class RpcStream extends EventEmitter {
         this._receivedAt = -1
         return decodeMessages(payload, this, length)
       case binding.CONNECT:
-        this._endpoints = payload
+        // A native connection's addresses (null here) are asked for when first wanted.
+        this._endpoints = payload || undefined
         if (this[kState] === 'connecting') this[kState] = 'open'
         if (this[kClient] !== undefined) this[kClient].onConnect()
         if (debug.enabled) debug('connected to %s', this[kPeerName]())
@@ -747,7 +748,6 @@ class RpcStream extends EventEmitter {
     this._paused = false
     this._held = undefined
     this._dropEncoder()
-    this[kTransport].dispose()
     if (this._closeError === undefined && this._closeReason === undefined) {
       this._closeReason = this._peerEnded || !wasLocal ? 'connection closed by peer' : 'connection closed locally'
     }
@@ -758,6 +758,9 @@ class RpcStream extends EventEmitter {
     this[kFailAll]()
     this[kEmitGuarded](this._socket, 'close', this._hadError)
     this[kEmitGuarded](this, 'close')
+    // After the listeners: they may still ask for the addresses, which the
+    // socket the transport holds until then answers.
+    this[kTransport].dispose()
     if (this._closeWaiters !== undefined) this._resolveCloseWaiters()
     if (this[kClient] !== undefined) this[kClient].onClosed()
     if (this._settings.server) this._settings.server[kForget](this)

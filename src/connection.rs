@@ -27,14 +27,14 @@ use crate::framer::Limits;
 use crate::guard::panic_message;
 use crate::outbox::{Next, Outbox, WriterExit, DEFAULT_HIGH_WATER_MARK};
 use crate::shutdown::Stop;
-use crate::transport::{Endpoints, SharedSocket};
+use crate::transport::SharedSocket;
 
 /// What a connection reports, in order; [`Event::Close`] is always last.
 #[derive(Debug)]
 pub enum Event {
     /// The transport is connected (reported by [`Connection::connected`]
     /// for a client, before any other event).
-    Connect(Endpoints),
+    Connect,
     /// The outbox emptied after having been over its high-water mark.
     Drain,
     /// The peer ended its side of the connection.
@@ -179,30 +179,30 @@ impl Connection {
     /// The transport is there: the reader may read it, and what was
     /// written meanwhile goes out.
     pub fn start(self: &Arc<Self>, socket: SharedSocket) {
-        self.open(socket, None);
+        self.open(socket, false);
     }
 
     /// A client's transport connected: as [`Connection::start`], reporting
     /// [`Event::Connect`] once the socket is there for the reader (the
     /// binding starts reading when that event arrives, which may be before
     /// this thread runs another line).
-    pub fn connected(self: &Arc<Self>, socket: SharedSocket, endpoints: Endpoints) {
-        self.open(socket, Some(endpoints));
+    pub fn connected(self: &Arc<Self>, socket: SharedSocket) {
+        self.open(socket, true);
     }
 
     /// A connection closed meanwhile (destroyed while connecting) drops the
     /// socket and reports nothing: Close was its last event, and a socket
     /// kept would hold the peer's side open for as long as the handle lives.
-    fn open(self: &Arc<Self>, socket: SharedSocket, connect: Option<Endpoints>) {
+    fn open(self: &Arc<Self>, socket: SharedSocket, connect: bool) {
         {
             let ends = self.ends.lock();
             if ends.closed {
                 return;
             }
             *self.socket.lock() = Some(socket.clone());
-            if let Some(endpoints) = connect {
+            if connect {
                 // Under the lock: a close racing on another thread comes after.
-                self.emit(Event::Connect(endpoints));
+                self.emit(Event::Connect);
             }
         }
         let next = self.outbox.attach(socket);

@@ -23,8 +23,10 @@ pub const READ_BUDGET: usize = 4 * READ_CHUNK;
 /// How a [`fill`] ended.
 #[derive(Debug)]
 pub enum Filled {
-    /// Nothing more to read now (or the budget is spent): poll again.
-    Pending,
+    /// The socket has nothing more to read now.
+    Empty,
+    /// The read budget is spent; the socket may hold more.
+    More,
     /// The peer ended its side.
     Eof,
     /// Reading failed; the connection cannot go on.
@@ -42,11 +44,11 @@ pub fn fill(socket: &WriteOnly, buf: &mut BytesMut) -> Filled {
         match socket.read_buf(buf) {
             Ok(0) => return Filled::Eof,
             // A read that did not fill the room emptied the socket: asking
-            // again would only return WouldBlock, one syscall per readiness
-            // for nothing (the poll is level-triggered and reports more).
-            Ok(n) if n < room => break,
+            // again would only return WouldBlock, one syscall for nothing.
+            // Bytes that arrive later are reported ready again.
+            Ok(n) if n < room => return Filled::Empty,
             Ok(n) => read += n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Filled::Empty,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(source) => {
                 return Filled::Failed(Error::Sys {
@@ -56,7 +58,7 @@ pub fn fill(socket: &WriteOnly, buf: &mut BytesMut) -> Filled {
             }
         }
     }
-    Filled::Pending
+    Filled::More
 }
 
 /// The outcome of reading the peer's end with `held` bytes of an

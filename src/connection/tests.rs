@@ -29,7 +29,7 @@ struct Channel(mpsc::UnboundedSender<Got>);
 impl EventSink for Channel {
     fn emit(&self, event: Event) {
         let _ = self.0.send(match event {
-            Event::Connect(_) => return,
+            Event::Connect => return,
             Event::Drain => Got::Drain,
             Event::End => Got::End,
             Event::Error(e) => Got::Error(e),
@@ -73,7 +73,7 @@ async fn reader_task(conn: Arc<Connection>, messages: mpsc::UnboundedSender<Got>
         }
         conn.holding_partial(buf.len());
         match filled {
-            Filled::Pending => {}
+            Filled::Empty | Filled::More => {}
             Filled::Eof => break reader::at_end(buf.len()),
             Filled::Failed(e) => break ReadOutcome::Failed(e),
         }
@@ -456,7 +456,7 @@ struct ConnectProbe {
 impl EventSink for ConnectProbe {
     fn emit(&self, event: Event) {
         let name = match event {
-            Event::Connect(_) => "connect",
+            Event::Connect => "connect",
             Event::Drain => "drain",
             Event::End => "end",
             Event::Error(_) => "error",
@@ -497,7 +497,7 @@ async fn a_client_reports_its_connect_once_the_reader_can_read_the_socket() {
     // Written while connecting: goes out once connected.
     conn.write(&request(1, "early"), true).unwrap();
     let socket = Socket::Unix(ours).into_write_only().unwrap();
-    conn.connected(socket, Endpoints::default());
+    conn.connected(socket);
     assert_eq!(rx.recv().await.unwrap(), ("connect", true));
     let mut got = vec![0u8; request(1, "early").len()];
     peer.read_exact(&mut got).await.unwrap();
@@ -514,7 +514,7 @@ async fn a_client_destroyed_while_connecting_reports_nothing_after_close_and_let
     assert_eq!(rx.recv().await.unwrap().0, "close");
     // The connect finishes after the destroy (they race in the binding).
     let socket = Socket::Unix(ours).into_write_only().unwrap();
-    conn.connected(socket, Endpoints::default());
+    conn.connected(socket);
     assert!(
         conn.socket().is_none(),
         "a closed connection holds a socket"
@@ -567,7 +567,7 @@ struct StallingDrain {
 impl EventSink for StallingDrain {
     fn emit(&self, event: Event) {
         let name = match event {
-            Event::Connect(_) => "connect",
+            Event::Connect => "connect",
             Event::Drain => {
                 let _ = self.drain_started.lock().unwrap().send(());
                 std::thread::sleep(std::time::Duration::from_millis(100));

@@ -5,7 +5,7 @@
 //! through this thread's event hub. Like an open `net.Socket` it keeps the
 //! event loop alive until it closes or `setRef(false)` is called.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -29,16 +29,12 @@ const RESOURCE_NAME: &[u8] = b"msgpack-rpc:connection";
 
 type EventCallback<'a> = Function<'a, FnArgs<(u32, Payload)>, Unknown<'static>>;
 
-/// The JavaScript-thread side of a started connection: its callback, its
-/// reader once the socket is there, the addresses of both ends.
+/// The JavaScript-thread side of a started connection: its callback and
+/// its reader once the socket is there.
 struct Attached {
     conn: Arc<Connection>,
     callback: Rc<JsCallback>,
     reader: RefCell<Option<UvReader>>,
-    /// What `setRef` last asked for: a reader started later (a client's,
-    /// on connect) starts with it, or an unreferenced client would keep
-    /// the process alive once connected.
-    referenced: Cell<bool>,
 }
 
 impl Attached {
@@ -60,15 +56,14 @@ impl Attached {
         connecting: Option<SocketAddr>,
     ) -> napi::Result<()> {
         let reader = UvReader::start(self.callback.clone(), self.conn.clone(), socket, connecting)?;
-        if !self.referenced.get() {
-            reader.set_ref(false);
-        }
         *self.reader.borrow_mut() = Some(reader);
         Ok(())
     }
 
     fn close_reader(&self) {
-        if let Some(reader) = self.reader.borrow_mut().take() {
+        // Taken out first: closing may drop what the reader owns.
+        let reader = self.reader.borrow_mut().take();
+        if let Some(reader) = reader {
             reader.close();
         }
     }
@@ -77,15 +72,13 @@ impl Attached {
 impl Recipient for Attached {
     fn deliver(&self, event: Event) {
         let (kind, payload) = match event {
-            Event::Connect(endpoints) => {
+            Event::Connect => {
                 // A client just connected: read its socket from here on.
                 if let Err(e) = self.start_reading() {
                     self.conn.fail_with(Error::Internal(e.reason));
                 }
-                (
-                    events::CONNECT,
-                    Payload::Endpoints(EndpointInfo::from(&endpoints)),
-                )
+                // JavaScript asks for the addresses when it needs them.
+                (events::CONNECT, Payload::Nothing)
             }
             Event::Drain => {
                 if let Some(r) = self.reader.borrow().as_ref() {
@@ -141,7 +134,6 @@ impl NativeConnection {
             conn: self.conn.clone(),
             callback: Rc::new(callback),
             reader: RefCell::default(),
-            referenced: Cell::new(true),
         });
         let address = event_hub::attach(env, attached.clone())?;
         self.conn.report_to(Arc::new(address.clone()), None);
@@ -159,12 +151,8 @@ impl NativeConnection {
                 // destroy() while connecting.
                 _ = conn.destroyed() => Err(Error::Closed),
             };
-            match connected.and_then(|socket| {
-                let socket = socket.into_write_only()?;
-                let endpoints = socket.endpoints();
-                Ok((socket, endpoints))
-            }) {
-                Ok((socket, endpoints)) => conn.connected(socket, endpoints),
+            match connected.and_then(|socket| socket.into_write_only()) {
+                Ok(socket) => conn.connected(socket),
                 Err(e) => conn.fail(e),
             }
         });
@@ -212,7 +200,7 @@ impl NativeConnection {
         // waited for on this thread: no runtime thread to wake, and the
         // outcome still reaches JavaScript as an event.
         match transport::start_connect(&addr) {
-            Started::Connected(socket, endpoints) => native.conn.connected(socket, endpoints),
+            Started::Connected(socket) => native.conn.connected(socket),
             Started::Failed(e) => native.conn.fail(e),
             // Its reader waits for the connect, then reads.
             Started::InProgress(socket, target) => attached.start_reader(socket, Some(target))?,
@@ -258,10 +246,9 @@ impl NativeConnection {
         let reader = self
             .attached
             .as_ref()
-            .and_then(|(attached, _)| attached.reader.borrow().as_ref().map(UvReader::raw));
+            .and_then(|(attached, _)| attached.reader.borrow().as_ref().map(UvReader::shared));
         if let Some(reader) = reader {
-            // SAFETY: taken from the live reader just now, on the JS thread.
-            unsafe { reader.resume_reading() };
+            reader.resume_reading();
         }
     }
 
@@ -293,11 +280,7 @@ impl NativeConnection {
     /// Whether this connection keeps the event loop alive.
     #[napi]
     pub fn set_ref(&self, referenced: bool) {
-        if let Some((attached, address)) = &self.attached {
-            attached.referenced.set(referenced);
-            if let Some(r) = attached.reader.borrow().as_ref() {
-                r.set_ref(referenced);
-            }
+        if let Some((_, address)) = &self.attached {
             event_hub::set_ref(address, referenced);
         }
     }

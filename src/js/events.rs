@@ -116,7 +116,6 @@ impl From<&Endpoints> for EndpointInfo {
 /// The second callback argument (a server's new connection is added by
 /// `server.rs`, so this module needs nothing of the connection's).
 pub enum Payload {
-    Endpoints(EndpointInfo),
     Error(ErrorInfo),
     Nothing,
 }
@@ -124,7 +123,6 @@ pub enum Payload {
 impl ToNapiValue for Payload {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         match val {
-            Payload::Endpoints(e) => EndpointInfo::to_napi_value(env, e),
             Payload::Error(e) => ErrorInfo::to_napi_value(env, e),
             Payload::Nothing => Null::to_napi_value(env, Null),
         }

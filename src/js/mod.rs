@@ -13,6 +13,7 @@ mod deframer;
 mod event_hub;
 mod events;
 mod options;
+mod poller;
 mod read_buffer;
 mod server;
 mod teardown;

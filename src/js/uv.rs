@@ -14,7 +14,6 @@ pub const UV_IDLE: c_int = 6;
 pub const UV_POLL: c_int = 8;
 pub const UV_TIMER: c_int = 13;
 pub const UV_READABLE: c_int = 1;
-pub const UV_WRITABLE: c_int = 2;
 
 pub type CloseCallback = extern "C" fn(*mut c_void);
 pub type PollCallback = extern "C" fn(*mut c_void, c_int, c_int);

@@ -1,17 +1,19 @@
-//! Reads a connection's socket on the JavaScript thread, through libuv.
+//! Reads a connection's socket on the JavaScript thread.
 //!
 //! A read done by a Tokio thread must wake the JavaScript thread to deliver
 //! what it read: one thread wake-up per message round trip (docs/design.md,
-//! "Reads", has the measurement). Polling the socket from Node's own event loop
-//! removes that hop: libuv reports the descriptor readable, this module reads
-//! it ([`crate::reader`]), frames it with the core deframer and calls
-//! JavaScript directly. Writes, limits, backpressure and the connection's end
-//! stay with the core `Connection`.
+//! "Reads", has the measurement). Polling the socket from Node's own event
+//! loop, through this thread's [`poller`](super::poller), removes that hop:
+//! the poller reports the socket readable, this module reads it
+//! ([`crate::reader`]), frames it with the core deframer and calls
+//! JavaScript directly. Writes, limits, backpressure and the connection's
+//! end stay with the core `Connection`.
 //!
-//! The libuv functions are Node's own (every Node addon may call them).
+//! JavaScript, called from a delivery, may resume delivery or dispose of the
+//! connection: the reader is shared (`Rc`) and changed only through cells,
+//! and whoever runs it holds a reference until it returns.
 
-use std::cell::Cell;
-use std::ffi::{c_int, c_void};
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::ptr;
@@ -19,20 +21,16 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use napi::sys;
+use napi::{sys, Env};
 
 use crate::connection::{Connection, ReadOutcome};
 use crate::deframer::Deframer;
-use crate::error::Error;
 use crate::guard::catch_panic;
 use crate::reader::{self, Filled, READ_CHUNK};
 use crate::transport::{self, SharedSocket};
 
 use super::callback::JsCallback;
-use super::uv::{
-    self, uv_close, uv_poll_init, uv_poll_start, uv_poll_stop, uv_ref, uv_unref, UV_POLL,
-    UV_READABLE, UV_WRITABLE,
-};
+use super::poller::{Readiness, Registration, Watcher};
 use super::{events, read_buffer};
 
 /// A read buffer grown past this (by a large message) is freed, not kept
@@ -66,180 +64,137 @@ fn give_back(mut buf: BytesMut) {
     }
 }
 
-/// State of one reader; owned by its libuv handle, freed when the handle closes.
+/// State of one reader, shared by its connection and the poller.
 struct Reader {
-    /// The uv_poll_t (`uv_handle_size` bytes, in words for alignment); its
-    /// first word (`data`) points back at this Reader.
-    handle: Box<[u64]>,
+    registration: Registration,
     callback: Rc<JsCallback>,
     conn: Arc<Connection>,
     socket: SharedSocket,
-    deframer: Deframer,
+    deframer: RefCell<Deframer>,
     /// Bytes read and not yet delivered; no allocation while empty (see
     /// [`SPARE`]).
-    buf: BytesMut,
-    polling: bool,
+    buf: RefCell<BytesMut>,
+    /// Reads are wanted: false while the connection's outbox is over its
+    /// limit (its drain resumes reading).
+    reading: Cell<bool>,
+    /// The socket may hold bytes, its end or an error: set when the poller
+    /// reports it ready, cleared by a read that empties it (readiness is
+    /// reported once per change, so it must be remembered across pauses).
+    readable: Cell<bool>,
+    /// The peer's end or an error was reported: reads go on until they find
+    /// it, even after a read that seemed to empty the socket.
+    ended: Cell<bool>,
+    /// Waiting for the poller's next idle phase to read on.
+    scheduled: Cell<bool>,
     /// JavaScript asked to stop delivery (over its reply budget); complete
     /// messages wait in `buf` until `resume_reading`.
-    js_paused: bool,
+    js_paused: Cell<bool>,
     /// The peer's end was read while JavaScript had delivery paused: the
     /// end is reported once what is buffered has been delivered.
-    eof_seen: bool,
+    eof_seen: Cell<bool>,
     /// Inside `deliver` (JavaScript may call `resume_reading` from the
     /// callback; that must not start a second delivery over the same buffer).
-    delivering: bool,
-    finished: bool,
-    /// A TCP connect to this address is under way: the socket is polled
-    /// for writability until it is done (no second handle for the wait).
-    connecting: Option<SocketAddr>,
+    delivering: Cell<bool>,
+    finished: Cell<bool>,
+    /// A TCP connect to this address is under way: the socket turns
+    /// writable when it is done.
+    connecting: Cell<Option<SocketAddr>>,
 }
 
 /// The JavaScript-thread handle to a reader (not Send: JS thread only).
 pub struct UvReader {
-    reader: *mut Reader,
+    reader: Rc<Reader>,
 }
 
 impl UvReader {
-    /// Starts polling `socket` on the callback's event loop; complete
+    /// Starts reading `socket` on the callback's event loop; complete
     /// messages go to `callback(MESSAGES, buffer)`. With `connecting`, the
     /// socket's connect to that address is still under way: the reader
     /// waits for it, reports it to the connection (connected or failed),
     /// then reads.
     ///
     /// # Errors
-    /// When libuv refuses the descriptor or N-API calls fail.
+    /// When the socket cannot be polled.
     pub fn start(
         callback: Rc<JsCallback>,
         conn: Arc<Connection>,
         socket: SharedSocket,
         connecting: Option<SocketAddr>,
     ) -> napi::Result<UvReader> {
-        let raw_env = callback.env();
-        // SAFETY: plain N-API and libuv calls on the JS thread that owns `env`.
-        unsafe {
-            let event_loop = uv::event_loop(raw_env)?;
-            let reader = Box::into_raw(Box::new(Reader {
-                handle: uv::handle_memory(UV_POLL),
+        let env = Env::from_raw(callback.env());
+        let fd = socket.as_raw_fd();
+        let reader = Registration::add(&env, fd, connecting.is_some(), |registration| {
+            Rc::new(Reader {
+                registration,
                 callback,
-                deframer: Deframer::new(conn.options().limits),
+                deframer: RefCell::new(Deframer::new(conn.options().limits)),
                 conn,
                 socket,
-                buf: BytesMut::new(),
-                polling: false,
-                js_paused: false,
-                eof_seen: false,
-                delivering: false,
-                finished: false,
-                connecting,
-            }));
-            let handle = (*reader).handle.as_mut_ptr().cast::<c_void>();
-            if uv_poll_init(event_loop, handle, (*reader).socket.as_raw_fd()) != 0 {
-                drop(Box::from_raw(reader));
-                return Err(napi::Error::from_reason("libuv cannot poll the socket"));
-            }
-            uv::set_data(handle, reader);
-            (*reader).resume();
-            Ok(UvReader { reader })
-        }
+                buf: RefCell::new(BytesMut::new()),
+                reading: Cell::new(true),
+                readable: Cell::new(false),
+                ended: Cell::new(false),
+                scheduled: Cell::new(false),
+                js_paused: Cell::new(false),
+                eof_seen: Cell::new(false),
+                delivering: Cell::new(false),
+                finished: Cell::new(false),
+                connecting: Cell::new(connecting),
+            })
+        })?;
+        Ok(UvReader { reader })
     }
 
     /// Starts reading again after a pause for backpressure (on drain),
     /// unless JavaScript paused delivery itself.
     pub fn resume(&self) {
-        // SAFETY: the reader lives until `close`, which consumes self.
-        unsafe { (*self.reader).resume() }
+        self.reader.resume();
     }
 
-    /// The raw reader, for [`resume_reading`] (which may run JavaScript
-    /// that closes this handle, so callers must not hold a borrow of it).
-    pub fn raw(&self) -> RawReader {
-        RawReader(self.reader)
+    /// The reader, for `resume_reading` (which may run JavaScript that
+    /// closes this handle, so callers must not hold a borrow of it).
+    pub fn shared(&self) -> SharedReader {
+        SharedReader(self.reader.clone())
     }
 
     /// The socket it reads (open until the reader is closed, after the
     /// connection's close has been reported).
     pub fn socket(&self) -> SharedSocket {
-        // SAFETY: as in `resume`.
-        unsafe { (*self.reader).socket.clone() }
+        self.reader.socket.clone()
     }
 
-    /// Whether this reader keeps the event loop alive.
-    pub fn set_ref(&self, referenced: bool) {
-        // SAFETY: as in `resume`.
-        unsafe {
-            let handle = (*self.reader).handle.as_mut_ptr().cast();
-            if referenced {
-                uv_ref(handle)
-            } else {
-                uv_unref(handle)
-            }
-        }
-    }
-
-    /// Stops polling and frees the reader once libuv has closed the handle.
+    /// Stops reading; the reader is freed once nothing runs it.
     pub fn close(self) {
-        // SAFETY: as in `resume`; after uv_close only `on_close` touches it.
-        unsafe {
-            let reader = &mut *self.reader;
-            reader.finished = true;
-            if reader.polling {
-                uv_poll_stop(reader.handle.as_mut_ptr().cast());
-            }
-            uv_close(reader.handle.as_mut_ptr().cast(), on_close);
-        }
+        self.reader.finished.set(true);
+        self.reader.registration.remove();
     }
 }
 
 /// A reader as `NativeConnection::resumeReading` reaches it.
-#[derive(Clone, Copy)]
-pub struct RawReader(*mut Reader);
+pub struct SharedReader(Rc<Reader>);
 
-impl RawReader {
+impl SharedReader {
     /// Delivers the complete messages buffered while JavaScript had paused
     /// delivery (calling JavaScript, which may pause again or close the
-    /// connection), then polls the socket again.
-    ///
-    /// # Safety
-    /// The reader must not have been closed: call it on the JS thread with
-    /// a pointer taken from a live [`UvReader`] in the same call.
-    pub unsafe fn resume_reading(self) {
-        // SAFETY: the caller guarantees the reader is live; after a close
-        // during the JavaScript call it stays allocated until `on_close`,
-        // which libuv runs on a later loop iteration.
-        let reader = unsafe { &mut *self.0 };
-        guarded(reader, Reader::resume_reading);
+    /// connection), then reads the socket again.
+    pub fn resume_reading(&self) {
+        guarded(&self.0, Reader::resume_reading);
     }
 }
 
-extern "C" fn on_close(handle: *mut c_void) {
-    // A panic must not unwind into libuv; nothing is left to report to.
-    let _ = catch_panic(|| {
-        // SAFETY: `data` was set to the Box-allocated reader in `start`.
-        drop(unsafe { Box::from_raw(uv::data::<Reader>(handle)) });
-    });
-}
-
-extern "C" fn on_readable(handle: *mut c_void, status: c_int, _events: c_int) {
-    // SAFETY: libuv calls this on the JS thread while the handle is open.
-    let reader = unsafe { &mut *uv::data::<Reader>(handle) };
-    guarded(reader, |reader| {
-        if let Some(target) = reader.connecting.take() {
-            return reader.connect_done(target, status);
-        }
-        if status < 0 {
-            return reader.on_poll_error(status);
-        }
-        reader.read_available();
-    });
+impl Watcher for Reader {
+    fn ready(&self, readiness: Readiness) {
+        guarded(self, |reader| reader.on_ready(readiness));
+    }
 }
 
 /// Runs `f` on `reader`; a panic finishes the connection with
 /// [`Error::Internal`] instead of unwinding into libuv (which aborts).
-fn guarded(reader: &mut Reader, f: impl FnOnce(&mut Reader)) {
+fn guarded(reader: &Reader, f: impl FnOnce(&Reader)) {
     if let Err(e) = catch_panic(|| f(reader)) {
         let finished = catch_panic(|| {
             // The reader may have panicked half-way through `finish`.
-            reader.finished = false;
+            reader.finished.set(false);
             reader.finish(ReadOutcome::Failed(e));
         });
         if finished.is_err() {
@@ -249,72 +204,86 @@ fn guarded(reader: &mut Reader, f: impl FnOnce(&mut Reader)) {
 }
 
 impl Reader {
-    fn resume(&mut self) {
-        if self.finished || self.polling || self.js_paused {
-            return;
+    fn on_ready(&self, readiness: Readiness) {
+        if readiness.readable {
+            self.readable.set(true);
         }
-        let events = if self.connecting.is_some() {
-            UV_WRITABLE
-        } else {
-            UV_READABLE
-        };
-        // SAFETY: the handle was initialised by uv_poll_init.
-        if unsafe { uv_poll_start(self.handle.as_mut_ptr().cast(), events, on_readable) } == 0 {
-            self.polling = true;
+        if readiness.ended {
+            self.ended.set(true);
+        }
+        if let Some(target) = self.connecting.get() {
+            if !readiness.writable {
+                return;
+            }
+            self.connecting.set(None);
+            self.connect_done(target);
+        }
+        self.scheduled.set(false);
+        self.read_if_wanted();
+    }
+
+    fn read_if_wanted(&self) {
+        let wanted = self.reading.get()
+            && self.has_input()
+            && !self.js_paused.get()
+            && !self.finished.get()
+            && self.connecting.get().is_none();
+        if wanted {
+            self.read_available();
         }
     }
 
-    /// The connect is done (the socket turned writable, or libuv reported
-    /// `POLLERR` as `status`): report it, then read (the same poll, now for
-    /// readability).
-    fn connect_done(&mut self, target: SocketAddr, status: c_int) {
-        // libuv reports POLLERR (a refused connect) as UV_EBADF: the
-        // socket's pending error says what happened.
-        let outcome = match transport::finish_connect(&self.socket, target) {
-            Ok(_) if status < 0 => Err(transport::connect_error(
-                target,
-                std::io::Error::from_raw_os_error(-status),
-            )),
-            outcome => outcome,
-        };
-        self.pause();
-        match outcome {
-            Ok(endpoints) => {
+    /// Whether a read may find something (bytes, the end, an error).
+    fn has_input(&self) -> bool {
+        self.readable.get() || self.ended.get()
+    }
+
+    /// Reads on at the poller's next idle phase (bytes may be left).
+    fn read_soon(&self) {
+        if self.has_input() && !self.scheduled.replace(true) {
+            self.registration.run_soon();
+        }
+    }
+
+    fn resume(&self) {
+        if self.finished.get() || self.js_paused.get() {
+            return;
+        }
+        self.reading.set(true);
+        self.read_soon();
+    }
+
+    /// The connect is done (the socket turned writable, or reported an
+    /// error): report it, then read.
+    fn connect_done(&self, target: SocketAddr) {
+        match transport::finish_connect(&self.socket, target) {
+            Ok(()) => {
                 // JavaScript hears of it through the event hub.
-                self.conn.connected(self.socket.clone(), endpoints);
-                self.resume();
+                self.conn.connected(self.socket.clone());
             }
             Err(e) => {
                 // Reported as the connection's error, not a read's.
-                self.finished = true;
+                self.finished.set(true);
                 self.conn.fail(e);
             }
-        }
-    }
-
-    fn pause(&mut self) {
-        if self.polling {
-            // SAFETY: as in `resume`.
-            unsafe { uv_poll_stop(self.handle.as_mut_ptr().cast()) };
-            self.polling = false;
         }
     }
 
     /// JavaScript lifted its pause: deliver what is buffered, then read on
     /// (unless paused again, or the outbox is over its limit: then the
     /// drain resumes reading).
-    fn resume_reading(&mut self) {
-        self.js_paused = false;
-        if self.finished || self.delivering {
+    fn resume_reading(&self) {
+        self.js_paused.set(false);
+        if self.finished.get() || self.delivering.get() {
             return;
         }
         self.deliver();
-        self.conn.holding_partial(self.buf.len());
+        self.conn.holding_partial(self.buf.borrow().len());
         self.release_if_empty();
-        if self.js_paused || self.finished {
+        if self.js_paused.get() || self.finished.get() {
             return;
         }
-        if self.eof_seen {
+        if self.eof_seen.get() {
             return self.finish_at_eof();
         }
         if !self.conn.should_pause_reading() {
@@ -322,64 +291,43 @@ impl Reader {
         }
     }
 
-    /// libuv reports `POLLERR` as `UV_EBADF` and stops the handle: the
-    /// socket has a pending error (a reset by the peer, typically), not a
-    /// bad descriptor. Reading reports the real one (or the end, or what
-    /// is still buffered); `SO_ERROR` is the fallback.
-    fn on_poll_error(&mut self, status: c_int) {
-        self.polling = false;
-        self.read_available();
-        if self.finished {
-            return;
-        }
-        // SAFETY: `self.socket` keeps the descriptor open while we poll it.
-        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.socket.as_raw_fd()) };
-        let source = socket2::SockRef::from(&fd)
-            .take_error()
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| std::io::Error::from_raw_os_error(-status));
-        self.finish(ReadOutcome::Failed(Error::Sys {
-            syscall: "read",
-            source,
-        }));
-    }
-
     /// The peer ended its side; what it sent has all been delivered.
-    fn finish_at_eof(&mut self) {
-        self.finish(reader::at_end(self.buf.len()));
+    fn finish_at_eof(&self) {
+        let held = self.buf.borrow().len();
+        self.finish(reader::at_end(held));
     }
 
-    fn finish(&mut self, outcome: ReadOutcome) {
-        self.pause();
-        if !self.finished {
-            self.finished = true;
+    fn finish(&self, outcome: ReadOutcome) {
+        if !self.finished.replace(true) {
             // Nothing more will be framed: release the buffer and its share
             // of the server's budget.
-            give_back(std::mem::take(&mut self.buf));
+            give_back(std::mem::take(&mut *self.buf.borrow_mut()));
             self.conn.holding_partial(0);
             self.conn.read_finished(outcome);
         }
     }
 
-    fn read_available(&mut self) {
+    fn read_available(&self) {
         if self.conn.is_destroyed() {
             return self.finish(ReadOutcome::Stopped);
         }
-        if self.js_paused {
-            return self.pause();
-        }
-        if self.buf.capacity() == 0 {
-            self.buf = take_buffer();
-        }
-        match reader::fill(&self.socket, &mut self.buf) {
-            Filled::Pending => {}
+        let filled = {
+            let mut buf = self.buf.borrow_mut();
+            if buf.capacity() == 0 {
+                *buf = take_buffer();
+            }
+            reader::fill(&self.socket, &mut buf)
+        };
+        match filled {
+            Filled::Empty => self.readable.set(false),
+            Filled::More => {}
             Filled::Eof => {
+                self.readable.set(false);
                 self.deliver();
-                if self.js_paused && !self.finished {
+                if self.js_paused.get() && !self.finished.get() {
                     // Report the end after what JavaScript has yet to take.
-                    self.eof_seen = true;
-                    return self.pause();
+                    self.eof_seen.set(true);
+                    return;
                 }
                 return self.finish_at_eof();
             }
@@ -389,50 +337,56 @@ impl Reader {
             }
         }
         self.deliver();
-        self.conn.holding_partial(self.buf.len());
+        self.conn.holding_partial(self.buf.borrow().len());
         self.release_if_empty();
-        if self.js_paused {
+        if self.finished.get() || self.js_paused.get() {
             // Resumed by `resume_reading`.
-            self.pause();
-        } else if self.conn.should_pause_reading() {
-            // Resumed on drain (see the connection's event callback).
-            self.pause();
+            return;
         }
+        if self.conn.should_pause_reading() {
+            // Resumed on drain (see the connection's event callback).
+            self.reading.set(false);
+            return;
+        }
+        self.read_soon();
     }
 
     /// An empty buffer goes back to the thread (an idle connection holds
     /// none); one holding part of a message, or messages JavaScript paused
     /// delivery of, stays.
-    fn release_if_empty(&mut self) {
-        if self.buf.is_empty() && self.buf.capacity() > 0 {
-            give_back(std::mem::take(&mut self.buf));
+    fn release_if_empty(&self) {
+        let mut buf = self.buf.borrow_mut();
+        if buf.is_empty() && buf.capacity() > 0 {
+            give_back(std::mem::take(&mut *buf));
         }
     }
 
     /// Hands every complete message buffered to JavaScript, one call per
     /// batch of up to [`read_buffer::CAPACITY`] bytes.
-    fn deliver(&mut self) {
-        if self.finished || self.js_paused {
+    fn deliver(&self) {
+        if self.finished.get() || self.js_paused.get() {
             return;
         }
         let callback = &*self.callback;
         let conn = &self.conn;
-        let js_paused = &mut self.js_paused;
-        self.delivering = true;
+        let js_paused = &self.js_paused;
+        self.delivering.set(true);
+        // Held across JavaScript calls: every path JavaScript can reach
+        // (`resume_reading`, `close`) leaves them alone while `delivering`.
         let drained = conn.drain_messages(
-            &mut self.deframer,
-            &mut self.buf,
+            &mut self.deframer.borrow_mut(),
+            &mut self.buf.borrow_mut(),
             read_buffer::CAPACITY,
             |batch| {
                 // JavaScript may have closed the connection during the last batch.
                 if conn.is_destroyed() {
                     return false;
                 }
-                *js_paused = call_js(callback, batch);
-                !*js_paused
+                js_paused.set(call_js(callback, batch));
+                !js_paused.get()
             },
         );
-        self.delivering = false;
+        self.delivering.set(false);
         if let Err(e) = drained {
             self.finish(ReadOutcome::Failed(e));
         }

@@ -76,15 +76,17 @@ impl Acceptor {
     /// The operating system's error; most (`EMFILE`, `ECONNABORTED`) are
     /// transient.
     pub fn accept_now(&self) -> io::Result<Option<SharedSocket>> {
-        let accepted = accept_nonblocking(&self.socket).and_then(|socket| {
+        let accepted = accept_nonblocking(&self.socket).and_then(|(socket, peer)| {
             if !self.unix {
                 // RPC messages are small and latency-bound.
                 socket.set_tcp_nodelay(true)?;
             }
-            Ok(socket)
+            Ok((socket, peer.as_socket()))
         });
         match accepted {
-            Ok(socket) => Ok(Some(Arc::new(WriteOnly::from_socket(socket, self.unix)))),
+            Ok((socket, peer)) => Ok(Some(Arc::new(
+                WriteOnly::from_socket(socket, self.unix).with_peer(peer),
+            ))),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
             Err(e) => Err(e),
         }
@@ -113,18 +115,20 @@ impl Acceptor {
 
 /// One `accept4` that makes the socket non-blocking and close-on-exec.
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-fn accept_nonblocking(listener: &socket2::Socket) -> io::Result<socket2::Socket> {
-    listener
-        .accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
-        .map(|(socket, _)| socket)
+fn accept_nonblocking(
+    listener: &socket2::Socket,
+) -> io::Result<(socket2::Socket, socket2::SockAddr)> {
+    listener.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
 }
 
 /// Where `accept4` is missing: accept (close-on-exec), then non-blocking.
 #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-fn accept_nonblocking(listener: &socket2::Socket) -> io::Result<socket2::Socket> {
-    let (socket, _) = listener.accept()?;
+fn accept_nonblocking(
+    listener: &socket2::Socket,
+) -> io::Result<(socket2::Socket, socket2::SockAddr)> {
+    let (socket, peer) = listener.accept()?;
     socket.set_nonblocking(true)?;
-    Ok(socket)
+    Ok((socket, peer))
 }
 
 impl AsRawFd for Acceptor {

@@ -100,7 +100,7 @@ fn unix_connect_error(path: &std::path::Path, source: std::io::Error) -> Error {
 pub enum Started {
     /// Connected within the call: a unix socket whose listener has room, or
     /// a TCP connect the kernel completed meanwhile (to this host).
-    Connected(SharedSocket, Endpoints),
+    Connected(SharedSocket),
     /// A TCP connect to an IP address is under way: the socket turns
     /// writable when it is done; [`finish_connect`] says how it went.
     InProgress(SharedSocket, SocketAddr),
@@ -117,9 +117,7 @@ pub fn start_connect(addr: &Addr) -> Started {
     match addr {
         Addr::Unix(path) => match connect_unix_now(path) {
             None => Started::Later,
-            Some(Ok((socket, endpoints))) => {
-                Started::Connected(Arc::new(WriteOnly::from_socket(socket, true)), endpoints)
-            }
+            Some(Ok(socket)) => Started::Connected(Arc::new(WriteOnly::from_socket(socket, true))),
             Some(Err(source)) => Started::Failed(unix_connect_error(path, source)),
         },
         Addr::Tcp { host, port } => match host.parse::<IpAddr>() {
@@ -128,10 +126,10 @@ pub fn start_connect(addr: &Addr) -> Started {
                 let target = SocketAddr::new(ip, *port);
                 match start_tcp_connect(target) {
                     Ok((socket, done)) => {
-                        let socket = Arc::new(WriteOnly::from_socket(socket, false));
+                        let socket =
+                            Arc::new(WriteOnly::from_socket(socket, false).with_peer(Some(target)));
                         if done {
-                            let endpoints = socket.endpoints();
-                            Started::Connected(socket, endpoints)
+                            Started::Connected(socket)
                         } else {
                             Started::InProgress(socket, target)
                         }
@@ -148,9 +146,9 @@ pub fn start_connect(addr: &Addr) -> Started {
 ///
 /// # Errors
 /// [`Error::Os`] (`connect`, naming `target`): `ECONNREFUSED`, `ETIMEDOUT`...
-pub fn finish_connect(socket: &WriteOnly, target: SocketAddr) -> Result<Endpoints> {
+pub fn finish_connect(socket: &WriteOnly, target: SocketAddr) -> Result<()> {
     match socket.take_error() {
-        Ok(None) => Ok(socket.endpoints()),
+        Ok(None) => Ok(()),
         Ok(Some(source)) | Err(source) => Err(connect_error(target, source)),
     }
 }
@@ -177,16 +175,16 @@ mod tests {
     }
 
     /// Waits (bounded) for a connect begun by `start_connect` to end.
-    async fn finished(addr: &Addr) -> Result<(SharedSocket, Endpoints)> {
+    async fn finished(addr: &Addr) -> Result<SharedSocket> {
         match start_connect(addr) {
             Started::InProgress(socket, target) => {
                 tokio::time::timeout(std::time::Duration::from_secs(5), socket.writable())
                     .await
                     .expect("the connect ends")
                     .unwrap();
-                finish_connect(&socket, target).map(|ends| (socket, ends))
+                finish_connect(&socket, target).map(|()| socket)
             }
-            Started::Connected(socket, ends) => Ok((socket, ends)),
+            Started::Connected(socket) => Ok(socket),
             Started::Failed(e) => Err(e),
             Started::Later => panic!("{addr} should connect without the runtime"),
         }
@@ -196,7 +194,8 @@ mod tests {
     async fn connects_to_an_ip_address_without_the_runtime() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (socket, ends) = finished(&tcp("127.0.0.1", port)).await.unwrap();
+        let socket = finished(&tcp("127.0.0.1", port)).await.unwrap();
+        let ends = socket.endpoints();
         assert_eq!(ends.remote_port, Some(port));
         assert_eq!(ends.remote_address.as_deref(), Some("127.0.0.1"));
         assert!(!socket.is_unix());
@@ -247,7 +246,7 @@ mod tests {
         let started = loop {
             assert!(fillers.len() < 16, "the accept queue never filled");
             match start_connect(&tcp("127.0.0.1", port)) {
-                Started::Connected(socket, _) => fillers.push(socket),
+                Started::Connected(socket) => fillers.push(socket),
                 other => break other,
             }
         };

@@ -6,8 +6,6 @@ use std::path::Path;
 
 use tokio::net::UnixStream;
 
-use super::Endpoints;
-
 pub async fn connect_unix(path: &Path) -> io::Result<UnixStream> {
     UnixStream::connect(path).await
 }
@@ -16,18 +14,14 @@ pub async fn connect_unix(path: &Path) -> io::Result<UnixStream> {
 /// socket's connect completes or fails at once unless the listener's
 /// backlog is full (`None`: connect with [`connect_unix`] instead). The
 /// socket is non-blocking and registered with no reactor.
-pub fn connect_unix_now(path: &Path) -> Option<io::Result<(socket2::Socket, Endpoints)>> {
-    let connected = (|| -> io::Result<(socket2::Socket, Endpoints)> {
+pub fn connect_unix_now(path: &Path) -> Option<io::Result<socket2::Socket>> {
+    let connected = (|| -> io::Result<socket2::Socket> {
         // Close-on-exec and non-blocking from the start (socket2 sets the
         // former).
         let kind = socket2::Type::STREAM.nonblocking();
         let socket = socket2::Socket::new(socket2::Domain::UNIX, kind, None)?;
         socket.connect(&socket2::SockAddr::unix(path)?)?;
-        let endpoints = Endpoints {
-            local_address: unix_path(Some(socket.local_addr()?)),
-            ..Endpoints::default()
-        };
-        Ok((socket, endpoints))
+        Ok(socket)
     })();
     match connected {
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,

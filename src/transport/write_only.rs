@@ -10,7 +10,7 @@
 //! just while the writer waits for room, and deregistered after.
 
 use std::io::{self, Write};
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::OnceLock;
 
@@ -32,6 +32,10 @@ pub const UNIX_SEND_BUFFER: usize = 1024 * 1024;
 pub struct WriteOnly {
     socket: socket2::Socket,
     unix: bool,
+    /// The peer's address where it came free (from accept, or the address
+    /// connected to): the system forgets it once the connection is closed,
+    /// and JavaScript may first ask then.
+    peer: Option<SocketAddr>,
 }
 
 /// The socket's descriptor, borrowed for one wait on the reactor.
@@ -49,11 +53,14 @@ impl WriteOnly {
     /// # Errors
     /// When the reactor cannot let go of the descriptor.
     pub fn new(socket: Socket) -> io::Result<Self> {
-        let (owned, unix): (OwnedFd, bool) = match socket {
-            Socket::Tcp(s) => (s.into_std()?.into(), false),
-            Socket::Unix(s) => (s.into_std()?.into(), true),
+        let (owned, unix, peer): (OwnedFd, bool, _) = match socket {
+            Socket::Tcp(s) => {
+                let peer = s.peer_addr().ok();
+                (s.into_std()?.into(), false, peer)
+            }
+            Socket::Unix(s) => (s.into_std()?.into(), true, None),
         };
-        Ok(Self::from_socket(socket2::Socket::from(owned), unix))
+        Ok(Self::from_socket(socket2::Socket::from(owned), unix).with_peer(peer))
     }
 
     /// Wraps a non-blocking socket that no reactor knows (a unix socket
@@ -78,7 +85,18 @@ impl WriteOnly {
                 let _ = socket.set_send_buffer_size(UNIX_SEND_BUFFER);
             }
         }
-        WriteOnly { socket, unix }
+        WriteOnly {
+            socket,
+            unix,
+            peer: None,
+        }
+    }
+
+    /// Remembers the peer's address (a TCP socket's, known without asking).
+    #[must_use]
+    pub fn with_peer(mut self, peer: Option<SocketAddr>) -> Self {
+        self.peer = peer;
+        self
     }
 
     /// The socket's pending error (`SO_ERROR`), cleared: how a
@@ -92,9 +110,9 @@ impl WriteOnly {
         self.unix
     }
 
-    /// Where each end is, asked of the system now (two calls for TCP, one
-    /// for a unix socket): JavaScript asks when it needs them, most
-    /// connections never do.
+    /// Where each end is: the peer's as remembered or asked of the system,
+    /// ours asked of the system (one call): JavaScript asks when it needs
+    /// them, most connections never do.
     pub fn endpoints(&self) -> Endpoints {
         if self.unix {
             return Endpoints {
@@ -102,7 +120,9 @@ impl WriteOnly {
                 ..Endpoints::default()
             };
         }
-        let remote = self.socket.peer_addr().ok().and_then(|a| a.as_socket());
+        let remote = self
+            .peer
+            .or_else(|| self.socket.peer_addr().ok().and_then(|a| a.as_socket()));
         let local = self.socket.local_addr().ok().and_then(|a| a.as_socket());
         Endpoints {
             remote_address: remote.as_ref().map(ip_text),
