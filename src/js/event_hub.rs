@@ -283,15 +283,13 @@ extern "C" fn on_idle(_handle: *mut c_void) {
 }
 
 extern "C" fn on_idle_closed(handle: *mut c_void) {
-    let words = uv::handle_words(UV_IDLE);
-    // SAFETY: allocated in `hub` as a boxed slice of this many words.
-    drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(handle.cast::<u64>(), words)) });
+    // SAFETY: allocated in `hub`; libuv has closed it.
+    unsafe { uv::free_handle(handle, UV_IDLE) };
 }
 
 extern "C" fn on_closed(handle: *mut c_void) {
-    let words = uv::handle_words(UV_ASYNC);
-    // SAFETY: allocated in `hub` as a boxed slice of this many words.
-    drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(handle.cast::<u64>(), words)) });
+    // SAFETY: allocated in `hub`; libuv has closed it (or never initialised it).
+    unsafe { uv::free_handle(handle, UV_ASYNC) };
 }
 
 /// The environment ends: close every connection and the handle.

@@ -178,7 +178,7 @@ fn poller(env: &Env) -> napi::Result<Rc<Poller>> {
     // hub, as long as it needs to.
     let idle = unsafe {
         if uv_poll_init(event_loop, handle, poll.as_raw_fd()) != 0 {
-            free_poll_handle(handle);
+            uv::free_handle(handle, UV_POLL);
             return Err(napi::Error::from_reason("libuv cannot poll the poller"));
         }
         uv_poll_start(handle, UV_READABLE, on_readable);
@@ -263,20 +263,14 @@ extern "C" fn on_idle(_handle: *mut c_void) {
     let _ = catch_panic(|| with_poller(Poller::run_again));
 }
 
-fn free_poll_handle(handle: *mut c_void) {
-    let words = uv::handle_words(UV_POLL);
-    // SAFETY: allocated in `poller` as a boxed slice of this many words.
-    drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(handle.cast::<u64>(), words)) });
-}
-
 extern "C" fn on_poll_closed(handle: *mut c_void) {
-    free_poll_handle(handle);
+    // SAFETY: allocated in `poller`; libuv has closed it.
+    unsafe { uv::free_handle(handle, UV_POLL) };
 }
 
 extern "C" fn on_idle_closed(handle: *mut c_void) {
-    let words = uv::handle_words(UV_IDLE);
-    // SAFETY: allocated in `poller` as a boxed slice of this many words.
-    drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(handle.cast::<u64>(), words)) });
+    // SAFETY: allocated in `poller`; libuv has closed it.
+    unsafe { uv::free_handle(handle, UV_IDLE) };
 }
 
 /// The environment ends: stop watching the poller. Its descriptor closes

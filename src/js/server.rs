@@ -216,14 +216,8 @@ impl Drop for Listening {
         // SAFETY: allocated in `start` with these sizes; libuv is done with
         // them (both closed, or never initialised).
         unsafe {
-            drop(Box::from_raw(ptr::slice_from_raw_parts_mut(
-                self.poll.cast::<u64>(),
-                uv::handle_words(UV_POLL),
-            )));
-            drop(Box::from_raw(ptr::slice_from_raw_parts_mut(
-                self.retry.cast::<u64>(),
-                uv::handle_words(UV_TIMER),
-            )));
+            uv::free_handle(self.poll, UV_POLL);
+            uv::free_handle(self.retry, UV_TIMER);
         }
     }
 }

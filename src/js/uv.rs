@@ -56,6 +56,19 @@ pub fn handle_memory(kind: c_int) -> Box<[u64]> {
     vec![0; handle_words(kind)].into_boxed_slice()
 }
 
+/// Frees handle memory from [`handle_memory`], given back by
+/// `Box::into_raw` (in the handle's close callback, or when it was never
+/// initialised).
+///
+/// # Safety
+/// `handle` came from `Box::into_raw(handle_memory(kind))`, and libuv is
+/// done with it.
+pub unsafe fn free_handle(handle: *mut c_void, kind: c_int) {
+    let words = handle_words(kind);
+    // SAFETY: the caller's contract.
+    drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(handle.cast::<u64>(), words)) });
+}
+
 /// The event loop of `env`'s thread.
 ///
 /// # Errors
