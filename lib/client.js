@@ -1,9 +1,9 @@
 'use strict'
 // createClient / connect: a client RpcStream over TCP or a unix socket.
 
-const { kClient, kCloseError } = require('./constants')
+const { kClient } = require('./constants')
 const binding = require('./binding')
-const { RpcStream } = require('./stream')
+const { RpcStream, streamSettings } = require('./stream')
 const { ClientConnection } = require('./reconnect')
 const { connectionOptions } = require('./server')
 const v = require('./validate')
@@ -28,29 +28,51 @@ function createClient(target, ...rest) {
  * @returns {Promise<RpcStream>}
  */
 function connect(target, host, options) {
-  const client = open(clientOptions(target, host, options, 'connect()'))
-  return new Promise((resolve, reject) => {
-    const onClose = () => reject(client[kCloseError])
-    client.once('close', onClose)
-    client.once('ready', () => {
-      client.removeListener('close', onClose)
-      resolve(client)
-    })
-  })
+  opening = open(clientOptions(target, host, options, 'connect()'))
+  const promise = new Promise(settleOpen)
+  opening = undefined
+  return promise
 }
+
+/** The client whose connect() promise the next `new Promise(settleOpen)` settles. */
+let opening
+/** A Promise executor shared by every connect(): no closures per client. */
+function settleOpen(resolve, reject) {
+  opening[kClient].settleOpen(resolve, reject)
+}
+
+/** The stream settings of a client without options of its own, made once and shared. */
+let defaultSettings
 
 /** A client stream from validated options. */
 function open(options, readyCb) {
-  const stream = new RpcStream(undefined, { connecting: true, ...v.streamOptions(options) })
+  const stream = new RpcStream(undefined, { connecting: true, timeout: options.timeout, settings: settingsOf(options) })
   if (readyCb) stream.once('ready', readyCb)
   if (options.keepAlive !== undefined) stream.stream.setKeepAlive(options.keepAlive, options.keepAliveInitialDelay)
   const target = { path: options.path, host: options.host, port: options.port }
-  const native = connectionOptions(options)
+  // Without limits of its own, no options object at all: the addon reads an
+  // object field by field on every connect, undefined fields included, and
+  // none means its defaults.
+  const native =
+    options.maxMessageSize === undefined && options.maxDepth === undefined && options.highWaterMark === undefined
+      ? undefined
+      : connectionOptions(options)
   // Each attempt (one without `reconnect`) is a new native connection.
   const dial = (onEvent) => binding.native.NativeConnection.connect(target, native, onEvent)
   stream[kClient] = new ClientConnection(stream, dial, options)
   stream[kClient].start()
   return stream
+}
+
+/** What the client's RpcStream is made with: shared unless the options set some of it. */
+function settingsOf(options) {
+  const own =
+    (options.handler !== undefined && options.handler !== null) ||
+    options.highWaterMark !== undefined ||
+    options.maxPendingCalls !== undefined ||
+    options.appendResponse !== undefined ||
+    options.errorFields !== undefined
+  return own ? streamSettings(v.streamOptions(options)) : (defaultSettings ??= streamSettings({}))
 }
 
 /**

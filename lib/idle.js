@@ -95,7 +95,7 @@ function partialBytes(stream) {
 
 /** A reconnecting client with calls queued is not idle. */
 function waiting(stream) {
-  return stream[kClient] !== undefined && stream[kClient]._queue.size > 0
+  return stream[kClient] !== undefined && stream[kClient].queued > 0
 }
 
 module.exports = { IdleSweeper }

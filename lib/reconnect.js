@@ -44,7 +44,11 @@ class ClientConnection {
     this._connectTimeout = options.connectTimeout
     this._closeTimeout = options.closeTimeout !== undefined ? options.closeTimeout : DEFAULT_CLOSE_TIMEOUT
     this._target = options.path !== undefined ? options.path : `${options.host}:${options.port}`
-    this._queue = new WaitQueue({ onTimeout: (entry) => this._expired(entry), onAbort: (entry) => this._aborted(entry) })
+    /** Calls made while down: made when the first waits (a client without `reconnect` never has one). */
+    this._queue = undefined
+    /** connect()'s promise settlers until the first 'ready' or the 'close' (lib/client.js). */
+    this._resolveOpen = undefined
+    this._rejectOpen = undefined
     this._up = false
     this._stopped = false
     /** We destroyed the native connection ourselves: its CLOSED error is ours to ignore. */
@@ -58,6 +62,46 @@ class ClientConnection {
 
   get reconnecting() {
     return this._backoff !== undefined
+  }
+
+  /** Calls and notifications waiting for the connection. */
+  get queued() {
+    return this._queue === undefined ? 0 : this._queue.size
+  }
+
+  /** The queue of calls made while down, made now if it was not yet. */
+  _waiting() {
+    if (this._queue === undefined) {
+      this._queue = new WaitQueue({ onTimeout: (entry) => this._expired(entry), onAbort: (entry) => this._aborted(entry) })
+    }
+    return this._queue
+  }
+
+  /**
+   * connect(): `resolve(stream)` after the first 'ready', `reject(closeError)`
+   * after the 'close' if that comes first. Called by the stream rather than
+   * as listeners: a short connection then makes no listener table, and the
+   * 'ready' and 'close' listeners the user adds are all there is.
+   */
+  settleOpen(resolve, reject) {
+    this._resolveOpen = resolve
+    this._rejectOpen = reject
+  }
+
+  /** The stream emitted 'ready'. */
+  onReady() {
+    const resolve = this._resolveOpen
+    if (resolve === undefined) return
+    this._resolveOpen = this._rejectOpen = undefined
+    resolve(this._stream)
+  }
+
+  /** The stream emitted its final 'close'. */
+  onClosed() {
+    const reject = this._rejectOpen
+    if (reject === undefined) return
+    this._resolveOpen = this._rejectOpen = undefined
+    reject(this._stream[kCloseError])
   }
 
   /** Starts the first connection attempt. */
@@ -102,23 +146,23 @@ class ClientConnection {
     // The callback runs in the caller's async context, whenever the call is written.
     if (call.cb) call.resource = new AsyncResource('msgpack-rpc:call')
     if (timeout > 0) entry.timeout = timeout
-    this._queue.add(entry, entry.timeout, stream[kReferenced])
+    this._waiting().add(entry, entry.timeout, stream[kReferenced])
     return true
   }
 
   /** Queues a notification while down (reconnect only). */
   holdsNotify(method, params) {
     if (this._up || this._backoff === undefined) return false
-    if (this._room(undefined)) this._queue.add(new Queued(undefined, method, params, 0, undefined), 0)
+    if (this._room(undefined)) this._waiting().add(new Queued(undefined, method, params, 0, undefined), 0)
     return true
   }
 
   /** Whether one more fits; if not, the call fails at once with QUEUE_FULL. */
   _room(call) {
-    if (this._queue.size < this._maxQueued) return true
+    if (this.queued < this._maxQueued) return true
     const err = new errors.RpcError(
       errors.codes.QUEUE_FULL,
-      `${this._queue.size} calls already wait for the connection to ${this._target} (maxQueuedCalls)`
+      `${this.queued} calls already wait for the connection to ${this._target} (maxQueuedCalls)`
     )
     if (call !== undefined) this._stream[kRefuse](call, err)
     return false
@@ -145,6 +189,7 @@ class ClientConnection {
     this._lastError = undefined
     const stream = this._stream
     stream[kApplySocketOptions]()
+    if (this.queued === 0) return
     const now = Date.now()
     for (const entry of this._queue.drain()) {
       if (entry.call === undefined) {
@@ -218,7 +263,7 @@ class ClientConnection {
 
   /** Fails the queued calls with `reason()`, called only when there are some (an error's stack costs). */
   _failQueued(reason) {
-    if (this._queue.size === 0) return
+    if (this.queued === 0) return
     const err = reason()
     for (const entry of this._queue.drain()) {
       if (entry.call !== undefined) this._stream[kRefuse](entry.call, err)

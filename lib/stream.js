@@ -28,6 +28,8 @@ const MAX_ABANDONED = 65536
 const NONE_ABANDONED = new Set()
 /** What `[kPending]` is while no call awaits a reply: a server stream never calls. Never added to. */
 const NO_CALLS = new PendingCalls()
+/** The calls awaiting a reply when none does. Never added to. */
+const NO_PENDING = Object.freeze([])
 /**
  * What `_encoder` is between batches. A stream holds an encoder only from
  * its first message of a tick to the flush, then gives it back to
@@ -218,6 +220,8 @@ class RpcStream extends EventEmitter {
     this._receivedAt = -1
     /** `stream`, made on first use (most code never asks for it). */
     this._socket = undefined
+    /** What close() calls wait for the 'close': undefined, one resolve function or an array of them. */
+    this._closeWaiters = undefined
     // A string-named method: binding the symbol-named one gave the bound
     // function an own `name` (the symbol's description), which put it in
     // dictionary mode, a property table per connection.
@@ -443,10 +447,12 @@ class RpcStream extends EventEmitter {
 
   /** Fails every call awaiting a reply with `err` (by default the close error, built only if a call needs it). */
   [kFailAll](err) {
-    const calls = this[kPending].values()
+    const pending = this[kPending]
     // Its ring goes with it (a ring grown for a burst is not kept).
     this[kPending] = NO_CALLS
     if (this._signals !== undefined) this._signals.clear()
+    // Most connections close with no call awaiting a reply: no list to make.
+    const calls = pending.size === 0 ? NO_PENDING : pending.values()
     this[kCounters].failed += calls.length
     if (this._timers !== undefined) {
       for (const call of calls) if (call.timer !== undefined) this._timers.remove(call)
@@ -629,6 +635,7 @@ class RpcStream extends EventEmitter {
         if (diagnostics.connectionOpen.hasSubscribers) diagnostics.connectionOpen.publish({ stream: this, server: undefined })
         this[kEmitGuarded](this._socket, 'connect')
         this[kEmitGuarded](this, 'ready')
+        if (this[kClient] !== undefined) this[kClient].onReady()
         break
       case binding.DRAIN:
         this._pendingBytes = 0
@@ -754,7 +761,17 @@ class RpcStream extends EventEmitter {
     // After the listeners: they may still ask for the addresses, which the
     // socket the transport holds until then answers.
     this[kTransport].dispose()
+    if (this._closeWaiters !== undefined) this._resolveCloseWaiters()
+    if (this[kClient] !== undefined) this[kClient].onClosed()
     if (this._settings.server) this._settings.server[kForget](this)
+  }
+
+  /** Resolves the promises of close() calls, now that 'close' was emitted. */
+  _resolveCloseWaiters() {
+    const waiters = this._closeWaiters
+    this._closeWaiters = undefined
+    if (typeof waiters === 'function') return waiters()
+    for (const resolve of waiters) resolve()
   }
 
   _onResponse(id, error, result) {
@@ -881,10 +898,9 @@ class RpcStream extends EventEmitter {
    * @param {function} [cb] called once closed
    */
   close(cb) {
-    const done = new Promise((resolve) => {
-      if (this[kState] === 'closed') process.nextTick(resolve)
-      else this.once('close', resolve)
-    })
+    closing = this
+    const done = new Promise(awaitClose)
+    closing = undefined
     if (this[kClient] !== undefined) this[kClient].stop()
     this[kEnd]()
     if (typeof cb === 'function') {
@@ -1013,6 +1029,22 @@ class RpcStream extends EventEmitter {
     const value = this._endpoints && this._endpoints[name]
     return value === null ? undefined : value
   }
+}
+
+/** The stream whose close the next `new Promise(awaitClose)` waits for. */
+let closing
+/**
+ * A Promise executor shared by every close(): the promise resolves after
+ * 'close' is emitted, from a list of the stream's own rather than a 'close'
+ * listener, so a short connection makes no listener table and what the user
+ * does with the 'close' listeners cannot strand it.
+ */
+function awaitClose(resolve) {
+  const stream = closing
+  if (stream[kState] === 'closed') process.nextTick(resolve)
+  else if (stream._closeWaiters === undefined) stream._closeWaiters = resolve
+  else if (typeof stream._closeWaiters === 'function') stream._closeWaiters = [stream._closeWaiters, resolve]
+  else stream._closeWaiters.push(resolve)
 }
 
 function flushStream(stream) {

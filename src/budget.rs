@@ -107,7 +107,7 @@ impl BudgetSlot {
         // Failed outside the lock: failing runs the connection's own code.
         for (conn, held) in victims {
             if let Some(conn) = conn.upgrade() {
-                conn.fail_with(Error::BufferBudget {
+                conn.fail(Error::BufferBudget {
                     limit: budget.limit,
                     held,
                 });

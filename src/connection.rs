@@ -123,7 +123,7 @@ pub struct Connection {
     /// closes so the descriptor does not outlive it.
     socket: parking_lot::Mutex<Option<SharedSocket>>,
     ends: parking_lot::Mutex<Ends>,
-    /// Why the connection was failed from outside (see `fail_with`).
+    /// Why the connection was failed from outside (see `fail`).
     failure: parking_lot::Mutex<Option<Error>>,
     /// This connection's share of its server's budget for incomplete
     /// messages. Shared so that a report runs without this lock held: the
@@ -237,9 +237,10 @@ impl Connection {
         self.partial.load(Ordering::Relaxed)
     }
 
-    /// Fails the connection from outside: `error` is reported, then it
-    /// closes.
-    pub fn fail_with(self: &Arc<Self>, error: Error) {
+    /// Fails the connection from outside (a refused connect, a panic, the
+    /// server's budget): `error` is reported, then it closes. Nothing is
+    /// reported once it has failed or is closing already.
+    pub fn fail(self: &Arc<Self>, error: Error) {
         {
             let mut failure = self.failure.lock();
             if failure.is_some() || self.stop.is_triggered() {
@@ -436,15 +437,9 @@ impl Connection {
         let conn = self.clone();
         reporting.runtime().spawn(async move {
             if let Err(payload) = (CatchUnwind { task }).await {
-                conn.fail_with(Error::Internal(panic_message(payload)));
+                conn.fail(Error::Internal(panic_message(payload)));
             }
         });
-    }
-
-    /// Reports a failure to start (a refused connect) and closes.
-    pub fn fail(self: &Arc<Self>, error: Error) {
-        self.failure.lock().get_or_insert(error);
-        self.destroy();
     }
 }
 

@@ -75,7 +75,7 @@ impl Recipient for Attached {
             Event::Connect => {
                 // A client just connected: read its socket from here on.
                 if let Err(e) = self.start_reading() {
-                    self.conn.fail_with(Error::Internal(e.reason));
+                    self.conn.fail(Error::Internal(e.reason));
                 }
                 // JavaScript asks for the addresses when it needs them.
                 (events::CONNECT, Payload::Nothing)

@@ -95,6 +95,10 @@ struct Reader {
     /// Inside `deliver` (JavaScript may call `resume_reading` from the
     /// callback; that must not start a second delivery over the same buffer).
     delivering: Cell<bool>,
+    /// JavaScript lifted its pause while a delivery call was still running:
+    /// from the nextTick and microtask queues Node drains as the call ends,
+    /// after the callback returned "pause". The pause is over then.
+    resumed_in_call: Cell<bool>,
     finished: Cell<bool>,
     /// A TCP connect to this address is under way: the socket turns
     /// writable when it is done.
@@ -138,6 +142,7 @@ impl UvReader {
                 js_paused: Cell::new(false),
                 eof_seen: Cell::new(false),
                 delivering: Cell::new(false),
+                resumed_in_call: Cell::new(false),
                 finished: Cell::new(false),
                 connecting: Cell::new(connecting),
             })
@@ -274,7 +279,12 @@ impl Reader {
     /// drain resumes reading).
     fn resume_reading(&self) {
         self.js_paused.set(false);
-        if self.finished.get() || self.delivering.get() {
+        if self.delivering.get() {
+            // `deliver` goes on once the call returns.
+            self.resumed_in_call.set(true);
+            return;
+        }
+        if self.finished.get() {
             return;
         }
         self.deliver();
@@ -370,6 +380,7 @@ impl Reader {
         let callback = &*self.callback;
         let conn = &self.conn;
         let js_paused = &self.js_paused;
+        let resumed_in_call = &self.resumed_in_call;
         self.delivering.set(true);
         // Held across JavaScript calls: every path JavaScript can reach
         // (`resume_reading`, `close`) leaves them alone while `delivering`.
@@ -382,8 +393,14 @@ impl Reader {
                 if conn.is_destroyed() {
                     return false;
                 }
-                js_paused.set(call_js(callback, batch));
-                !js_paused.get()
+                resumed_in_call.set(false);
+                // A resume during the call may also have come before the
+                // callback re-paused; delivering one batch too many is safe
+                // (JavaScript holds what arrives while it is paused, and
+                // pauses again).
+                let paused = call_js(callback, batch) && !resumed_in_call.get();
+                js_paused.set(paused);
+                !paused
             },
         );
         self.delivering.set(false);
