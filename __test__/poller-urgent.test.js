@@ -1,8 +1,10 @@
 'use strict'
 // The poller's registrations are edge-triggered and a read shorter than
-// the room it was given is taken to mean "socket empty". A TCP read also
-// stops short at an urgent-data mark, with more bytes queued behind it:
-// those must still be read, though no new readiness will come for them.
+// the room it was given is taken to mean "socket empty". A read also stops
+// short with more bytes queued behind: at an urgent-data mark (TCP, and
+// unix sockets since Linux 5.15), and after a unix socket message that
+// carried descriptors. Those bytes must still be read, though no new
+// readiness will come for them.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
@@ -21,8 +23,8 @@ function pythonSkip() {
 const skip = process.platform !== 'linux' ? 'TCP_CORK is Linux only' : pythonSkip()
 
 // Known bug (not in 07a67d2, whose libuv poll handles were level-triggered):
-// src/reader.rs `fill` returns Filled::Empty on a short read, which TCP gives
-// at an urgent mark; src/js/uv_reader.rs then clears `readable` and, with
+// src/reader.rs `fill` returns Filled::Empty on a short read, which the
+// kernel gives at those points; src/js/uv_reader.rs then clears `readable` and, with
 // an edge-triggered registration (src/js/poller.rs), nothing reads the
 // request behind the mark until the peer sends more.
 /** Runs the fixture against `target` (a port or a unix socket path). */
@@ -43,7 +45,7 @@ const handlers = {
   },
 }
 
-const todo = 'bug: a short read at an urgent mark is taken for an empty socket'
+const todo = 'bug: a read that stops short (urgent mark, passed descriptors) is taken for an empty socket'
 
 test('requests queued behind a TCP urgent-data mark are read and answered', { skip, timeout: 60000, todo }, async () => {
   const server = rpc.createServer(handlers)
@@ -65,6 +67,18 @@ test('requests queued behind a unix socket out-of-band mark are read and answere
     const results = await urgentPeer(file)
     if (results === 'unsupported') return t.skip('no out-of-band data on unix sockets here')
     assert.deepEqual(results, [15, 15, 15, 15, 15])
+  } finally {
+    await closeAll(server)
+    removeSocket(file)
+  }
+})
+
+test('requests queued behind a unix socket message that carried a descriptor are read and answered', { skip, timeout: 60000, todo }, async () => {
+  const server = rpc.createServer(handlers)
+  const file = socketPath('poller-fds')
+  await new Promise((resolve) => server.listen(file, resolve))
+  try {
+    assert.deepEqual(await urgentPeer(`fds:${file}`), [15, 15, 15, 15, 15])
   } finally {
     await closeAll(server)
     removeSocket(file)
