@@ -488,7 +488,8 @@ let reused = false
  *
  * Before each message the sink may ask to stop (`sink._paused`, a reply
  * budget reached): the rest of the batch is handed to `sink._hold(bytes)`,
- * copied, and the return value is `true`.
+ * copied, and the return value is `true`. A sink destroyed meanwhile
+ * (`sink._destroyed`) gets nothing more of the batch.
  *
  * With `length`, the messages are the first `length` bytes of `buffer`, a
  * buffer its owner refills after the call: no decoded value points into it.
@@ -502,6 +503,7 @@ function decodeMessages(buffer, sink, length) {
   reused = length !== undefined
   try {
     while (pos < end) {
+      if (sink._destroyed) return false
       if (sink._paused) {
         sink._hold(Buffer.from(src.subarray(pos, end)))
         return true

@@ -109,6 +109,14 @@ class ClientConnection {
     this._dialNow()
   }
 
+  /** Whether its timers (connect timeout, next attempt, queued calls' timeouts) keep the process alive, as `stream.ref()`/`unref()` say. */
+  setRef(referenced) {
+    for (const timer of [this._connectTimer, this._retryTimer]) {
+      if (timer !== undefined) referenced ? timer.ref() : timer.unref()
+    }
+    if (this._queue !== undefined) this._queue.setRef(referenced)
+  }
+
   _dialNow() {
     const stream = this._stream
     this._retryTimer = undefined

@@ -194,6 +194,8 @@ class RpcStream extends EventEmitter {
     this._answerSize = -1
     this._paused = false
     this._held = undefined
+    /** destroy() was called: what is left of a batch already read is not dispatched, as `net.Socket` emits no 'data' after destroy(). */
+    this._destroyed = false
     /** The AbortSignals of calls awaiting replies, one listener each however many calls share one. */
     this._signals = undefined
     this._refusingRequests = false
@@ -923,6 +925,7 @@ class RpcStream extends EventEmitter {
     this._pendingBytes = 0
     this._paused = false
     this._held = undefined
+    this._destroyed = false
     this[kIncoming] = 0
     this._hadError = false
     this._closingGracefully = false
@@ -960,6 +963,7 @@ class RpcStream extends EventEmitter {
       this[kCloseError] = err
     }
     if (this[kState] !== 'closing') this[kState] = 'closing'
+    this._destroyed = true
     this._dropEncoder()
     this[kTransport].destroy()
   }
@@ -970,6 +974,7 @@ class RpcStream extends EventEmitter {
     if (this[kState] !== 'closed') this[kTransport].setRef(false)
     if (this._timers !== undefined) this._timers.setRef(false)
     for (const call of this[kPending].values()) if (call.timer) call.timer.unref()
+    if (this[kClient] !== undefined) this[kClient].setRef(false)
     return this
   }
 
@@ -979,6 +984,7 @@ class RpcStream extends EventEmitter {
     if (this[kState] !== 'closed') this[kTransport].setRef(true)
     if (this._timers !== undefined) this._timers.setRef(true)
     for (const call of this[kPending].values()) if (call.timer) call.timer.ref()
+    if (this[kClient] !== undefined) this[kClient].setRef(true)
     return this
   }
 

@@ -47,6 +47,11 @@ class WaitQueue {
     return true
   }
 
+  /** Whether the entries' timeouts keep the process alive. */
+  setRef(referenced) {
+    for (const entry of this._entries) if (entry.timer !== undefined) referenced ? entry.timer.ref() : entry.timer.unref()
+  }
+
   /** Takes every entry out, oldest first. */
   drain() {
     const entries = [...this._entries]

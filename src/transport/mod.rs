@@ -126,8 +126,11 @@ pub fn start_connect(addr: &Addr) -> Started {
                 let target = SocketAddr::new(ip, *port);
                 match start_tcp_connect(target) {
                     Ok((socket, done)) => {
+                        // An unspecified address (0.0.0.0, ::) reaches this host;
+                        // the socket says which address answered.
+                        let peer = Some(target).filter(|t| !t.ip().is_unspecified());
                         let socket =
-                            Arc::new(WriteOnly::from_socket(socket, false).with_peer(Some(target)));
+                            Arc::new(WriteOnly::from_socket(socket, false).with_peer(peer));
                         if done {
                             Started::Connected(socket)
                         } else {
