@@ -45,9 +45,7 @@ const handlers = {
   },
 }
 
-const todo = 'bug: a read that stops short (urgent mark, passed descriptors) is taken for an empty socket'
-
-test('requests queued behind a TCP urgent-data mark are read and answered', { skip, timeout: 60000, todo }, async () => {
+test('requests queued behind a TCP urgent-data mark are read and answered', { skip, timeout: 60000 }, async () => {
   const server = rpc.createServer(handlers)
   const port = await listen(server)
   try {
@@ -59,7 +57,7 @@ test('requests queued behind a TCP urgent-data mark are read and answered', { sk
 })
 
 // Unix sockets carry out-of-band data since Linux 5.15; before, the fixture says "unsupported".
-test('requests queued behind a unix socket out-of-band mark are read and answered', { skip, timeout: 60000, todo }, async (t) => {
+test('requests queued behind a unix socket out-of-band mark are read and answered', { skip, timeout: 60000 }, async (t) => {
   const server = rpc.createServer(handlers)
   const file = socketPath('poller-urgent')
   await new Promise((resolve) => server.listen(file, resolve))
@@ -73,7 +71,7 @@ test('requests queued behind a unix socket out-of-band mark are read and answere
   }
 })
 
-test('requests queued behind a unix socket message that carried a descriptor are read and answered', { skip, timeout: 60000, todo }, async () => {
+test('requests queued behind a unix socket message that carried a descriptor are read and answered', { skip, timeout: 60000 }, async () => {
   const server = rpc.createServer(handlers)
   const file = socketPath('poller-fds')
   await new Promise((resolve) => server.listen(file, resolve))

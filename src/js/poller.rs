@@ -18,7 +18,6 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
 use std::os::fd::{AsRawFd, RawFd};
-use std::ptr;
 use std::rc::Rc;
 use std::time::Duration;
 
