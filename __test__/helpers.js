@@ -5,6 +5,7 @@ const os = require('node:os')
 const path = require('node:path')
 const fs = require('node:fs')
 const net = require('node:net')
+const { spawn } = require('node:child_process')
 const { decodeMulti } = require('@msgpack/msgpack')
 const rpc = require('..')
 
@@ -118,4 +119,40 @@ function unlearntCodec() {
   }
 }
 
-module.exports = { rawClient, rpc, socketPath, listen, once, invokeCb, closeAll, removeSocket, freePort, prng, unlearntCodec }
+/**
+ * A listener whose accept queue is full: a child process listens with a
+ * backlog of 1, then blocks its event loop (it never accepts), and a few
+ * plain connects fill the queue. Further SYNs are dropped, so a connect to
+ * it stays under way. (A non-routable address is no good here: this
+ * machine's network may answer every connect.)
+ */
+async function stalledListener() {
+  const child = spawn(
+    process.execPath,
+    ['-e', "const s = require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => { process.stdout.write(s.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)) })"],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(Number(String(d).trim())))
+    child.once('exit', () => reject(new Error('the listener child exited')))
+  })
+  const fillers = []
+  for (let i = 0; i < 8; i++) {
+    const socket = net.connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    fillers.push(socket)
+  }
+  // The fillers' connects complete (into the queue) or stay pending; either way the queue is full.
+  await Promise.race([Promise.all(fillers.map((f) => new Promise((resolve) => f.once('connect', resolve)))), new Promise((r) => setTimeout(r, 500))])
+  return {
+    port,
+    async close() {
+      for (const f of fillers) f.destroy()
+      child.kill()
+      await exited
+    },
+  }
+}
+
+module.exports = { stalledListener, rawClient, rpc, socketPath, listen, once, invokeCb, closeAll, removeSocket, freePort, prng, unlearntCodec }

@@ -5,11 +5,9 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
-const net = require('node:net')
 const path = require('node:path')
-const { spawn } = require('node:child_process')
 const { Worker } = require('node:worker_threads')
-const { rpc, listen, closeAll } = require('./helpers')
+const { rpc, listen, closeAll, stalledListener } = require('./helpers')
 
 const fixture = path.join(__dirname, 'fixtures', 'poller-worker.js')
 
@@ -24,34 +22,6 @@ function pollDescriptors() {
   return count
 }
 
-/** A listener that never accepts (see poller-connect.test.js): connects to it stay under way. */
-async function stalledListener() {
-  const child = spawn(
-    process.execPath,
-    ['-e', "const s = require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => { process.stdout.write(s.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)) })"],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  )
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  const port = await new Promise((resolve, reject) => {
-    child.stdout.once('data', (d) => resolve(Number(String(d).trim())))
-    child.once('exit', () => reject(new Error('the listener child exited')))
-  })
-  const fillers = []
-  for (let i = 0; i < 8; i++) {
-    const socket = net.connect(port, '127.0.0.1')
-    socket.on('error', () => {})
-    fillers.push(socket)
-  }
-  await Promise.race([Promise.all(fillers.map((f) => new Promise((resolve) => f.once('connect', resolve)))), new Promise((r) => setTimeout(r, 500))])
-  return {
-    port,
-    async close() {
-      for (const f of fillers) f.destroy()
-      child.kill()
-      await exited
-    },
-  }
-}
 
 const linux = process.platform === 'linux'
 
