@@ -3,6 +3,7 @@
 
 const { kClient } = require('./constants')
 const binding = require('./binding')
+const { promiseFor } = require('./promise-for')
 const { RpcStream, streamSettings } = require('./stream')
 const { ClientConnection } = require('./reconnect')
 const { connectionOptions } = require('./server')
@@ -28,17 +29,12 @@ function createClient(target, ...rest) {
  * @returns {Promise<RpcStream>}
  */
 function connect(target, host, options) {
-  opening = open(clientOptions(target, host, options, 'connect()'))
-  const promise = new Promise(settleOpen)
-  opening = undefined
-  return promise
+  return promiseFor(open(clientOptions(target, host, options, 'connect()')), settleOpen)
 }
 
-/** The client whose connect() promise the next `new Promise(settleOpen)` settles. */
-let opening
-/** A Promise executor shared by every connect(): no closures per client. */
-function settleOpen(resolve, reject) {
-  opening[kClient].settleOpen(resolve, reject)
+/** connect()'s promise is settled by the client's connection (no closures per client). */
+function settleOpen(stream, resolve, reject) {
+  stream[kClient].settleOpen(resolve, reject)
 }
 
 /** The stream settings of a client without options of its own, made once and shared. */

@@ -8,6 +8,7 @@ const { kApplySocketOptions, kBufferedBytes, kCall, kCallback, kClient, kCloseEr
 const { AsyncResource } = require('node:async_hooks')
 const { EventEmitter } = require('node:events')
 const clock = require('./clock')
+const { promiseFor } = require('./promise-for')
 const debug = require('node:util').debuglog('msgpack-rpc')
 const binding = require('./binding')
 const { Encoder, decodeMessages } = require('./codec')
@@ -900,9 +901,7 @@ class RpcStream extends EventEmitter {
    * @param {function} [cb] called once closed
    */
   close(cb) {
-    closing = this
-    const done = new Promise(awaitClose)
-    closing = undefined
+    const done = promiseFor(this, awaitClose)
     if (this[kClient] !== undefined) this[kClient].stop()
     this[kEnd]()
     if (typeof cb === 'function') {
@@ -1037,16 +1036,13 @@ class RpcStream extends EventEmitter {
   }
 }
 
-/** The stream whose close the next `new Promise(awaitClose)` waits for. */
-let closing
 /**
- * A Promise executor shared by every close(): the promise resolves after
- * 'close' is emitted, from a list of the stream's own rather than a 'close'
- * listener, so a short connection makes no listener table and what the user
- * does with the 'close' listeners cannot strand it.
+ * close()'s promise resolves after 'close' is emitted, from a list of the
+ * stream's own rather than a 'close' listener, so a short connection makes
+ * no listener table and what the user does with the 'close' listeners
+ * cannot strand it.
  */
-function awaitClose(resolve) {
-  const stream = closing
+function awaitClose(stream, resolve) {
   if (stream[kState] === 'closed') process.nextTick(resolve)
   else if (stream._closeWaiters === undefined) stream._closeWaiters = resolve
   else if (typeof stream._closeWaiters === 'function') stream._closeWaiters = [stream._closeWaiters, resolve]

@@ -145,7 +145,7 @@ pub fn start_connect(addr: &Addr) -> Started {
 }
 
 /// How the connect [`start_connect`] left in progress went, once the socket
-/// is writable: the endpoints, or the connect's error.
+/// is writable: connected, or the connect's error.
 ///
 /// # Errors
 /// [`Error::Os`] (`connect`, naming `target`): `ECONNREFUSED`, `ETIMEDOUT`...
